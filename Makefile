@@ -1,0 +1,51 @@
+# Fynlo backend. `make demo` sets everything up and serves the demo; `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: venv services migrate seed demo serve test bench stop-services clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Use the configured (or machine's) PostgreSQL and Valkey, or start project-local ones; write .env
+services: venv
+	$(PY) scripts/services.py
+
+migrate: services
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Set everything up, load the demo restaurant, serve it
+demo: seed
+	@echo ""
+	@echo "Fynlo demo: http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/health, admin: http://$(HOST):$(PORT)/admin/)"
+	@$(PY) manage.py seed_demo --print-logins
+	@echo ""
+	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+serve: services
+	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+## Set everything up and run the whole suite
+test: services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: migrate
+	$(PY) -m bench $(BENCH_ARGS)
+
+stop-services:
+	$(PY) scripts/services.py stop
+
+clean:
+	rm -rf $(VENV) staticfiles media

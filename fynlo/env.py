@@ -1,0 +1,100 @@
+"""Configuration from the environment (twelve-factor), with an optional `.env` file.
+
+A `.env` file beside manage.py is read when present; variables already set in the
+environment win over it. URLs are parsed here into Django's settings shapes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines into os.environ without overriding what is already set."""
+    if not path.is_file():
+        return
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key, value)
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on", "t", "y"}:
+        return True
+    if lowered in {"0", "false", "no", "off", "f", "n"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false)")
+
+
+def env_int(name: str, default: int | None = None) -> int | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# libpq parameters passed through from the URL's query string. `options` is refused on
+# purpose: PgBouncer (DigitalOcean's connection pools) rejects it as a startup parameter.
+_PASSTHROUGH = {
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
+    "application_name", "target_session_attrs", "keepalives", "keepalives_idle",
+}
+
+
+def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:
+    """Turn postgresql://user:pass@host:port/db?sslmode=require into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(f"{name} must be a postgresql:// URL, got scheme {parts.scheme!r}")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if "options" in query:
+        raise ImproperlyConfigured(
+            f"{name} carries 'options': PgBouncer refuses startup options; remove it"
+        )
+    host = unquote(parts.hostname or "") if parts.hostname else ""
+    # A Unix socket directory may be given as ?host=/path (libpq style).
+    host = query.pop("host", host)
+    options = {key: value for key, value in query.items() if key in _PASSTHROUGH}
+    unknown = set(query) - _PASSTHROUGH
+    if unknown:
+        raise ImproperlyConfigured(f"{name} has unsupported parameters: {', '.join(sorted(unknown))}")
+    options.setdefault("connect_timeout", "5")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+    }

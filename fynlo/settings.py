@@ -1,0 +1,225 @@
+"""Django settings, all from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from fynlo.env import env_bool, env_int, env_list, env_str, load_dotenv, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(Path(env_str("FYNLO_ENV_FILE", str(BASE_DIR / ".env"))))
+
+TESTING = "pytest" in sys.modules or env_bool("FYNLO_TESTING", False)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-development-only-key-never-use-in-production-0123456789"
+    else:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set (required unless DJANGO_DEBUG=true); `make services` writes one to .env"
+        )
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else [])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "fynlo.core",
+    "tenants",
+    "billing",
+    "inventory",
+    "staff",
+    "pos",
+    "fynlo.cutover",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fynlo.urls"
+WSGI_APPLICATION = "fynlo.wsgi.application"
+ASGI_APPLICATION = "fynlo.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "fynlo" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# `default` is the runtime role (subject to row-level security); `owner` owns the schema
+# and runs `migrate` and the cutover commands. See tenants/ and DESIGN.md "Tenancy".
+_database_url = env_str("DATABASE_URL")
+if not _database_url:
+    raise ImproperlyConfigured("DATABASE_URL is not set; run `make services` to configure local services")
+_owner_url = env_str("DATABASE_OWNER_URL", _database_url)
+
+_pool_size = env_int("DATABASE_POOL_SIZE")
+_max_overflow = env_int("DATABASE_MAX_OVERFLOW", 0)
+_health_interval = env_int("DATABASE_HEALTH_CHECK_INTERVAL", 30)
+
+
+def _database(url: str, name: str, *, pooled: bool) -> dict:
+    config = parse_database_url(url, name=name)
+    config["CONN_HEALTH_CHECKS"] = bool(_health_interval)
+    if pooled and _pool_size and not TESTING:
+        # Django's psycopg pool: the guide's DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"]["pool"] = {
+            "min_size": _pool_size,
+            "max_size": _pool_size + (_max_overflow or 0),
+            "timeout": 10,
+        }
+    else:
+        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    return config
+
+
+DATABASES = {
+    "default": _database(_database_url, "DATABASE_URL", pooled=True),
+    "owner": _database(_owner_url, "DATABASE_OWNER_URL", pooled=False),
+}
+# The test database is created and migrated by the owner; the tests' queries run as the
+# runtime role against the same database (a mirror shares only the database name).
+DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
+DATABASE_ROUTERS: list[str] = []
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+# --- Cache and sessions (Valkey) --------------------------------------------------------
+VALKEY_URL = env_str("VALKEY_URL") or env_str("REDIS_URL")
+if not VALKEY_URL:
+    raise ImproperlyConfigured("VALKEY_URL (or REDIS_URL) is not set; run `make services` to configure local services")
+_cache_pool_kwargs: dict = {}
+if env_str("VALKEY_CA_FILE"):
+    _cache_pool_kwargs["ssl_ca_certs"] = env_str("VALKEY_CA_FILE")
+CACHE_SOCKET_TIMEOUT = float(env_str("CACHE_SOCKET_TIMEOUT", "2"))
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": VALKEY_URL,
+        "TIMEOUT": env_int("CACHE_TTL", 3600),
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "fynlo"),
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
+            "CONNECTION_POOL_KWARGS": {"retry_on_timeout": False, **_cache_pool_kwargs},
+        },
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_CACHE_ALIAS = "default"
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "tenants.User"
+AUTHENTICATION_BACKENDS = ["tenants.auth.EmailBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+]
+if TESTING:
+    PASSWORD_HASHERS.insert(0, "django.contrib.auth.hashers.MD5PasswordHasher")
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.TenantTokenAuthentication",
+        "tenants.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Files (DigitalOcean Spaces, or the local filesystem) -------------------------------
+SPACES_BUCKET = env_str("SPACES_BUCKET")
+SPACES_REGION = env_str("SPACES_REGION", "lon1")
+SPACES_ENDPOINT_URL = env_str("SPACES_ENDPOINT_URL") or (
+    f"https://{SPACES_REGION}.digitaloceanspaces.com" if SPACES_BUCKET else None
+)
+SPACES_CDN_DOMAIN = env_str("SPACES_CDN_DOMAIN")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+if SPACES_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": SPACES_BUCKET,
+            "region_name": SPACES_REGION,
+            "endpoint_url": SPACES_ENDPOINT_URL,
+            "access_key": env_str("SPACES_ACCESS_KEY_ID"),
+            "secret_key": env_str("SPACES_SECRET_ACCESS_KEY"),
+            "custom_domain": SPACES_CDN_DOMAIN,
+            "default_acl": "public-read",
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Internationalisation ----------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# --- Security (secure by default; `manage.py check --deploy` is clean) ------------------
+_secure = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _secure)
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", _secure)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if _secure else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+}
+
+HEALTH_CHECK_TIMEOUT = float(env_str("HEALTH_CHECK_TIMEOUT", "2"))

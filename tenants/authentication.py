@@ -1,0 +1,48 @@
+"""DRF authentication that sets the tenant in the request's transaction."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+from tenants.identity import identify_by_id, load_user
+from tenants.request import activate_for_request
+
+
+class TenantTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>` (or `Bearer <key>`); the user is found through the
+    identity path, then the tenant is set before the view runs."""
+
+    keywords = ("Token", "Bearer")
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        parts = header.split()
+        if not parts or parts[0] not in self.keywords:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header.")
+        return self.authenticate_credentials(parts[1], request)
+
+    def authenticate_credentials(self, key, request=None):
+        user_id = Token.objects.filter(key=key).values_list("user_id", flat=True).first()
+        identity = identify_by_id(user_id) if user_id is not None else None
+        if identity is None or not identity.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        user = load_user(identity)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        try:
+            activate_for_request(request._request if request is not None else None, user)
+        except Http404:
+            raise exceptions.NotFound("No such restaurant.") from None
+        return user, key
+
+    def authenticate_header(self, request):
+        return "Token"
+
+
+class TenantSessionAuthentication(SessionAuthentication):
+    """Session users' tenant is set by the middleware; this only adds CSRF, as DRF's does."""

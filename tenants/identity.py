@@ -1,0 +1,67 @@
+"""The one narrow path that reads users before any tenant is known.
+
+Login by email and "token or session to user" must find a user's tenant before row-level
+security lets anyone see the user. Two SECURITY DEFINER functions (tenants.rls) return
+only the tenant keys of one user, never the row or its password hash; the user itself is
+then loaded through the ORM under that user's own tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connections
+
+from tenants.context import Tenant, tenant_context
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: int
+    restaurant_id: int | None
+    platform_id: int | None
+    is_superuser: bool
+    is_active: bool
+
+    @property
+    def tenant(self) -> Tenant:
+        """The widest tenant this user acts for."""
+        if self.is_superuser:
+            return Tenant(all_tenants=True)
+        if self.restaurant_id is not None:
+            return Tenant(restaurant_id=self.restaurant_id)
+        if self.platform_id is not None:
+            return Tenant(platform_id=self.platform_id)
+        return Tenant()
+
+
+def _identify(function: str, value) -> Identity | None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {function}(%s)", [value])
+        row = cursor.fetchone()
+    return Identity(*row) if row else None
+
+
+def identify_by_email(email: str) -> Identity | None:
+    return _identify("fynlo_identity_by_email", email.strip())
+
+
+def identify_by_id(user_id) -> Identity | None:
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    return _identify("fynlo_identity_by_id", user_id)
+
+
+def load_user(identity: Identity):
+    """The user row of an identity, read under that user's own tenant."""
+    from tenants.models import User
+
+    tenant = identity.tenant
+    if tenant.is_empty:
+        return None
+    with tenant_context(
+        restaurant=tenant.restaurant_id, platform=tenant.platform_id, all_tenants=tenant.all_tenants
+    ):
+        return User.objects.filter(pk=identity.id).first()

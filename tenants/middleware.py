@@ -1,0 +1,55 @@
+"""Run each request in one transaction whose tenant is its signed-in user's."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.http import Http404, HttpResponseNotFound
+
+from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
+from tenants.request import activate_for_request
+
+# Paths that must answer without touching the database first (load balancer checks).
+EXEMPT_PREFIXES = ("/health",)
+
+
+class TenantMiddleware:
+    """Opens the request's transaction and sets its tenant with set_config(..., true).
+
+    Session users are known here; token users are known only inside the DRF view, whose
+    authentication class sets the tenant in this same transaction. A 5xx response rolls
+    the transaction back, as ATOMIC_REQUESTS would. When the request runs inside an outer
+    transaction (tests), the outer tenant is restored afterwards.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        static = getattr(settings, "STATIC_URL", None) or "/static/"
+        self.exempt = EXEMPT_PREFIXES + (static,)
+
+    def __call__(self, request):
+        request.tenant = NO_TENANT
+        if request.path.startswith(self.exempt):
+            return self.get_response(request)
+        token = _current.set(NO_TENANT)
+        nested = connections["default"].in_atomic_block
+        try:
+            with transaction.atomic():
+                previous = read_tenant("default") if nested else None
+                response = self._respond(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                elif previous is not None:
+                    apply_tenant(previous)
+            return response
+        finally:
+            _current.reset(token)
+
+    def _respond(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            try:
+                activate_for_request(request, user)
+            except Http404:
+                return HttpResponseNotFound(b"Not found")
+        return self.get_response(request)

@@ -1,0 +1,55 @@
+"""Resolving a request's tenant from its authenticated user and the X-Restaurant-Id header."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from tenants.context import Tenant, _current, apply_tenant
+
+RESTAURANT_HEADER = "HTTP_X_RESTAURANT_ID"
+
+
+def tenant_for_user(user) -> Tenant:
+    """The widest tenant a signed-in user acts for."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Tenant()
+    if user.is_superuser:
+        return Tenant(all_tenants=True)
+    if user.restaurant_id is not None:
+        return Tenant(restaurant_id=user.restaurant_id)
+    if user.platform_id is not None:
+        return Tenant(platform_id=user.platform_id)
+    return Tenant()
+
+
+def _narrow(base: Tenant, header: str) -> Tenant:
+    """Narrow a tenant to one restaurant named by the header; 404 when it is not theirs."""
+    from tenants.models import Restaurant
+
+    try:
+        restaurant_id = int(header)
+    except ValueError:
+        raise Http404("No such restaurant") from None
+    if base.restaurant_id is not None:
+        if restaurant_id != base.restaurant_id:
+            raise Http404("No such restaurant")
+        return base
+    if base.is_empty:
+        raise Http404("No such restaurant")
+    # Under the base tenant's RLS, a restaurant outside it does not exist.
+    if not Restaurant.objects.filter(pk=restaurant_id).exists():
+        raise Http404("No such restaurant")
+    return Tenant(restaurant_id=restaurant_id, platform_id=base.platform_id)
+
+
+def activate_for_request(request, user) -> Tenant:
+    """Set the request's tenant in the current transaction, after authentication."""
+    tenant = tenant_for_user(user)
+    apply_tenant(tenant)
+    header = request.META.get(RESTAURANT_HEADER, "").strip()
+    if header:
+        tenant = _narrow(tenant, header)
+        apply_tenant(tenant)
+    _current.set(tenant)
+    request.tenant = tenant
+    return tenant

@@ -1,0 +1,239 @@
+"""Row-level security: the SQL functions, the policies per tenant scope, migration operations.
+
+The tenant is read from three transaction-local settings (see tenants.context):
+`app.current_restaurant_id`, `app.current_platform_id`, `app.all_tenants`. Unset means
+no rows (fail closed, no error: `current_setting(name, true)` and `NULLIF(..., '')`).
+
+Each policy is one indexed comparison `restaurant_id = ANY ((SELECT fynlo_restaurant_ids()))`:
+the sub-select makes the function an InitPlan, evaluated once per query, whose result the
+planner can use as an index condition.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import migrations
+
+from tenants.models import TenantScope
+
+FUNCTIONS_SQL = r"""
+CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
+    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
+BEGIN
+    IF r IS NOT NULL AND p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE id = r AND platform_id = p);
+    ELSIF r IS NOT NULL THEN
+        RETURN ARRAY[r];
+    ELSIF p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE platform_id = p ORDER BY id);
+    ELSIF current_setting('app.all_tenants', true) = 'on' THEN
+        RETURN ARRAY(SELECT id FROM restaurants ORDER BY id);
+    END IF;
+    RETURN '{}'::int[];
+END
+$$;
+
+CREATE OR REPLACE FUNCTION fynlo_platform_ids() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
+    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
+BEGIN
+    IF p IS NOT NULL AND r IS NULL THEN
+        RETURN ARRAY[p];
+    ELSIF p IS NULL AND r IS NULL AND current_setting('app.all_tenants', true) = 'on' THEN
+        RETURN ARRAY(SELECT id FROM platforms ORDER BY id);
+    END IF;
+    RETURN '{}'::int[];
+END
+$$;
+
+CREATE OR REPLACE FUNCTION fynlo_visible_platform_ids() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
+BEGIN
+    IF r IS NULL THEN
+        RETURN fynlo_platform_ids();
+    END IF;
+    RETURN ARRAY(SELECT platform_id FROM restaurants WHERE id = ANY (fynlo_restaurant_ids()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION fynlo_identity_by_email(lookup_email text)
+RETURNS TABLE (id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
+    FROM users u WHERE lower(u.email) = lower(lookup_email)
+$$;
+
+CREATE OR REPLACE FUNCTION fynlo_identity_by_id(lookup_id int)
+RETURNS TABLE (id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
+    FROM users u WHERE u.id = lookup_id
+$$;
+"""
+
+DROP_FUNCTIONS_SQL = """
+DROP FUNCTION IF EXISTS fynlo_identity_by_id(int);
+DROP FUNCTION IF EXISTS fynlo_identity_by_email(text);
+DROP FUNCTION IF EXISTS fynlo_visible_platform_ids();
+DROP FUNCTION IF EXISTS fynlo_platform_ids();
+DROP FUNCTION IF EXISTS fynlo_restaurant_ids();
+"""
+
+_RESTAURANTS = "(SELECT fynlo_restaurant_ids())::int[]"
+_PLATFORMS = "(SELECT fynlo_platform_ids())::int[]"
+_VISIBLE_PLATFORMS = "(SELECT fynlo_visible_platform_ids())::int[]"
+
+
+def _restaurant_scope(table: str) -> list[tuple[str, str]]:
+    rule = f"restaurant_id = ANY ({_RESTAURANTS})"
+    return [("tenant_isolation", f"CREATE POLICY tenant_isolation ON {table} USING ({rule}) WITH CHECK ({rule})")]
+
+
+_OPERATIONS = "current_setting('app.all_tenants', true) = 'on'"
+
+
+def _platform_scope(table: str, column: str) -> list[tuple[str, str]]:
+    write = f"{column} = ANY ({_PLATFORMS})"
+    read = f"{column} = ANY ({_VISIBLE_PLATFORMS})"
+    if column == "id":
+        # Operations staff create platforms, whose new id no list can hold yet (the lists are
+        # computed when the statement starts; INSERT ... RETURNING checks the USING rule too).
+        write = f"{write} OR {_OPERATIONS}"
+    return [
+        ("platform_isolation", f"CREATE POLICY platform_isolation ON {table} USING ({write}) WITH CHECK ({write})"),
+        # restaurant staff may read their own platform's rows (plans, platform settings)
+        ("platform_read", f"CREATE POLICY platform_read ON {table} FOR SELECT USING ({read})"),
+    ]
+
+
+def _restaurant_row_scope(table: str) -> list[tuple[str, str]]:
+    # A platform sees a restaurant it has just created, before its id is in any list.
+    using = f"id = ANY ({_RESTAURANTS}) OR platform_id = ANY ({_PLATFORMS})"
+    check = (
+        f"platform_id = ANY ({_VISIBLE_PLATFORMS}) "
+        f"AND (id = ANY ({_RESTAURANTS}) OR platform_id = ANY ({_PLATFORMS}))"
+    )
+    return [("tenant_isolation", f"CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK ({check})")]
+
+
+def _user_scope(table: str) -> list[tuple[str, str]]:
+    rule = (
+        f"restaurant_id = ANY ({_RESTAURANTS}) "
+        f"OR (restaurant_id IS NULL AND platform_id = ANY ({_PLATFORMS})) "
+        f"OR (restaurant_id IS NULL AND platform_id IS NULL AND {_OPERATIONS})"
+    )
+    return [("tenant_isolation", f"CREATE POLICY tenant_isolation ON {table} USING ({rule}) WITH CHECK ({rule})")]
+
+
+def policies_for(table: str, scope: str) -> list[tuple[str, str]]:
+    """The (policy name, CREATE POLICY statement) pairs that a table of this scope carries."""
+    if scope == TenantScope.RESTAURANT:
+        return _restaurant_scope(table)
+    if scope == TenantScope.PLATFORM:
+        return _platform_scope(table, "platform_id")
+    if scope == TenantScope.PLATFORM_ROW:
+        return _platform_scope(table, "id")
+    if scope == TenantScope.RESTAURANT_ROW:
+        return _restaurant_row_scope(table)
+    if scope == TenantScope.USER:
+        return _user_scope(table)
+    raise ValueError(f"unknown tenant scope {scope!r}")
+
+
+def enable_sql(table: str, scope: str) -> list[str]:
+    statements = [f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"]
+    for name, create in policies_for(table, scope):
+        statements.append(f"DROP POLICY IF EXISTS {name} ON {table}")
+        statements.append(create)
+    return statements
+
+
+def disable_sql(table: str, scope: str) -> list[str]:
+    statements = [f"DROP POLICY IF EXISTS {name} ON {table}" for name, _ in policies_for(table, scope)]
+    statements.append(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    return statements
+
+
+class EnableRLS(migrations.operations.base.Operation):
+    """Enable row-level security on a tenant table and create its scope's policies.
+
+    Tables are ENABLEd, not FORCEd: the owner bulk-loads with COPY (refused under RLS);
+    the runtime role is never the owner (a system check enforces it).
+    """
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, table: str, scope: str):
+        self.table = table
+        self.scope = scope
+
+    def deconstruct(self):
+        return (self.__class__.__name__, [], {"table": self.table, "scope": self.scope})
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        for statement in enable_sql(self.table, self.scope):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        for statement in disable_sql(self.table, self.scope):
+            schema_editor.execute(statement)
+
+    def describe(self):
+        return f"Enable row-level security ({self.scope} scope) on {self.table}"
+
+    @property
+    def migration_name_fragment(self):
+        return f"rls_{self.table}"
+
+
+def runtime_role() -> str | None:
+    """The runtime role's name (DATABASE_URL's user), or None when it is the owner too."""
+    runtime = settings.DATABASES["default"].get("USER") or ""
+    owner = settings.DATABASES.get("owner", {}).get("USER") or ""
+    if not runtime or runtime == owner:
+        return None
+    return runtime
+
+
+class GrantRuntimeRole(migrations.operations.base.Operation):
+    """Grant the runtime role DML on every table and sequence, now and in later migrations."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def deconstruct(self):
+        return (self.__class__.__name__, [], {})
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        role = runtime_role()
+        if role is None:
+            return
+        quoted = schema_editor.quote_name(role)
+        for statement in (
+            f"GRANT USAGE ON SCHEMA public TO {quoted}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
+        ):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def describe(self):
+        return "Grant the runtime role access to all tables and sequences (now and later)"

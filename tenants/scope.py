@@ -1,0 +1,40 @@
+"""Which tables are tenant-scoped, and the short, explicit list of global ones."""
+
+from __future__ import annotations
+
+from django.apps import apps
+
+# Tables that hold no restaurant's or platform's data. Anything else must declare a scope.
+GLOBAL_TABLES = frozenset({
+    "django_migrations",
+    "django_content_type",
+    "auth_permission",
+    "auth_group",
+    "auth_group_permissions",
+    # admin history: the admin shows each user only their own entries
+    "django_admin_log",
+    # API tokens: read only by the identity path (token -> user id)
+    "authtoken_token",
+})
+
+
+def tenant_models() -> list:
+    """Every installed concrete model that declares a tenant scope."""
+    return [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if getattr(model, "tenant_scope", None) and not model._meta.proxy
+    ]
+
+
+def unscoped_tables(models=None) -> list[str]:
+    """Tables neither tenant-scoped nor on the global allow-list (should be empty)."""
+    if models is None:
+        models = apps.get_models(include_auto_created=True)
+    return sorted(
+        model._meta.db_table
+        for model in models
+        if not model._meta.proxy
+        and not getattr(model, "tenant_scope", None)
+        and model._meta.db_table not in GLOBAL_TABLES
+    )
