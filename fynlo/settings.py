@@ -111,6 +111,8 @@ DATABASES = {
 # The test database is created and migrated by the owner; the tests' queries run as the
 # runtime role against the same database (a mirror shares only the database name).
 DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
+# FYNLO_TEST_DATABASE names the test database (several checkouts on one server).
+DATABASES["owner"]["TEST"] = {"NAME": env_str("FYNLO_TEST_DATABASE"), "DEPENDENCIES": []}
 DATABASE_ROUTERS: list[str] = []
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
@@ -223,3 +225,6 @@ LOGGING = {
 }
 
 HEALTH_CHECK_TIMEOUT = float(env_str("HEALTH_CHECK_TIMEOUT", "2"))
+
+# API tokens expire after this many hours (0: never).
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)

@@ -6,4 +6,13 @@ class TenantsConfig(AppConfig):
     verbose_name = "Platforms and restaurants"
 
     def ready(self):
+        from django.contrib.auth import user_logged_in
+        from django.contrib.auth.models import update_last_login
+
         from tenants import checks  # noqa: F401  (registers the runtime-role check)
+        from tenants.signals import update_last_login_in_tenant
+
+        # Django's own handler saves the user with no tenant set, which RLS turns into
+        # "no rows updated"; ours sets the signed-in user's tenant first.
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(update_last_login_in_tenant, dispatch_uid="fynlo_update_last_login")

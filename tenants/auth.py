@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.backends import BaseBackend
 from django.db import transaction
 
-from tenants.context import tenant_context
+from tenants.context import tenant_context_of
 from tenants.identity import identify_by_email, identify_by_id, load_user
 
 
@@ -22,10 +22,7 @@ class EmailBackend(BaseBackend):
 
             User().set_password(password)  # same work as a real check: no timing oracle
             return None
-        tenant = identity.tenant
-        with transaction.atomic(), tenant_context(
-            restaurant=tenant.restaurant_id, platform=tenant.platform_id, all_tenants=tenant.all_tenants
-        ):
+        with transaction.atomic(), tenant_context_of(identity.tenant):
             user = load_user(identity)
             if user is None or not user.check_password(password) or not user.is_active:
                 return None

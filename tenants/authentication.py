@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from tenants.identity import identify_by_id, load_user
 from tenants.request import activate_for_request
+from tenants.services import token_is_expired
 
 
 class TenantTokenAuthentication(TokenAuthentication):
@@ -27,8 +28,10 @@ class TenantTokenAuthentication(TokenAuthentication):
         return self.authenticate_credentials(parts[1], request)
 
     def authenticate_credentials(self, key, request=None):
-        user_id = Token.objects.filter(key=key).values_list("user_id", flat=True).first()
-        identity = identify_by_id(user_id) if user_id is not None else None
+        token = Token.objects.filter(key=key).first()
+        if token is not None and token_is_expired(token):
+            raise exceptions.AuthenticationFailed("Token has expired.")
+        identity = identify_by_id(token.user_id) if token is not None else None
         if identity is None or not identity.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user = load_user(identity)

@@ -121,3 +121,10 @@ def tenant_context(
         # Reached only without an exception; on an exception the savepoint rollback
         # already reverts the settings.
         apply_tenant(previous, using=using)
+
+
+def tenant_context_of(tenant: Tenant, *, using: str = "default"):
+    """`tenant_context` for a Tenant value (e.g. an identity's own tenant)."""
+    return tenant_context(
+        restaurant=tenant.restaurant_id, platform=tenant.platform_id, all_tenants=tenant.all_tenants, using=using
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 
-from tenants.context import Tenant, tenant_context
+from tenants.context import Tenant, tenant_context_of
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,5 @@ def load_user(identity: Identity):
     tenant = identity.tenant
     if tenant.is_empty:
         return None
-    with tenant_context(
-        restaurant=tenant.restaurant_id, platform=tenant.platform_id, all_tenants=tenant.all_tenants
-    ):
+    with tenant_context_of(tenant):
         return User.objects.filter(pk=identity.id).first()
