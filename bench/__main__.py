@@ -1,0 +1,22 @@
+"""`python -m bench [NAME ...]`: run the named benchmarks (all by default)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["rls"]
+
+
+def main(argv: list[str]) -> int:
+    names = argv or BENCHMARKS
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    failed = [name for name in names if not importlib.import_module(f"bench.{name}").run()]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
