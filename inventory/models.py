@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from fynlo.core.fields import URLTextField
+
 from tenants.models import RestaurantScopedModel
 
 
@@ -63,7 +65,7 @@ class Product(RestaurantScopedModel):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     sku = models.CharField(max_length=100, null=True, blank=True)
-    image_url = models.URLField(max_length=2048, null=True, blank=True)
+    image_url = URLTextField(null=True, blank=True)
     is_active = models.BooleanField(db_default=True)
     available_in_pos = models.BooleanField(db_default=True)
     track_inventory = models.BooleanField(db_default=False)
@@ -78,7 +80,6 @@ class Product(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(cost__gte=0), name="products_cost_nonneg"),
         ]
         indexes = [
-            models.Index(fields=["restaurant"], name="idx_products_restaurant_id"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from fynlo.core.fields import URLTextField
+
 from tenants.models import RestaurantScopedModel
 
 
@@ -45,6 +47,10 @@ class RefundStatus(models.TextChoices):
 
 
 class Order(RestaurantScopedModel):
+    # the guide's idx_orders_restaurant_id is the index (no second, automatic one)
+    restaurant = models.ForeignKey(
+        "tenants.Restaurant", on_delete=models.CASCADE, db_column="restaurant_id", related_name="+", db_index=False
+    )
     order_number = models.CharField(max_length=100, unique=True)
     table_number = models.CharField(max_length=50, null=True, blank=True)
     customer_name = models.CharField(max_length=255, null=True, blank=True)
@@ -67,7 +73,7 @@ class Order(RestaurantScopedModel):
     created_by = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"
     )
-    receipt_url = models.URLField(max_length=2048, null=True, blank=True)
+    receipt_url = URLTextField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 

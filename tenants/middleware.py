@@ -10,7 +10,7 @@ from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
 from tenants.request import activate_for_request
 
 # Paths that must answer without touching the database first (load balancer checks).
-EXEMPT_PREFIXES = ("/health",)
+EXEMPT_PATHS = frozenset({"/health", "/health/"})
 
 
 class TenantMiddleware:
@@ -24,12 +24,11 @@ class TenantMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        static = getattr(settings, "STATIC_URL", None) or "/static/"
-        self.exempt = EXEMPT_PREFIXES + (static,)
+        self.static_prefix = getattr(settings, "STATIC_URL", None) or "/static/"
 
     def __call__(self, request):
         request.tenant = NO_TENANT
-        if request.path.startswith(self.exempt):
+        if request.path in EXEMPT_PATHS or request.path.startswith(self.static_prefix):
             return self.get_response(request)
         token = _current.set(NO_TENANT)
         nested = connections["default"].in_atomic_block

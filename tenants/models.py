@@ -17,7 +17,9 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
+
+from fynlo.core.fields import URLTextField
 
 
 class TenantScope:
@@ -102,7 +104,7 @@ class Restaurant(models.Model):
     tenant_scope = TenantScope.RESTAURANT_ROW
 
     platform = models.ForeignKey(
-        Platform, on_delete=models.CASCADE, db_column="platform_id", related_name="restaurants"
+        Platform, on_delete=models.CASCADE, db_column="platform_id", related_name="restaurants", db_index=False
     )
     name = models.CharField(max_length=255)
     slug = models.CharField(max_length=100)
@@ -111,7 +113,7 @@ class Restaurant(models.Model):
     phone = models.CharField(max_length=50, null=True, blank=True)
     email = models.CharField(max_length=255, null=True, blank=True)
     tax_number = models.CharField(max_length=100, null=True, blank=True)
-    logo_url = models.URLField(max_length=2048, null=True, blank=True)
+    logo_url = URLTextField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
     is_active = models.BooleanField(db_default=True)
@@ -187,7 +189,13 @@ class User(AbstractBaseUser):
     tenant_scope = TenantScope.USER
 
     restaurant = models.ForeignKey(
-        Restaurant, null=True, blank=True, on_delete=models.CASCADE, db_column="restaurant_id", related_name="users"
+        Restaurant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_column="restaurant_id",
+        related_name="users",
+        db_index=False,  # the guide's idx_users_restaurant_id is the index
     )
     platform = models.ForeignKey(
         Platform, null=True, blank=True, on_delete=models.CASCADE, db_column="platform_id", related_name="users"
@@ -200,7 +208,7 @@ class User(AbstractBaseUser):
     role = models.CharField(max_length=50, choices=UserRole.choices)
     is_active = models.BooleanField(db_default=True)
     is_superuser = models.BooleanField(db_default=False)
-    profile_image_url = models.URLField(max_length=2048, null=True, blank=True)
+    profile_image_url = URLTextField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -214,6 +222,8 @@ class User(AbstractBaseUser):
         db_table = "users"
         ordering = ["id"]
         constraints = [
+            # emails are compared case-insensitively at login, so they must be unique that way
+            models.UniqueConstraint(Lower("email"), name="users_email_ci_uniq"),
             models.CheckConstraint(
                 condition=(Q(role="platform_owner") & Q(restaurant__isnull=True))
                 | (~Q(role="platform_owner") & Q(restaurant__isnull=False)),
