@@ -25,6 +25,7 @@ migrate: services
 
 seed: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --no-input -v0
 
 ## Set everything up, load the demo restaurant, serve it
 demo: seed
@@ -34,7 +35,8 @@ demo: seed
 	@echo ""
 	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
-serve: services
+serve: migrate
+	$(PY) manage.py collectstatic --no-input -v0
 	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 ## Set everything up and run the whole suite
