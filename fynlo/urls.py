@@ -3,8 +3,16 @@ from django.urls import include, path, re_path
 
 from fynlo.core.health import health
 
+api_v1 = [
+    path("", include("tenants.urls")),
+    path("", include("inventory.urls")),
+    path("", include("pos.urls")),
+    path("", include("staff.urls")),
+    path("", include("billing.urls")),
+]
+
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
-    path("api/v1/", include("tenants.urls")),
+    path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fynlo.core.api import ApiError
 from tenants.errors import TenantsError
+from tenants.throttles import LoginClientThrottle, LoginEmailThrottle
 from tenants.serializers import LoginSerializer, UserSerializer
 from tenants.services import user_login, user_logout
 
@@ -11,6 +13,7 @@ from tenants.services import user_login, user_logout
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [LoginClientThrottle, LoginEmailThrottle]
 
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
@@ -18,7 +21,7 @@ class LoginApi(APIView):
         try:
             user, token = user_login(request=request._request, **serializer.validated_data)
         except TenantsError as error:
-            return Response({"code": error.code, "detail": error.message}, status=error.status)
+            raise ApiError(error.code, error.message, status=error.status) from error
         return Response({"token": token.key, "user": UserSerializer(user).data})
 
 

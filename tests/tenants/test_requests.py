@@ -55,7 +55,27 @@ def test_wrong_password_is_refused(world, client):
         "/api/v1/auth/login", {"email": world["user_a"].email, "password": "nope"}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_credentials"
+    assert response.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_login_is_throttled_per_email(world, client, settings):
+    from django.core.cache import cache
+
+    cache.delete_pattern("throttle_login_*")
+    email = world["user_a"].email
+    statuses = [
+        client.post("/api/v1/auth/login", {"email": email, "password": "nope"}, content_type="application/json").status_code
+        for _ in range(7)
+    ]
+    cache.delete_pattern("throttle_login_*")
+    assert statuses[:5] == [400] * 5
+    assert statuses[5:] == [429, 429]
+
+
+def test_bad_login_input_names_the_field(world, client):
+    response = client.post("/api/v1/auth/login", {"email": "not-an-email"}, content_type="application/json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"email", "password"}
 
 
 def test_logout_revokes_the_token(world, api_client_for):

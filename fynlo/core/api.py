@@ -1,0 +1,88 @@
+"""The API's single error shape: {"error": {"code", "message", "fields"}}.
+
+Apps raise `ApiError` (or their own subclass carrying a stable code); DRF's own exceptions
+(validation, authentication, permission, not found, throttling) are mapped to the same
+shape. Another tenant's object is never 403: querysets under RLS simply do not have it,
+so it is 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+
+class ApiError(Exception):
+    """A domain error with a stable code, e.g. ApiError("insufficient_stock", "...", status=409)."""
+
+    def __init__(self, code: str, message: str, *, status: int = 400, fields: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields or {}
+
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_409_CONFLICT: "conflict",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+}
+
+
+def error_response(code: str, message: str, *, status_code: int, fields: dict | None = None, headers=None):
+    return Response(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code, headers=headers
+    )
+
+
+def _flatten(detail) -> dict:
+    """DRF validation details as {"field": ["message", ...]} (nested fields as "items.0.quantity")."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and value and not all(isinstance(v, (str, exceptions.ErrorDetail)) for v in value):
+            for index, inner in enumerate(value):
+                if inner:
+                    walk(f"{prefix}.{index}" if prefix else str(index), inner)
+        else:
+            messages = value if isinstance(value, list) else [value]
+            flat.setdefault(prefix or "non_field_errors", []).extend(str(m) for m in messages)
+
+    walk("", detail)
+    return flat
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        set_rollback()
+        return error_response(exc.code, exc.message, status_code=exc.status, fields=exc.fields)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a 500: Django's handler logs it and the middleware rolls back
+    set_rollback()
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        return error_response("invalid", "The request has invalid fields.", status_code=400, fields=fields, headers=headers)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    code = _CODES.get(exc.status_code, getattr(exc, "default_code", "error"))
+    return error_response(code, detail, status_code=exc.status_code, headers=headers)

@@ -1,0 +1,123 @@
+"""What every cutover command shares: exit codes, one-line errors, JSON reports, progress.
+
+Exit codes (DESIGN.md "Cutover commands"): 0 every input item accounted for; 1 some were
+rejected or differ; 2 a usage or connection error. Always a one-line human message, never
+a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from django.core.management.base import CommandError
+
+EXIT_OK = 0
+EXIT_DIFFERENCES = 1
+EXIT_USAGE = 2
+
+
+class CutoverError(Exception):
+    """A failure the operator must fix (bad path, bad URL, unreachable server): exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def command_error(error: BaseException, *, context: str = "") -> CommandError:
+    """A CommandError with one human line and the exit code of the error's kind."""
+    code = getattr(error, "exit_code", EXIT_USAGE)
+    message = first_line(error)
+    return CommandError(f"{context}: {message}" if context else message, returncode=code)
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if is_dataclass(value):
+        return asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def write_report(report: dict, path: str | Path | None, *, stdout: IO | None = None) -> None:
+    """Write the JSON report to `path` (or to stdout when path is "-")."""
+    if path is None:
+        return
+    text = json.dumps(report, indent=2, default=_json_default, ensure_ascii=False)
+    if str(path) == "-":
+        (stdout or sys.stdout).write(text + "\n")
+        return
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        raise CutoverError(f"cannot write the report to {target}: {error.strerror or error}") from error
+
+
+class Progress:
+    """Progress on stderr: a bar with rate and ETA on a terminal, a plain line every few
+    seconds otherwise (CI logs), and a final line in both cases."""
+
+    def __init__(self, label: str, total: int | None = None, *, stream: IO | None = None, unit: str = "rows",
+                 interval: float | None = None):
+        self.label = label
+        self.total = total
+        self.unit = unit
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval if interval is not None else (0.2 if self.tty else 5.0)
+        self.count = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def update(self, n: int = 1) -> None:
+        self.count += n
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self._emit(final=False)
+
+    def _line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.count / elapsed
+        if self.total:
+            share = min(self.count / self.total, 1.0)
+            eta = (self.total - self.count) / rate if rate and self.count < self.total else 0.0
+            width = 24
+            bar = "#" * int(share * width) + "-" * (width - int(share * width))
+            return (f"{self.label} [{bar}] {self.count:,}/{self.total:,} {self.unit} "
+                    f"{rate:,.0f}/s ETA {eta:,.0f}s")
+        return f"{self.label}: {self.count:,} {self.unit} {rate:,.0f}/s"
+
+    def _emit(self, *, final: bool) -> None:
+        if self.tty:
+            self.stream.write("\r" + self._line() + ("\n" if final else ""))
+        else:
+            self.stream.write(self._line() + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._emit(final=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
