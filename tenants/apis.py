@@ -1,4 +1,5 @@
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,11 +11,17 @@ from tenants.serializers import LoginSerializer, UserSerializer
 from tenants.services import user_login, user_logout
 
 
+class LoginResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    user = UserSerializer()
+
+
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginClientThrottle, LoginEmailThrottle]
 
+    @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer}, summary="Sign in")
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -28,6 +35,7 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=None, responses={204: None}, summary="Revoke the token")
     def post(self, request):
         if request.auth:
             user_logout(token_key=request.auth)
@@ -37,5 +45,6 @@ class LogoutApi(APIView):
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: UserSerializer}, summary="The signed-in user")
     def get(self, request):
         return Response(UserSerializer(request.user).data)

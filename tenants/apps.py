@@ -9,7 +9,7 @@ class TenantsConfig(AppConfig):
         from django.contrib.auth import user_logged_in
         from django.contrib.auth.models import update_last_login
 
-        from tenants import checks  # noqa: F401  (registers the runtime-role check)
+        from tenants import checks, schema  # noqa: F401  (register the check and the OpenAPI schemes)
         from tenants.signals import update_last_login_in_tenant
 
         # Django's own handler saves the user with no tenant set, which RLS turns into
