@@ -1,14 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
 from fynlo.core.health import health
 
 api_v1 = [
     path("", include("tenants.urls")),
     path("", include("inventory.urls")),
     path("", include("pos.urls")),
+    path("", include("pos.report_urls")),
     path("", include("staff.urls")),
     path("", include("billing.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
