@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["rls"]
+BENCHMARKS = ["rls", "orders_api", "sessions", "storage_urls", "legacy_import"]
 
 
 def main(argv: list[str]) -> int:

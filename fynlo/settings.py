@@ -124,6 +124,8 @@ if not VALKEY_URL:
     raise ImproperlyConfigured("VALKEY_URL (or REDIS_URL) is not set; run `make services` to configure local services")
 _cache_pool_kwargs: dict = {}
 if env_str("VALKEY_CA_FILE"):
+    if not VALKEY_URL.startswith("rediss://"):
+        raise ImproperlyConfigured("VALKEY_CA_FILE is set but VALKEY_URL is not a rediss:// (TLS) URL")
     _cache_pool_kwargs["ssl_ca_certs"] = env_str("VALKEY_CA_FILE")
 CACHE_SOCKET_TIMEOUT = float(env_str("CACHE_SOCKET_TIMEOUT", "2"))
 CACHES = {
@@ -186,6 +188,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # models with a field called `status` each get their own enum name in the schema
+    "ENUM_NAME_OVERRIDES": {
+        "ScheduleStatusEnum": "staff.models.ScheduleStatus",
+        "ShiftStatusEnum": "staff.models.ShiftStatus",
+        "TimeTrackingStatusEnum": "staff.models.TimeTrackingStatus",
+        "OrderStatusEnum": "pos.models.OrderStatus",
+        "PaymentStatusEnum": "pos.models.PaymentStatus",
+        "RefundStatusEnum": "pos.models.RefundStatus",
+        "RestockStatusEnum": "inventory.models.RestockStatus",
+    },
 }
 
 # --- Files (DigitalOcean Spaces, or the local filesystem) -------------------------------

@@ -1,8 +1,8 @@
-from django.contrib import admin
 from django.urls import include, path, re_path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from fynlo.core.admin_site import site as admin_site
 from fynlo.core.health import health
 
 api_v1 = [
@@ -19,5 +19,5 @@ api_v1 = [
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
     path("api/v1/", include(api_v1)),
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -205,3 +206,39 @@ class DailyReport(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return f"Report for {self.report_date}"
+
+
+class OrderNumberCounter(RestaurantScopedModel):
+    """The last order number handed out to one restaurant on one (local) day."""
+
+    day = models.DateField()
+    last_number = models.IntegerField()
+
+    class Meta:
+        db_table = "order_number_counters"
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "day"], name="order_number_counters_restaurant_day_uniq"),
+            models.CheckConstraint(condition=Q(last_number__gt=0), name="order_number_counters_last_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last_number}"
+
+
+class IdempotencyRecord(RestaurantScopedModel):
+    """A write sent with an `Idempotency-Key`: its request's hash and first response, replayed to retries."""
+
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.IntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "key"], name="idempotency_keys_restaurant_key_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -5,10 +5,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fynlo.core.api import ApiError
+from fynlo.core.permissions import ALL_ROLES, OWNERS, roles
 from tenants.errors import TenantsError
+from tenants.selectors import restaurant_get, restaurant_list
 from tenants.throttles import LoginClientThrottle, LoginEmailThrottle
-from tenants.serializers import LoginSerializer, UserSerializer
-from tenants.services import user_login, user_logout
+from tenants.serializers import (
+    LoginSerializer,
+    RestaurantSerializer,
+    RestaurantUpdateSerializer,
+    UserSerializer,
+)
+from tenants.services import restaurant_update, user_login, user_logout
+
+
+def request_restaurant_id(request) -> int:
+    """The one restaurant a request acts for; a platform owner names it with X-Restaurant-Id."""
+    restaurant_id = request.tenant.restaurant_id
+    if restaurant_id is None:
+        raise ApiError(
+            "restaurant_required", "Name the restaurant with the X-Restaurant-Id header.", status=400,
+            fields={"X-Restaurant-Id": ["This header is required for a platform owner."]},
+        )
+    return restaurant_id
 
 
 class LoginResponseSerializer(serializers.Serializer):
@@ -48,3 +66,35 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserSerializer}, summary="The signed-in user")
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+class RestaurantListApi(APIView):
+    permission_classes = [roles(read=ALL_ROLES, write=OWNERS)]
+
+    @extend_schema(
+        responses={200: RestaurantSerializer(many=True)},
+        summary="Restaurants: a platform owner's platform, or the signed-in staff member's own",
+    )
+    def get(self, request):
+        return Response(RestaurantSerializer(restaurant_list(tenant=request.tenant), many=True).data)
+
+
+class RestaurantDetailApi(APIView):
+    permission_classes = [roles(read=ALL_ROLES, write=OWNERS)]
+
+    @extend_schema(responses={200: RestaurantSerializer}, summary="One restaurant, with its settings")
+    def get(self, request, restaurant_id: int):
+        return Response(RestaurantSerializer(restaurant_get(tenant=request.tenant, restaurant_id=restaurant_id)).data)
+
+    @extend_schema(
+        request=RestaurantUpdateSerializer, responses={200: RestaurantSerializer},
+        summary="Change a restaurant's profile and settings (owners)",
+    )
+    def patch(self, request, restaurant_id: int):
+        restaurant = restaurant_get(tenant=request.tenant, restaurant_id=restaurant_id)
+        serializer = RestaurantUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        restaurant_update(restaurant=restaurant, new_settings=values.pop("settings", {}), profile=values)
+        restaurant = restaurant_get(tenant=request.tenant, restaurant_id=restaurant_id)
+        return Response(RestaurantSerializer(restaurant).data)

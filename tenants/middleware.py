@@ -38,8 +38,8 @@ class TenantMiddleware:
                 response = self._respond(request)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
-                elif previous is not None:
-                    apply_tenant(previous)
+                elif previous is not None and not transaction.get_rollback():
+                    apply_tenant(previous)  # a rolled-back block restores it by itself
             return response
         finally:
             _current.reset(token)

@@ -1,10 +1,16 @@
-"""What a platform owner may do in the admin (superusers may do everything).
+"""What a platform owner may do and see in the admin (superusers may do everything).
 
-The rows they see are limited by row-level security to their own platform; these are
-the kinds of objects and actions.
+Row-level security limits the rows they see to their own platform; `PLATFORM_OWNER_PERMISSIONS`
+says which kinds of objects they may view, add, change or delete. `scope_for_user` is the
+application-level second wall: the same platform limit as a queryset filter, so an admin
+queryset that RLS already narrowed is narrowed once more by the code that built it.
 """
 
 from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from tenants.models import TenantScope
 
 _ALL = {"view", "add", "change", "delete"}
 _EDIT = {"view", "add", "change"}
@@ -14,13 +20,13 @@ PLATFORM_OWNER_PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "tenants": {
         "platform": {"view", "change"},
         "platformsetting": _ALL,
-        "restaurant": _EDIT,
+        "restaurant": _EDIT,  # suspending and changing plans are restaurant actions (billing.services)
         "restaurantsetting": _VIEW,
         "user": _EDIT,
     },
     "billing": {
         "subscriptionplan": _EDIT,
-        "restaurantsubscription": _EDIT,
+        "restaurantsubscription": _VIEW,  # written only by billing.services (plan change, suspension)
         "commissionrecord": _VIEW,
     },
     "pos": {
@@ -42,3 +48,34 @@ def platform_owner_has_perm(perm: str) -> bool:
 
 def platform_owner_has_module(app_label: str) -> bool:
     return app_label in PLATFORM_OWNER_PERMISSIONS
+
+
+def platform_rows(model, platform_id: int) -> Q:
+    """The rows of `model` that belong to one platform, by the model's tenant scope."""
+    scope = getattr(model, "tenant_scope", None)
+    if scope == TenantScope.RESTAURANT:
+        return Q(restaurant__platform_id=platform_id)
+    if scope == TenantScope.PLATFORM:
+        return Q(platform_id=platform_id)
+    if scope == TenantScope.PLATFORM_ROW:
+        return Q(pk=platform_id)
+    if scope == TenantScope.RESTAURANT_ROW:
+        return Q(platform_id=platform_id)
+    if scope == TenantScope.USER:
+        # staff of the platform's restaurants, and its platform owners; never operations staff
+        return (Q(restaurant__platform_id=platform_id) | Q(restaurant__isnull=True, platform_id=platform_id)) & Q(
+            is_superuser=False
+        )
+    return Q(pk__in=[])  # a global table holds nothing of a platform's
+
+
+def scope_for_user(queryset: QuerySet, user) -> QuerySet:
+    """`queryset` limited to what `user` may see in the admin: everything for operations
+    staff, their own platform for a platform owner, nothing for anyone else."""
+    if not getattr(user, "is_active", False):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    if user.is_platform_owner and user.platform_id is not None:
+        return queryset.filter(platform_rows(queryset.model, user.platform_id))
+    return queryset.none()

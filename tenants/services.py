@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from tenants.errors import TenantsError
-from tenants.models import User
+from tenants.models import Restaurant, RestaurantSetting, User
 from tenants.signals import update_last_login_in_tenant
 
 
@@ -35,3 +36,35 @@ def user_login(*, request, email: str, password: str) -> tuple[User, Token]:
 def user_logout(*, token_key: str) -> None:
     """Revoke an API token."""
     Token.objects.filter(key=token_key).delete()
+
+
+RESTAURANT_PROFILE_FIELDS = ("name", "address", "phone", "email", "tax_number", "logo_url")
+
+
+@transaction.atomic
+def restaurant_update(*, restaurant: Restaurant, profile: dict, new_settings: dict) -> Restaurant:
+    """Change a restaurant's profile fields and upsert its settings (restaurant_settings rows)."""
+    # Imported here to break a cycle: tenants.selectors -> fynlo.core.api -> DRF's settings ->
+    # tenants.authentication -> this module.
+    from tenants.selectors import SETTING_KEYS
+
+    now = timezone.now()
+    changed = [name for name in RESTAURANT_PROFILE_FIELDS if name in profile]
+    for name in changed:
+        setattr(restaurant, name, profile[name])
+    if changed or new_settings:
+        restaurant.updated_at = now
+        restaurant.save(update_fields=[*changed, "updated_at"])
+    rows = []
+    for key, value in new_settings.items():
+        setting_type, _, dump = SETTING_KEYS[key]
+        rows.append(RestaurantSetting(
+            restaurant=restaurant, setting_key=key, setting_value=dump(value), setting_type=setting_type,
+            created_at=now, updated_at=now,
+        ))
+    if rows:
+        RestaurantSetting.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["restaurant", "setting_key"],
+            update_fields=["setting_value", "setting_type", "updated_at"],
+        )
+    return restaurant

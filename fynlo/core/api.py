@@ -9,10 +9,10 @@ so it is 404.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 
 class ApiError(Exception):
@@ -36,6 +36,13 @@ _CODES = {
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
+
+
+def set_rollback() -> None:
+    """An error response undoes the request's writes (the middleware's transaction), as
+    ATOMIC_REQUESTS would: nothing half-done survives a 4xx."""
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
 
 
 def error_response(code: str, message: str, *, status_code: int, fields: dict | None = None, headers=None):

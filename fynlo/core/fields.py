@@ -15,4 +15,4 @@ class URLTextField(models.TextField):
     default_validators = [URLValidator()]
 
     def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": forms.URLField, **kwargs})
+        return super().formfield(**{"form_class": forms.URLField, "assume_scheme": "https", **kwargs})

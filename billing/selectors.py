@@ -1,0 +1,87 @@
+"""Reads of the billing app: periods, restaurants' revenue and commission, subscriptions, plans.
+
+Revenue here is the platform's view of it: the gross amount of the orders the platform took
+commission on (`commission_records.gross_amount`), so billing never reads the orders tables.
+Every read runs under the caller's tenant (row-level security); callers pass querysets they
+have already scoped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from tenants.models import Restaurant
+
+ZERO = Decimal("0.00")
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+# Subscriptions that are the restaurant's current one (not ended, not cancelled).
+CURRENT_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    """Midnight of the first day of the current month, in the project's time zone."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def days_start(days: int, now: datetime | None = None) -> datetime:
+    """Midnight starting a period of `days` calendar days that ends today (local time)."""
+    today = timezone.localtime(now or timezone.now()).date()
+    return timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), time.min))
+
+
+def restaurants_with_figures(queryset: QuerySet, *, start: datetime, end: datetime) -> QuerySet:
+    """`queryset` of restaurants annotated with `period_revenue`, `period_commission` and
+    `period_orders` for commission records processed in [start, end)."""
+    records = (
+        CommissionRecord.objects.filter(restaurant=OuterRef("pk"), processed_at__gte=start, processed_at__lt=end)
+        .order_by()
+        .values("restaurant")
+    )
+
+    def total(expression, field, zero):
+        subquery = Subquery(records.annotate(value=expression).values("value")[:1], output_field=field)
+        return Coalesce(subquery, Value(zero), output_field=field)
+
+    return queryset.annotate(
+        period_revenue=total(Sum("gross_amount"), _MONEY, ZERO),
+        period_commission=total(Sum("commission_amount"), _MONEY, ZERO),
+        period_orders=total(Count("id"), IntegerField(), 0),
+    )
+
+
+def restaurant_figures(*, restaurants: QuerySet, start: datetime, end: datetime) -> list[Restaurant]:
+    """Restaurants with their figures for [start, end), highest revenue first."""
+    annotated = restaurants_with_figures(restaurants.select_related("platform"), start=start, end=end)
+    return list(annotated.order_by("-period_revenue", "name", "pk"))
+
+
+def restaurant_current_subscription(*, restaurant: Restaurant) -> RestaurantSubscription | None:
+    """The restaurant's running subscription (active or suspended, not ended), the newest if several."""
+    today = timezone.localdate()
+    return (
+        RestaurantSubscription.objects.filter(restaurant=restaurant, status__in=CURRENT_STATUSES)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .select_related("plan")
+        .order_by("-start_date", "-pk")
+        .first()
+    )
+
+
+def restaurant_subscriptions(*, restaurant: Restaurant) -> list[RestaurantSubscription]:
+    """The restaurant's plan history, newest first."""
+    return list(
+        RestaurantSubscription.objects.filter(restaurant=restaurant).select_related("plan").order_by("-start_date", "-pk")
+    )
+
+
+def platform_plans(*, platform_id: int) -> QuerySet:
+    """The active plans a platform offers, cheapest first."""
+    return SubscriptionPlan.objects.filter(platform_id=platform_id, is_active=True).order_by("monthly_fee", "name", "pk")

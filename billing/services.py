@@ -1,0 +1,127 @@
+"""Writes of the billing app: suspending and reactivating a restaurant, changing its plan.
+
+Each change is recorded twice: in the data (the subscription rows keep the plan history with
+start and end dates and the suspension as their status) and in the restaurant's admin
+history (who, when, what), which is where platform owners and operations staff look.
+Everything runs under the caller's tenant: a restaurant or plan that row-level security
+hides does not exist here either.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.selectors import restaurant_current_subscription
+from fynlo.core.api import ApiError
+from tenants.models import Restaurant, User
+
+
+class BillingError(ApiError):
+    """A billing rule was broken. Codes: not_found, already_suspended, not_suspended,
+    foreign_plan, plan_inactive, same_plan."""
+
+    def __init__(self, code: str, message: str, *, status: int = 409):
+        super().__init__(code, message, status=status)
+
+
+def _lock(restaurant: Restaurant) -> Restaurant:
+    """The restaurant's row, locked for the rest of the transaction (one change at a time)."""
+    locked = Restaurant.objects.select_for_update().select_related("platform").filter(pk=restaurant.pk).first()
+    if locked is None:
+        raise BillingError("not_found", "No such restaurant.", status=404)
+    return locked
+
+
+def _record(*, by: User, restaurant: Restaurant, message: str) -> None:
+    LogEntry.objects.log_actions(
+        user_id=by.pk, queryset=[restaurant], action_flag=CHANGE, change_message=message, single_object=True
+    )
+
+
+def restaurant_suspend(*, restaurant: Restaurant, by: User, reason: str = "") -> Restaurant:
+    """Suspend a restaurant: it becomes inactive and its running subscription suspended; recorded."""
+    with transaction.atomic():
+        locked = _lock(restaurant)
+        if not locked.is_active:
+            raise BillingError("already_suspended", f"{locked.name} is already suspended.")
+        now = timezone.now()
+        locked.is_active = False
+        locked.updated_at = now
+        locked.save(update_fields=["is_active", "updated_at"])
+        subscription = restaurant_current_subscription(restaurant=locked)
+        if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
+            subscription.status = SubscriptionStatus.SUSPENDED
+            subscription.updated_at = now
+            subscription.save(update_fields=["status", "updated_at"])
+        reason = reason.strip()
+        _record(by=by, restaurant=locked, message=f"Suspended{f': {reason}' if reason else ''}.")
+    return locked
+
+
+def restaurant_reactivate(*, restaurant: Restaurant, by: User) -> Restaurant:
+    """Reactivate a suspended restaurant and its suspended subscription; recorded."""
+    with transaction.atomic():
+        locked = _lock(restaurant)
+        if locked.is_active:
+            raise BillingError("not_suspended", f"{locked.name} is not suspended.")
+        now = timezone.now()
+        locked.is_active = True
+        locked.updated_at = now
+        locked.save(update_fields=["is_active", "updated_at"])
+        subscription = restaurant_current_subscription(restaurant=locked)
+        if subscription is not None and subscription.status == SubscriptionStatus.SUSPENDED:
+            subscription.status = SubscriptionStatus.ACTIVE
+            subscription.updated_at = now
+            subscription.save(update_fields=["status", "updated_at"])
+        _record(by=by, restaurant=locked, message="Reactivated.")
+    return locked
+
+
+def restaurant_plan_change(
+    *, restaurant: Restaurant, plan: SubscriptionPlan, by: User, today: date | None = None
+) -> RestaurantSubscription:
+    """Move a restaurant to another of its platform's plans from today: the running
+    subscription ends, a new one starts with the plan's rates; recorded."""
+    with transaction.atomic():
+        locked = _lock(restaurant)
+        plan = SubscriptionPlan.objects.filter(pk=plan.pk).first()
+        if plan is None or plan.platform_id != locked.platform_id:
+            raise BillingError("foreign_plan", f"That plan is not one of {locked.platform.name}'s plans.", status=400)
+        if not plan.is_active:
+            raise BillingError("plan_inactive", f"The plan {plan.name} is no longer offered.", status=400)
+        current = restaurant_current_subscription(restaurant=locked)
+        if current is not None and current.plan_id == plan.pk:
+            raise BillingError("same_plan", f"{locked.name} is already on the {plan.name} plan.")
+        today = today or timezone.localdate()
+        now = timezone.now()
+        if current is not None:
+            current.status = SubscriptionStatus.CANCELLED
+            current.end_date = today
+            current.updated_at = now
+            current.save(update_fields=["status", "end_date", "updated_at"])
+        subscription = RestaurantSubscription.objects.create(
+            restaurant=locked,
+            plan=plan,
+            start_date=today,
+            status=SubscriptionStatus.ACTIVE if locked.is_active else SubscriptionStatus.SUSPENDED,
+            commission_rate=plan.commission_rate,
+            monthly_fee=plan.monthly_fee,
+        )
+        previous = current.plan.name if current is not None else locked.subscription_tier
+        locked.subscription_tier = plan.name[:50]
+        locked.updated_at = now
+        locked.save(update_fields=["subscription_tier", "updated_at"])
+        _record(
+            by=by,
+            restaurant=locked,
+            message=(
+                f"Plan changed from {previous} to {plan.name} on {today.isoformat()} "
+                f"(commission {plan.commission_rate} %, monthly fee {plan.monthly_fee})."
+            ),
+        )
+    return subscription

@@ -1,0 +1,100 @@
+"""Idempotent writes: a retry that carries the same `Idempotency-Key` gets the first response.
+
+The POS is on flaky Wi-Fi: it sends a key with each write and resends the same request
+when it gets no answer. Here:
+
+- the first request with a key runs; its 2xx response (status and body) is stored with the
+  key and a hash of the request, in the same transaction as the write itself;
+- a retry with the same key and the same request (method, path, body) creates nothing and
+  gets the stored status and body again, with the header `Idempotent-Replayed: true`;
+- the same key with another request is 409 `idempotency_key_reused`;
+- a request that failed (4xx) stores nothing, since it changed nothing: its retry runs again.
+
+Two retries racing: the record is inserted first with `INSERT ... ON CONFLICT DO NOTHING` on
+the unique (restaurant, key). The second insert waits on the first transaction's unique-index
+entry; when the first commits it finds the record and replays it, and when the first rolls
+back it proceeds itself. Never both.
+
+Keys belong to a restaurant (tenant-scoped records under row-level security).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Callable
+
+from django.apps import apps
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from rest_framework.response import Response
+
+from fynlo.core.api import ApiError
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+RECORD_MODEL = "pos.IdempotencyRecord"
+
+
+def _record_model():
+    return apps.get_model(RECORD_MODEL)
+
+
+def request_hash(request) -> str:
+    """A fingerprint of what the request asks for: its method, path and body."""
+    payload = json.dumps(
+        {"method": request.method, "path": request.path, "body": request.data},
+        sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _key(request) -> str | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        message = f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters."
+        raise ApiError("invalid_idempotency_key", message, fields={HEADER: [message]})
+    return key
+
+
+def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) -> Response:
+    """Run `handler` once per (restaurant, Idempotency-Key); without the header, just run it."""
+    key = _key(request)
+    if key is None:
+        return handler()
+    model = _record_model()
+    fingerprint = request_hash(request)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {model._meta.db_table} (restaurant_id, key, request_hash) VALUES (%s, %s, %s)"
+                " ON CONFLICT (restaurant_id, key) DO NOTHING RETURNING id",
+                [restaurant_id, key, fingerprint],
+            )
+            inserted = cursor.fetchone()
+        if inserted is None:
+            return _replay(model.objects.filter(restaurant_id=restaurant_id, key=key).first(), fingerprint)
+        response = handler()
+        if 200 <= response.status_code < 300:
+            model.objects.filter(pk=inserted[0]).update(
+                response_status=response.status_code, response_body=response.data
+            )
+        else:
+            transaction.set_rollback(True)  # nothing was written: the retry may run again
+        return response
+
+
+def _replay(record, fingerprint: str) -> Response:
+    if record is None or record.response_status is None:
+        raise ApiError("idempotency_conflict", "A request with this Idempotency-Key is in progress; retry.", status=409)
+    if record.request_hash != fingerprint:
+        raise ApiError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request; use a new key for a new request.",
+            status=409,
+        )
+    return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})

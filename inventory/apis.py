@@ -1,0 +1,323 @@
+"""The menu and stock API: categories, products, inventory items, suppliers, restock orders.
+
+Views are thin: validate input, call one selector or service, serialize. Rows of another
+tenant are invisible under row-level security, so they are 404; the selectors also filter
+by the request's restaurant as a second wall.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fynlo.core.api import ApiError
+from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
+from fynlo.core.storage import file_store
+from inventory import selectors, services
+from inventory.serializers import (
+    CategoryFilterSerializer,
+    CategoryInputSerializer,
+    CategorySerializer,
+    InventoryItemFilterSerializer,
+    InventoryItemInputSerializer,
+    InventoryItemSerializer,
+    ProductFilterSerializer,
+    ProductInputSerializer,
+    ProductSerializer,
+    RestockOrderFilterSerializer,
+    RestockOrderInputSerializer,
+    RestockOrderSerializer,
+    RestockReceiveSerializer,
+    StockAdjustmentSerializer,
+    StockMovementSerializer,
+    SupplierFilterSerializer,
+    UploadSerializer,
+    SupplierInputSerializer,
+    SupplierSerializer,
+)
+
+# The README's roles table, for this app.
+MENU_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
+STOCK_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
+PURCHASING_ROLES = roles(read=MANAGERS, write=MANAGERS)
+
+
+def reading_restaurant_id(request) -> int | None:
+    """The restaurant a read is narrowed to; None for a platform owner reading their platform."""
+    return request.tenant.restaurant_id
+
+
+def acting_restaurant_id(request) -> int:
+    """The one restaurant a write acts for; 400 when the caller acts for several."""
+    restaurant_id = request.tenant.restaurant_id
+    if restaurant_id is None:
+        raise ApiError(
+            "restaurant_required",
+            "This change needs one restaurant: send its id in the X-Restaurant-Id header.",
+            status=400,
+        )
+    return restaurant_id
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def filters(serializer_class, request) -> dict:
+    """Query parameters through a serializer (as a plain dict: an absent boolean stays absent)."""
+    return validated(serializer_class, request.query_params.dict())
+
+
+# The base views carry no docstring: drf-spectacular would show it on every operation.
+class JsonApi(APIView):
+    parser_classes = [JSONParser]
+
+
+class JsonListApi(GenericAPIView):
+    parser_classes = [JSONParser]
+
+
+class UploadApi(APIView):
+    parser_classes = [MultiPartParser]
+
+
+def uploaded_file(request):
+    """The request's multipart `file` (400 naming the field when it is missing)."""
+    return validated(UploadSerializer, request.data)["file"]
+
+
+class NewestFirstPagination(CursorPagination):
+    """Cursor pages, newest first: stable while rows are added, no COUNT(*)."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+# --- Menu ----------------------------------------------------------------------------------
+
+
+class CategoryListApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(parameters=[CategoryFilterSerializer], responses=CategorySerializer(many=True), summary="Menu categories")
+    def get(self, request):
+        wanted = filters(CategoryFilterSerializer, request)
+        categories = selectors.category_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        return Response(CategorySerializer(categories, many=True).data)
+
+    @extend_schema(request=CategoryInputSerializer, responses={201: CategorySerializer}, summary="Add a category")
+    def post(self, request):
+        data = validated(CategoryInputSerializer, request.data)
+        category = services.category_create(restaurant_id=acting_restaurant_id(request), **data)
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class CategoryDetailApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(responses=CategorySerializer, summary="A category")
+    def get(self, request, category_id: int):
+        category = selectors.category_get(restaurant_id=reading_restaurant_id(request), category_id=category_id)
+        return Response(CategorySerializer(category).data)
+
+    @extend_schema(request=CategoryInputSerializer(partial=True), responses=CategorySerializer, summary="Change a category")
+    def patch(self, request, category_id: int):
+        category = selectors.category_get(restaurant_id=acting_restaurant_id(request), category_id=category_id)
+        data = validated(CategoryInputSerializer, request.data, partial=True)
+        return Response(CategorySerializer(services.category_update(category=category, data=data)).data)
+
+
+class ProductListApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(parameters=[ProductFilterSerializer], responses=ProductSerializer(many=True), summary="Products")
+    def get(self, request):
+        wanted = filters(ProductFilterSerializer, request)
+        products = selectors.product_list(
+            restaurant_id=reading_restaurant_id(request),
+            category_id=wanted.get("category"),
+            is_active=wanted.get("is_active"),
+            available_in_pos=wanted.get("available_in_pos"),
+        )
+        return Response(ProductSerializer(products, many=True).data)
+
+    @extend_schema(request=ProductInputSerializer, responses={201: ProductSerializer}, summary="Add a product")
+    def post(self, request):
+        data = validated(ProductInputSerializer, request.data)
+        product = services.product_create(restaurant_id=acting_restaurant_id(request), data=data)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(responses=ProductSerializer, summary="A product")
+    def get(self, request, product_id: int):
+        product = selectors.product_get(restaurant_id=reading_restaurant_id(request), product_id=product_id)
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(request=ProductInputSerializer(partial=True), responses=ProductSerializer, summary="Change a product")
+    def patch(self, request, product_id: int):
+        product = selectors.product_get(restaurant_id=acting_restaurant_id(request), product_id=product_id)
+        data = validated(ProductInputSerializer, request.data, partial=True)
+        return Response(ProductSerializer(services.product_update(product=product, data=data)).data)
+
+    @extend_schema(request=None, responses=ProductSerializer, summary="Deactivate a product (it stays on past orders)")
+    def delete(self, request, product_id: int):
+        product = selectors.product_get(restaurant_id=acting_restaurant_id(request), product_id=product_id)
+        return Response(ProductSerializer(services.product_deactivate(product=product)).data)
+
+
+class ProductImageApi(UploadApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=ProductSerializer,
+                   summary="Upload a product's image (JPEG, PNG, WebP or GIF, at most 5 MB)")
+    def post(self, request, product_id: int):
+        restaurant_id = acting_restaurant_id(request)
+        product = selectors.product_get(restaurant_id=restaurant_id, product_id=product_id)
+        url = file_store(file=uploaded_file(request), folder="products", restaurant_id=restaurant_id)
+        return Response(ProductSerializer(services.product_set_image(product=product, image_url=url)).data)
+
+
+# --- Stock ---------------------------------------------------------------------------------
+
+
+class InventoryItemListApi(JsonApi):
+    permission_classes = [STOCK_ROLES]
+
+    @extend_schema(
+        parameters=[InventoryItemFilterSerializer], responses=InventoryItemSerializer(many=True), summary="Stock levels"
+    )
+    def get(self, request):
+        wanted = filters(InventoryItemFilterSerializer, request)
+        items = selectors.inventory_item_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        return Response(InventoryItemSerializer(items, many=True).data)
+
+
+class InventoryItemDetailApi(JsonApi):
+    permission_classes = [STOCK_ROLES]
+
+    @extend_schema(responses=InventoryItemSerializer, summary="One item's stock")
+    def get(self, request, item_id: int):
+        item = selectors.inventory_item_get(restaurant_id=reading_restaurant_id(request), item_id=item_id)
+        return Response(InventoryItemSerializer(item).data)
+
+    @extend_schema(
+        request=InventoryItemInputSerializer(partial=True), responses=InventoryItemSerializer,
+        summary="Change an item's supplier, thresholds, cost or unit",
+    )
+    def patch(self, request, item_id: int):
+        item = selectors.inventory_item_get(restaurant_id=acting_restaurant_id(request), item_id=item_id)
+        data = validated(InventoryItemInputSerializer, request.data, partial=True)
+        return Response(InventoryItemSerializer(services.inventory_item_update(item=item, data=data)).data)
+
+
+class InventoryItemAdjustApi(JsonApi):
+    permission_classes = [roles(read=MANAGERS, write=MANAGERS)]
+
+    @extend_schema(
+        request=StockAdjustmentSerializer, responses={201: StockMovementSerializer},
+        summary="Adjust stock by a signed quantity (waste or a count correction)",
+    )
+    def post(self, request, item_id: int):
+        data = validated(StockAdjustmentSerializer, request.data)
+        movement = services.stock_adjust(
+            restaurant_id=acting_restaurant_id(request), item_id=item_id, user=request.user, **data
+        )
+        return Response(StockMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
+
+
+# --- Suppliers and restock orders ----------------------------------------------------------
+
+
+class SupplierListApi(JsonApi):
+    permission_classes = [PURCHASING_ROLES]
+
+    @extend_schema(parameters=[SupplierFilterSerializer], responses=SupplierSerializer(many=True), summary="Suppliers")
+    def get(self, request):
+        wanted = filters(SupplierFilterSerializer, request)
+        suppliers = selectors.supplier_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        return Response(SupplierSerializer(suppliers, many=True).data)
+
+    @extend_schema(request=SupplierInputSerializer, responses={201: SupplierSerializer}, summary="Add a supplier")
+    def post(self, request):
+        data = validated(SupplierInputSerializer, request.data)
+        supplier = services.supplier_create(restaurant_id=acting_restaurant_id(request), data=data)
+        return Response(SupplierSerializer(supplier).data, status=status.HTTP_201_CREATED)
+
+
+class SupplierDetailApi(JsonApi):
+    permission_classes = [PURCHASING_ROLES]
+
+    @extend_schema(responses=SupplierSerializer, summary="A supplier")
+    def get(self, request, supplier_id: int):
+        supplier = selectors.supplier_get(restaurant_id=reading_restaurant_id(request), supplier_id=supplier_id)
+        return Response(SupplierSerializer(supplier).data)
+
+    @extend_schema(request=SupplierInputSerializer(partial=True), responses=SupplierSerializer, summary="Change a supplier")
+    def patch(self, request, supplier_id: int):
+        supplier = selectors.supplier_get(restaurant_id=acting_restaurant_id(request), supplier_id=supplier_id)
+        data = validated(SupplierInputSerializer, request.data, partial=True)
+        return Response(SupplierSerializer(services.supplier_update(supplier=supplier, data=data)).data)
+
+
+class RestockOrderListApi(JsonListApi):
+    permission_classes = [PURCHASING_ROLES]
+    pagination_class = NewestFirstPagination
+    serializer_class = RestockOrderSerializer
+
+    @extend_schema(parameters=[RestockOrderFilterSerializer], responses=RestockOrderSerializer(many=True),
+                   summary="Restock orders, newest first")
+    def get(self, request):
+        wanted = filters(RestockOrderFilterSerializer, request)
+        orders = selectors.restock_order_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(RestockOrderSerializer(page, many=True).data)
+
+    @extend_schema(request=RestockOrderInputSerializer, responses={201: RestockOrderSerializer},
+                   summary="Order stock from a supplier")
+    def post(self, request):
+        restaurant_id = acting_restaurant_id(request)
+        data = validated(RestockOrderInputSerializer, request.data)
+        order = services.restock_order_create(restaurant_id=restaurant_id, user=request.user, **data)
+        order = selectors.restock_order_get(restaurant_id=restaurant_id, restock_order_id=order.pk)
+        return Response(RestockOrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class RestockOrderDetailApi(JsonApi):
+    permission_classes = [PURCHASING_ROLES]
+
+    @extend_schema(responses=RestockOrderSerializer, summary="A restock order")
+    def get(self, request, restock_order_id: int):
+        order = selectors.restock_order_get(
+            restaurant_id=reading_restaurant_id(request), restock_order_id=restock_order_id
+        )
+        return Response(RestockOrderSerializer(order).data)
+
+
+class RestockOrderReceiveApi(JsonApi):
+    permission_classes = [PURCHASING_ROLES]
+
+    @extend_schema(request=RestockReceiveSerializer, responses=RestockOrderSerializer,
+                   summary="Receive a delivery: raise the stock and close the order")
+    def post(self, request, restock_order_id: int):
+        restaurant_id = acting_restaurant_id(request)
+        data = validated(RestockReceiveSerializer, request.data)
+        received = None
+        if "items" in data:
+            received = {line["id"]: line["quantity_received"] for line in data["items"]}
+        services.restock_order_receive(
+            restaurant_id=restaurant_id, restock_order_id=restock_order_id, received=received, user=request.user
+        )
+        order = selectors.restock_order_get(restaurant_id=restaurant_id, restock_order_id=restock_order_id)
+        return Response(RestockOrderSerializer(order).data)

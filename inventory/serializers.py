@@ -1,0 +1,235 @@
+"""Input and output shapes of the menu and stock API. Money is a string with two places;
+every object carries its `restaurant_id`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from inventory.models import (
+    Category,
+    InventoryItem,
+    MovementType,
+    Product,
+    RestockOrder,
+    RestockOrderItem,
+    RestockStatus,
+    StockMovement,
+    Supplier,
+)
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
+
+
+def stock(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=3, **kwargs)
+
+
+# --- Menu ----------------------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "restaurant_id", "name", "icon", "display_order", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+class CategoryInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    icon = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True)
+    display_order = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CategoryFilterSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField(required=False, help_text="Only active (true) or inactive (false) ones.")
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    category_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "restaurant_id", "category_id", "name", "description", "price", "cost", "sku", "image_url",
+            "is_active", "available_in_pos", "track_inventory", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ProductInputSerializer(serializers.Serializer):
+    category_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+    price = money(min_value=0)
+    cost = money(min_value=0, required=False, allow_null=True)
+    sku = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    available_in_pos = serializers.BooleanField(required=False)
+    track_inventory = serializers.BooleanField(required=False)
+
+    def validate_sku(self, value):
+        return value or None  # "" would collide with every other product without a SKU
+
+
+class ProductFilterSerializer(serializers.Serializer):
+    category = serializers.IntegerField(required=False, min_value=1, help_text="A category id.")
+    is_active = serializers.BooleanField(required=False)
+    available_in_pos = serializers.BooleanField(required=False)
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+
+
+# --- Stock ---------------------------------------------------------------------------------
+
+
+class InventoryItemSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    product_id = serializers.IntegerField(read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    supplier_id = serializers.IntegerField(read_only=True, allow_null=True)
+    is_low = serializers.SerializerMethodField(help_text="The stock is at or below the reorder point.")
+
+    class Meta:
+        model = InventoryItem
+        fields = [
+            "id", "restaurant_id", "product_id", "product_name", "supplier_id", "current_stock", "minimum_stock",
+            "maximum_stock", "reorder_point", "is_low", "unit_cost", "unit_measure", "last_restocked", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_low(self, item: InventoryItem) -> bool:
+        return item.current_stock <= item.reorder_point
+
+
+class InventoryItemInputSerializer(serializers.Serializer):
+    supplier_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    minimum_stock = stock(min_value=0, required=False)
+    maximum_stock = stock(min_value=0, required=False)
+    reorder_point = stock(min_value=0, required=False)
+    unit_cost = money(min_value=0, required=False)
+    unit_measure = serializers.CharField(max_length=50, required=False)
+
+
+class InventoryItemFilterSerializer(serializers.Serializer):
+    low_stock = serializers.BooleanField(
+        required=False, help_text="true: only items at or below their reorder point; false: only the others."
+    )
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    quantity = stock(help_text="The signed change: -3 takes three away, 5 adds five.")
+    movement_type = serializers.ChoiceField(choices=[MovementType.WASTE, MovementType.ADJUSTMENT])
+    notes = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    inventory_item_id = serializers.IntegerField(read_only=True)
+    current_stock = serializers.DecimalField(
+        source="inventory_item.current_stock", max_digits=10, decimal_places=3, read_only=True,
+        help_text="The item's stock after this movement.",
+    )
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id", "restaurant_id", "inventory_item_id", "movement_type", "quantity", "unit_cost", "total_cost",
+            "reference_type", "reference_id", "notes", "current_stock", "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Suppliers and restock orders ----------------------------------------------------------
+
+
+class SupplierSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Supplier
+        fields = [
+            "id", "restaurant_id", "name", "contact_person", "email", "phone", "address", "payment_terms",
+            "is_active", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SupplierInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    contact_person = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_null=True, allow_blank=True)
+    address = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+    payment_terms = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SupplierFilterSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField(required=False)
+
+
+class RestockOrderItemSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    inventory_item_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = RestockOrderItem
+        fields = [
+            "id", "restaurant_id", "inventory_item_id", "quantity_ordered", "quantity_received", "unit_cost", "total_cost", "notes",
+        ]
+        read_only_fields = fields
+
+
+class RestockOrderSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    supplier_id = serializers.IntegerField(read_only=True)
+    created_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+    items = RestockOrderItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RestockOrder
+        fields = [
+            "id", "restaurant_id", "supplier_id", "order_number", "order_date", "expected_delivery",
+            "actual_delivery", "status", "total_amount", "notes", "items", "created_by_id", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RestockLineInputSerializer(serializers.Serializer):
+    inventory_item_id = serializers.IntegerField(min_value=1)
+    quantity_ordered = stock(min_value=Decimal("0.001"))
+    unit_cost = money(min_value=0)
+    notes = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+
+
+class RestockOrderInputSerializer(serializers.Serializer):
+    supplier_id = serializers.IntegerField(min_value=1)
+    expected_delivery = serializers.DateField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
+    items = RestockLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class RestockOrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RestockStatus.choices, required=False)
+
+
+class ReceivedLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, help_text="A line of the restock order.")
+    quantity_received = stock(min_value=0)
+
+
+class RestockReceiveSerializer(serializers.Serializer):
+    items = ReceivedLineSerializer(
+        many=True, required=False,
+        help_text="What arrived, per line; omit to receive every line as ordered (lines not named: nothing).",
+    )

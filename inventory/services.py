@@ -1,0 +1,393 @@
+"""Every write to the menu, stock, suppliers and restock orders.
+
+Stock only changes here, always with a stock movement in the same transaction, and rows
+are locked in primary-key order (`select_for_update().order_by("pk")`) so that two requests
+racing on the same products queue instead of deadlocking. A movement's `quantity` is the
+signed change: negative for a sale or waste, positive for a restock or a return.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from fynlo.core.money import quantize
+from inventory.errors import InsufficientStock, InventoryError
+from inventory.models import (
+    Category,
+    InventoryItem,
+    MovementReferenceType,
+    MovementType,
+    Product,
+    RestockOrder,
+    RestockOrderItem,
+    RestockStatus,
+    StockMovement,
+    Supplier,
+)
+
+CATEGORY_FIELDS = ("name", "icon", "display_order", "is_active")
+PRODUCT_FIELDS = (
+    "category_id", "name", "description", "price", "cost", "sku", "is_active", "available_in_pos", "track_inventory",
+)
+SUPPLIER_FIELDS = ("name", "contact_person", "email", "phone", "address", "payment_terms", "is_active")
+INVENTORY_ITEM_FIELDS = ("supplier_id", "minimum_stock", "maximum_stock", "reorder_point", "unit_cost", "unit_measure")
+ADJUSTMENT_TYPES = frozenset({MovementType.WASTE, MovementType.ADJUSTMENT})
+
+
+def _apply(instance, data: dict, fields: tuple[str, ...]) -> list[str]:
+    """Set the given fields that changed; the names of those fields."""
+    changed = [name for name in fields if name in data and getattr(instance, name) != data[name]]
+    for name in changed:
+        setattr(instance, name, data[name])
+    return changed
+
+
+def _duplicate(field: str, message: str) -> InventoryError:
+    return InventoryError("duplicate", message, fields={field: [message]})
+
+
+def _check_category(*, restaurant_id: int, category_id: int | None) -> None:
+    # The foreign key alone would accept another restaurant's category (RI checks bypass RLS).
+    if category_id is not None and not Category.objects.filter(restaurant_id=restaurant_id, pk=category_id).exists():
+        raise InventoryError("invalid", "No such category.", fields={"category_id": ["No such category."]})
+
+
+def _check_supplier(*, restaurant_id: int, supplier_id: int | None) -> None:
+    if supplier_id is not None and not Supplier.objects.filter(restaurant_id=restaurant_id, pk=supplier_id).exists():
+        raise InventoryError("invalid", "No such supplier.", fields={"supplier_id": ["No such supplier."]})
+
+
+# --- Menu ----------------------------------------------------------------------------------
+
+
+def category_create(
+    *, restaurant_id: int, name: str, icon: str | None = None, display_order: int = 0, is_active: bool = True
+) -> Category:
+    """Add a menu category."""
+    try:
+        with transaction.atomic():
+            return Category.objects.create(
+                restaurant_id=restaurant_id, name=name, icon=icon, display_order=display_order, is_active=is_active
+            )
+    except IntegrityError as error:
+        raise _duplicate("name", "A category with this name exists.") from error
+
+
+def category_update(*, category: Category, data: dict) -> Category:
+    """Change a menu category's name, icon, order or active flag."""
+    changed = _apply(category, data, CATEGORY_FIELDS)
+    if changed:
+        try:
+            with transaction.atomic():
+                category.save(update_fields=changed)
+        except IntegrityError as error:
+            raise _duplicate("name", "A category with this name exists.") from error
+    return category
+
+
+def product_create(*, restaurant_id: int, data: dict) -> Product:
+    """Add a product to the menu; a product that tracks inventory gets an (empty) stock row."""
+    _check_category(restaurant_id=restaurant_id, category_id=data.get("category_id"))
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(
+                restaurant_id=restaurant_id, **{name: data[name] for name in PRODUCT_FIELDS if name in data}
+            )
+            if product.track_inventory:
+                InventoryItem.objects.create(restaurant_id=restaurant_id, product=product)
+    except IntegrityError as error:
+        raise _duplicate("sku", "A product with this SKU exists.") from error
+    return product
+
+
+def product_update(*, product: Product, data: dict) -> Product:
+    """Change a product; turning inventory tracking on gives it a stock row if it had none."""
+    if "category_id" in data:
+        _check_category(restaurant_id=product.restaurant_id, category_id=data["category_id"])
+    changed = _apply(product, data, PRODUCT_FIELDS)
+    if not changed:
+        return product
+    product.updated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            product.save(update_fields=[*changed, "updated_at"])
+            if product.track_inventory:
+                InventoryItem.objects.get_or_create(restaurant_id=product.restaurant_id, product=product)
+    except IntegrityError as error:
+        raise _duplicate("sku", "A product with this SKU exists.") from error
+    return product
+
+
+def product_deactivate(*, product: Product) -> Product:
+    """Take a product off the menu (it stays on past orders)."""
+    return product_update(product=product, data={"is_active": False})
+
+
+def product_set_image(*, product: Product, image_url: str) -> Product:
+    """Point a product at its uploaded image."""
+    product.image_url = image_url
+    product.updated_at = timezone.now()
+    product.save(update_fields=["image_url", "updated_at"])
+    return product
+
+
+# --- Stock ---------------------------------------------------------------------------------
+
+
+def inventory_item_update(*, item: InventoryItem, data: dict) -> InventoryItem:
+    """Change an inventory item's supplier, thresholds, cost or unit (never its stock: see stock_adjust)."""
+    if "supplier_id" in data:
+        _check_supplier(restaurant_id=item.restaurant_id, supplier_id=data["supplier_id"])
+    changed = _apply(item, data, INVENTORY_ITEM_FIELDS)
+    if changed:
+        item.updated_at = timezone.now()
+        item.save(update_fields=[*changed, "updated_at"])
+    return item
+
+
+def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, unit_cost: Decimal | None = None,
+              reference_type: str | None = None, reference_id: int | None = None, notes: str | None = None,
+              user=None) -> StockMovement:
+    cost = item.unit_cost if unit_cost is None else unit_cost
+    return StockMovement(
+        restaurant_id=item.restaurant_id,
+        inventory_item=item,
+        movement_type=movement_type,
+        quantity=quantity,
+        unit_cost=cost,
+        total_cost=quantize(abs(quantity) * cost),
+        reference_type=reference_type,
+        reference_id=reference_id,
+        notes=notes,
+        created_by=user,
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *, restaurant_id: int, item_id: int, quantity: Decimal, movement_type: str, notes: str | None = None, user=None
+) -> StockMovement:
+    """Change an item's stock by a signed quantity (waste or a count correction); never below zero."""
+    if movement_type not in ADJUSTMENT_TYPES:
+        raise InventoryError("invalid", "Use waste or adjustment.", fields={"movement_type": ["Use waste or adjustment."]})
+    if quantity == 0:
+        raise InventoryError("invalid", "The quantity must not be zero.", fields={"quantity": ["Must not be zero."]})
+    if movement_type == MovementType.WASTE and quantity > 0:
+        message = "Waste takes stock away: the quantity must be negative."
+        raise InventoryError("invalid", message, fields={"quantity": [message]})
+    item = get_object_or_404(InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=item_id)
+    if item.current_stock + quantity < 0:
+        raise InsufficientStock(
+            {item.product_id: item.current_stock},
+            fields={"quantity": [f"Only {item.current_stock.normalize():f} in stock."]},
+        )
+    item.current_stock += quantity
+    item.updated_at = timezone.now()
+    item.save(update_fields=["current_stock", "updated_at"])
+    movement = _movement(
+        item, movement_type=movement_type, quantity=quantity, reference_type=MovementReferenceType.ADJUSTMENT,
+        notes=notes, user=user,
+    )
+    movement.save()
+    return movement
+
+
+def _lock_items(*, restaurant_id: int, **lookup) -> list[InventoryItem]:
+    return list(
+        InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id, **lookup).order_by("pk")
+    )
+
+
+def stock_sell(*, restaurant_id: int, quantities: dict[int, int], order_id: int, user=None) -> list[StockMovement]:
+    """Take sold products (product id -> quantity) out of stock for an order; InsufficientStock
+    when any would go below zero (a tracked product without a stock row has none).
+
+    Runs inside the caller's transaction (the order's): it writes only after every check passed.
+    """
+    if not quantities:
+        return []
+    items = _lock_items(restaurant_id=restaurant_id, product_id__in=list(quantities))
+    by_product = {item.product_id: item for item in items}
+    short = {
+        product_id: by_product[product_id].current_stock if product_id in by_product else Decimal("0")
+        for product_id, quantity in quantities.items()
+        if product_id not in by_product or by_product[product_id].current_stock < quantity
+    }
+    if short:
+        raise InsufficientStock(short)
+    now = timezone.now()
+    for item in items:
+        item.current_stock -= quantities[item.product_id]
+        item.updated_at = now
+    InventoryItem.objects.bulk_update(items, ["current_stock", "updated_at"])
+    return StockMovement.objects.bulk_create(
+        _movement(
+            item, movement_type=MovementType.SALE, quantity=Decimal(-quantities[item.product_id]),
+            reference_type=MovementReferenceType.ORDER, reference_id=order_id, user=user,
+        )
+        for item in items
+    )
+
+
+def stock_return_for_order(*, restaurant_id: int, order_id: int, notes: str, user=None) -> list[StockMovement]:
+    """Put back what an order took from stock and has not yet been returned (none: an empty list).
+
+    Runs inside the caller's transaction, which holds the order's row lock, so two returns of
+    one order cannot interleave.
+    """
+    net = dict(
+        StockMovement.objects.filter(
+            restaurant_id=restaurant_id, reference_type=MovementReferenceType.ORDER, reference_id=order_id
+        )
+        .values_list("inventory_item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("inventory_item_id", "total")
+    )
+    owed = {item_id: -total for item_id, total in net.items() if total < 0}
+    if not owed:
+        return []
+    items = _lock_items(restaurant_id=restaurant_id, pk__in=list(owed))
+    now = timezone.now()
+    for item in items:
+        item.current_stock += owed[item.pk]
+        item.updated_at = now
+    InventoryItem.objects.bulk_update(items, ["current_stock", "updated_at"])
+    return StockMovement.objects.bulk_create(
+        _movement(
+            item, movement_type=MovementType.ADJUSTMENT, quantity=owed[item.pk],
+            reference_type=MovementReferenceType.ORDER, reference_id=order_id, notes=notes, user=user,
+        )
+        for item in items
+    )
+
+
+# --- Suppliers and restock orders ----------------------------------------------------------
+
+
+def supplier_create(*, restaurant_id: int, data: dict) -> Supplier:
+    """Add a supplier."""
+    return Supplier.objects.create(
+        restaurant_id=restaurant_id, **{name: data[name] for name in SUPPLIER_FIELDS if name in data}
+    )
+
+
+def supplier_update(*, supplier: Supplier, data: dict) -> Supplier:
+    """Change a supplier's details."""
+    changed = _apply(supplier, data, SUPPLIER_FIELDS)
+    if changed:
+        supplier.updated_at = timezone.now()
+        supplier.save(update_fields=[*changed, "updated_at"])
+    return supplier
+
+
+def _next_restock_order_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('restock_orders', 'id'))")
+        return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def restock_order_create(
+    *,
+    restaurant_id: int,
+    supplier_id: int,
+    items: list[dict],
+    expected_delivery: datetime.date | None = None,
+    notes: str | None = None,
+    user=None,
+) -> RestockOrder:
+    """Order stock from a supplier: lines of {inventory_item_id, quantity_ordered, unit_cost}."""
+    _check_supplier(restaurant_id=restaurant_id, supplier_id=supplier_id)
+    wanted = {line["inventory_item_id"] for line in items}
+    known = set(
+        InventoryItem.objects.filter(restaurant_id=restaurant_id, pk__in=wanted).values_list("pk", flat=True)
+    )
+    unknown = {
+        f"items.{index}.inventory_item_id": ["No such inventory item."]
+        for index, line in enumerate(items)
+        if line["inventory_item_id"] not in known
+    }
+    if unknown:
+        raise InventoryError("invalid", "Some inventory items do not exist.", fields=unknown)
+    lines = [
+        RestockOrderItem(
+            restaurant_id=restaurant_id,
+            inventory_item_id=line["inventory_item_id"],
+            quantity_ordered=line["quantity_ordered"],
+            unit_cost=line["unit_cost"],
+            total_cost=quantize(line["quantity_ordered"] * line["unit_cost"]),
+            notes=line.get("notes"),
+        )
+        for line in items
+    ]
+    # The number comes from the id's own sequence: unique everywhere, no counter to lock.
+    order_id = _next_restock_order_id()
+    order = RestockOrder.objects.create(
+        pk=order_id,
+        restaurant_id=restaurant_id,
+        supplier_id=supplier_id,
+        order_number=f"PO-{restaurant_id}-{order_id:06d}",
+        order_date=timezone.localdate(),
+        expected_delivery=expected_delivery,
+        status=RestockStatus.ORDERED,
+        total_amount=quantize(sum((line.total_cost for line in lines), Decimal("0"))),
+        notes=notes,
+        created_by=user,
+    )
+    for line in lines:
+        line.restock_order = order
+    RestockOrderItem.objects.bulk_create(lines)
+    return order
+
+
+@transaction.atomic
+def restock_order_receive(
+    *, restaurant_id: int, restock_order_id: int, received: dict[int, Decimal] | None = None, user=None
+) -> RestockOrder:
+    """Take a delivery into stock: each line as ordered, or `received` (line id -> quantity; lines
+    not named received nothing); adds restock movements and closes the order."""
+    order = get_object_or_404(
+        RestockOrder.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=restock_order_id
+    )
+    if order.status in (RestockStatus.DELIVERED, RestockStatus.CANCELLED):
+        raise InventoryError("restock_order_closed", f"This restock order is already {order.status}.", status=409)
+    lines = list(RestockOrderItem.objects.filter(restaurant_id=restaurant_id, restock_order=order).order_by("pk"))
+    if received is not None:
+        unknown = sorted(set(received) - {line.pk for line in lines})
+        if unknown:
+            message = f"Restock order {order.order_number} has no line {unknown[0]}."
+            raise InventoryError("invalid", message, fields={"items": [message]})
+    for line in lines:
+        line.quantity_received = line.quantity_ordered if received is None else received.get(line.pk, Decimal("0"))
+    arriving = [line for line in lines if line.quantity_received > 0]
+    items = {item.pk: item for item in _lock_items(
+        restaurant_id=restaurant_id, pk__in=[line.inventory_item_id for line in arriving]
+    )}
+    now = timezone.now()
+    movements = []
+    for line in arriving:
+        item = items[line.inventory_item_id]
+        item.current_stock += line.quantity_received
+        item.unit_cost = line.unit_cost
+        item.last_restocked = now
+        item.updated_at = now
+        movements.append(_movement(
+            item, movement_type=MovementType.RESTOCK, quantity=line.quantity_received, unit_cost=line.unit_cost,
+            reference_type=MovementReferenceType.RESTOCK, reference_id=order.pk, user=user,
+        ))
+    InventoryItem.objects.bulk_update(
+        sorted(items.values(), key=lambda item: item.pk), ["current_stock", "unit_cost", "last_restocked", "updated_at"]
+    )
+    StockMovement.objects.bulk_create(movements)
+    RestockOrderItem.objects.bulk_update(lines, ["quantity_received"])
+    order.status = RestockStatus.DELIVERED
+    order.actual_delivery = timezone.localdate()
+    order.updated_at = now
+    order.save(update_fields=["status", "actual_delivery", "updated_at"])
+    return order

@@ -1,0 +1,153 @@
+"""The orders API: orders, their status, payments and refunds.
+
+The three money-moving POSTs (order, payment, refund) honour an `Idempotency-Key` header
+(fynlo.core.idempotency): a retry of the same request returns the first response and
+creates nothing.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from fynlo.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from fynlo.core.idempotency import idempotent
+from fynlo.core.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
+from fynlo.core.storage import file_store
+from inventory.apis import (
+    JsonApi,
+    JsonListApi,
+    NewestFirstPagination,
+    UploadApi,
+    acting_restaurant_id,
+    filters,
+    reading_restaurant_id,
+    uploaded_file,
+    validated,
+)
+from inventory.serializers import UploadSerializer
+from pos import selectors, services
+from pos.serializers import (
+    OrderCreateSerializer,
+    OrderFilterSerializer,
+    OrderSerializer,
+    OrderStatusSerializer,
+    PaymentInputSerializer,
+    PaymentTakenSerializer,
+    RefundInputSerializer,
+    RefundIssuedSerializer,
+    RefundSerializer,
+)
+
+# The README's roles table, for this app.
+ORDER_ROLES = roles(read=ALL_ROLES, write=MANAGERS | {CASHIER, SERVER})
+ORDER_STATUS_ROLES = roles(read=ALL_ROLES, write=ALL_ROLES)  # cooks: preparing and ready only (below)
+PAYMENT_ROLES = roles(read=MANAGERS | {CASHIER}, write=MANAGERS | {CASHIER})
+REFUND_ROLES = roles(read=MANAGERS, write=MANAGERS)
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="A unique key per request (e.g. a UUID). A retry with the same key and body returns the first "
+    "response and creates nothing; the same key with another body is 409.",
+)
+
+
+class OrderListApi(JsonListApi):
+    permission_classes = [ORDER_ROLES]
+    pagination_class = NewestFirstPagination
+    serializer_class = OrderSerializer
+
+    @extend_schema(parameters=[OrderFilterSerializer], responses=OrderSerializer(many=True),
+                   summary="Orders, newest first (cursor pages)")
+    def get(self, request):
+        wanted = filters(OrderFilterSerializer, request)
+        orders = selectors.order_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer}, parameters=[IDEMPOTENCY_PARAMETER],
+                   summary="Place an order (priced by the server)")
+    def post(self, request):
+        restaurant_id = acting_restaurant_id(request)
+
+        def create() -> Response:
+            data = validated(OrderCreateSerializer, request.data)
+            order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
+            order = selectors.order_get(restaurant_id=restaurant_id, order_id=order.pk)
+            return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, restaurant_id=restaurant_id, handler=create)
+
+
+class OrderDetailApi(JsonApi):
+    permission_classes = [ORDER_ROLES]
+
+    @extend_schema(responses=OrderSerializer, summary="An order with its items and payments")
+    def get(self, request, order_id: int):
+        order = selectors.order_get(restaurant_id=reading_restaurant_id(request), order_id=order_id)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderStatusApi(JsonApi):
+    permission_classes = [ORDER_STATUS_ROLES]
+
+    @extend_schema(request=OrderStatusSerializer, responses=OrderSerializer, summary="Move an order to a new status")
+    def post(self, request, order_id: int):
+        restaurant_id = acting_restaurant_id(request)
+        data = validated(OrderStatusSerializer, request.data)
+        if user_role(request.user) == COOK and data["status"] not in services.KITCHEN_STATUSES:
+            selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)  # another tenant's order stays 404
+            raise PermissionDenied("A cook may only set an order preparing or ready.")
+        services.order_set_status(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
+        order = selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderReceiptApi(UploadApi):
+    permission_classes = [ORDER_ROLES]
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=OrderSerializer,
+                   summary="Upload an order's receipt (PDF or image, at most 10 MB)")
+    def post(self, request, order_id: int):
+        restaurant_id = acting_restaurant_id(request)
+        order = selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)
+        url = file_store(file=uploaded_file(request), folder="receipts", restaurant_id=restaurant_id)
+        return Response(OrderSerializer(services.order_attach_receipt(order=order, receipt_url=url)).data)
+
+
+class OrderPaymentApi(JsonApi):
+    permission_classes = [PAYMENT_ROLES]
+
+    @extend_schema(request=PaymentInputSerializer, responses={201: PaymentTakenSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER], summary="Take a payment on an order")
+    def post(self, request, order_id: int):
+        restaurant_id = acting_restaurant_id(request)
+
+        def pay() -> Response:
+            data = validated(PaymentInputSerializer, request.data)
+            taken = services.payment_record(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
+            return Response(PaymentTakenSerializer(taken).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, restaurant_id=restaurant_id, handler=pay)
+
+
+class PaymentRefundApi(JsonApi):
+    permission_classes = [REFUND_ROLES]
+
+    @extend_schema(request=RefundInputSerializer, responses={201: RefundIssuedSerializer},
+                   parameters=[IDEMPOTENCY_PARAMETER], summary="Refund part or all of a payment")
+    def post(self, request, payment_id: int):
+        restaurant_id = acting_restaurant_id(request)
+
+        def refund() -> Response:
+            data = validated(RefundInputSerializer, request.data)
+            issued = services.refund_issue(
+                restaurant_id=restaurant_id, payment_id=payment_id, user=request.user, **data
+            )
+            body = {**RefundSerializer(issued.refund).data, "restocked_items": issued.restocked_items}
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, restaurant_id=restaurant_id, handler=refund)

@@ -1,0 +1,93 @@
+"""Reads of orders and payments, and the commission rate a restaurant pays.
+
+Each selector decides its prefetching, so lists and details run a fixed number of
+queries however many items or payments an order has.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from pos.models import Order, OrderItem, Payment, Refund
+from tenants.models import Restaurant
+
+# The guide's commission by plan, when a restaurant has no subscription and its platform no such plan.
+DEFAULT_COMMISSION_RATES = {"basic": Decimal("8.00"), "premium": Decimal("6.00"), "enterprise": Decimal("4.00")}
+DEFAULT_TIER = "basic"
+
+
+def _in_restaurant(queryset: QuerySet, restaurant_id: int | None) -> QuerySet:
+    return queryset if restaurant_id is None else queryset.filter(restaurant_id=restaurant_id)
+
+
+def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("product").order_by("pk")),
+        Prefetch(
+            "payments",
+            queryset=Payment.objects.order_by("pk").prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("pk"))),
+        ),
+    )
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def order_list(
+    *,
+    restaurant_id: int | None,
+    status: str | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[Order]:
+    """Orders with their items and payments; dates are local days, both ends included."""
+    orders = _in_restaurant(Order.objects.all(), restaurant_id)
+    if status is not None:
+        orders = orders.filter(status=status)
+    if date_from is not None:
+        orders = orders.filter(created_at__gte=_day_start(date_from))
+    if date_to is not None:
+        orders = orders.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+    return _with_lines(orders)
+
+
+def order_get(*, restaurant_id: int | None, order_id: int) -> Order:
+    return get_object_or_404(_with_lines(_in_restaurant(Order.objects.all(), restaurant_id)), pk=order_id)
+
+
+def payment_get(*, restaurant_id: int | None, payment_id: int) -> Payment:
+    return get_object_or_404(_in_restaurant(Payment.objects.all(), restaurant_id), pk=payment_id)
+
+
+def commission_rate_for(*, restaurant: Restaurant) -> Decimal:
+    """The commission the platform takes: the restaurant's active subscription's rate, else the
+    platform's plan named by the restaurant's tier, else the guide's default for that tier."""
+    today = timezone.localdate()
+    subscription = (
+        RestaurantSubscription.objects.filter(
+            restaurant_id=restaurant.pk, status=SubscriptionStatus.ACTIVE, start_date__lte=today
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .order_by("-start_date", "-pk")
+        .values_list("commission_rate", flat=True)
+        .first()
+    )
+    if subscription is not None:
+        return subscription
+    tier = (restaurant.subscription_tier or DEFAULT_TIER).strip().lower()
+    plan = (
+        SubscriptionPlan.objects.filter(platform_id=restaurant.platform_id, name__iexact=tier, is_active=True)
+        .order_by("pk")
+        .values_list("commission_rate", flat=True)
+        .first()
+    )
+    if plan is not None:
+        return plan
+    return DEFAULT_COMMISSION_RATES.get(tier, DEFAULT_COMMISSION_RATES[DEFAULT_TIER])

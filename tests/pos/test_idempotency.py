@@ -1,0 +1,166 @@
+"""Idempotency-Key on the order, payment and refund POSTs: a retry returns the first response
+and creates nothing; another body with the same key is 409; racing retries create once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+
+from billing.models import CommissionRecord
+from pos.models import IdempotencyRecord, Order, OrderItem, Payment, Refund
+from tenants.context import tenant_context
+from tests.factories_pos import InventoryItemFactory, ProductFactory, make_shop
+from tests.pos.helpers import stock_of
+
+BOTH = ["default", "owner"]
+
+
+def counts() -> tuple[int, ...]:
+    with tenant_context(all_tenants=True):
+        return tuple(m.objects.count() for m in (Order, OrderItem, Payment, Refund, CommissionRecord))
+
+
+def post(client, path, body, key):
+    return client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+@pytest.fixture
+def item(shop):
+    return InventoryItemFactory(restaurant=shop.restaurant, current_stock=Decimal("10"),
+                                product__price=Decimal("4.00"))
+
+
+@pytest.mark.django_db
+def test_a_retried_order_returns_the_first_response_and_creates_nothing(api, item):
+    # given an order placed with a key
+    body = {"items": [{"product_id": item.product_id, "quantity": 2}], "table_number": "4"}
+    first = post(api(), "/api/v1/orders/", body, "order-key-1")
+    assert first.status_code == 201
+    before = counts()
+
+    # when the till retries it (from another cashier's session, even)
+    retry = post(api("manager"), "/api/v1/orders/", body, "order-key-1")
+
+    # then
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert counts() == before
+    assert stock_of(item) == Decimal("8")
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_another_body_is_409(api, item):
+    post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "k-2")
+    before = counts()
+
+    response = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 3}]}, "k-2")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_the_same_key_on_another_endpoint_is_409(api, item):
+    order = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "k-3").json()
+
+    response = post(api(), f"/api/v1/orders/{order['id']}/payments/", {"payment_method": "card", "amount": "1.00"}, "k-3")
+
+    assert response.status_code == 409
+
+
+@pytest.mark.django_db
+def test_keys_belong_to_a_restaurant(api, item, rival, api_client_for):
+    post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "shared-key")
+    theirs = ProductFactory(restaurant=rival.restaurant)
+
+    response = post(api_client_for(rival["cashier"]), "/api/v1/orders/",
+                    {"items": [{"product_id": theirs.pk, "quantity": 1}]}, "shared-key")
+
+    assert response.status_code == 201
+    assert response.json()["restaurant_id"] == rival.restaurant.pk
+
+
+@pytest.mark.django_db
+def test_a_failed_request_is_not_remembered(api, item):
+    body = {"items": [{"product_id": item.product_id, "quantity": 11}]}
+    assert post(api(), "/api/v1/orders/", body, "k-4").status_code == 409
+
+    from inventory.models import InventoryItem
+    with tenant_context(all_tenants=True):
+        InventoryItem.objects.filter(pk=item.pk).update(current_stock=Decimal("20"))
+    retry = post(api(), "/api/v1/orders/", body, "k-4")
+
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry
+
+
+@pytest.mark.django_db
+def test_retried_payment_and_refund_create_nothing(api, item):
+    order = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "o").json()
+    pay_path = f"/api/v1/orders/{order['id']}/payments/"
+    paid = post(api(), pay_path, {"payment_method": "cash", "amount": "2.00", "tendered": "5.00"}, "p")
+    paid_again = post(api(), pay_path, {"payment_method": "cash", "amount": "2.00", "tendered": "5.00"}, "p")
+    refund_path = f"/api/v1/payments/{paid.json()['payment']['id']}/refunds/"
+    refunded = post(api("manager"), refund_path, {"amount": "1.50", "restock": True}, "r")
+    before = counts()
+
+    refunded_again = post(api("manager"), refund_path, {"amount": "1.50", "restock": True}, "r")
+
+    assert paid_again.status_code == 201 and paid_again.json() == paid.json()
+    assert refunded_again.status_code == 201 and refunded_again.json() == refunded.json()
+    assert counts() == before
+    assert counts()[2:5] == (1, 1, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["", " ", "x" * 256, "tab\there"])
+def test_a_malformed_key_is_400(api, item, key):
+    response = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, key)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+@pytest.mark.django_db(transaction=True, databases=BOTH)
+def test_racing_retries_with_one_key_create_one_order(api_client_for):
+    # given one shop and five tills that send the same request with the same key at once
+    shop = make_shop()
+    item = InventoryItemFactory(restaurant=shop.restaurant, current_stock=Decimal("10"))
+    body = {"items": [{"product_id": item.product_id, "quantity": 1}]}
+    key = str(uuid.uuid4())
+    clients = [api_client_for(shop["cashier"]) for _ in range(5)]
+    barrier = threading.Barrier(len(clients))
+    results: list = []
+    errors: list = []
+
+    def till(client):
+        try:
+            barrier.wait(timeout=10)
+            response = post(client, "/api/v1/orders/", body, key)
+            results.append((response.status_code, response.json()))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    # when
+    threads = [threading.Thread(target=till, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then: one order, and every till got it
+    assert not errors
+    assert {status for status, _ in results} == {201}
+    assert len({body["id"] for _, body in results}) == 1
+    with tenant_context(all_tenants=True):
+        assert Order.objects.count() == 1
+        assert IdempotencyRecord.objects.filter(key=key).count() == 1
+    assert stock_of(item) == Decimal("9")

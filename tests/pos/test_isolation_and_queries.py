@@ -1,0 +1,194 @@
+"""Another tenant's objects are 404 on every endpoint (never 403, never their data); lists,
+details and creation run a fixed number of queries whatever the order's size."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import InventoryItem, Product, RestockOrder, Supplier
+from pos.models import Order, Payment
+from tenants.context import tenant_context
+from tests.factories import PlatformOwnerFactory
+from tests.factories_pos import CategoryFactory, InventoryItemFactory, ProductFactory, SupplierFactory
+from tests.pos.helpers import place
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def theirs(rival, api_client_for):
+    """The rival restaurant's objects, made through its own API."""
+    client = api_client_for(rival["manager"])
+    item = InventoryItemFactory(restaurant=rival.restaurant, current_stock=Decimal("10"))
+    supplier = SupplierFactory(restaurant=rival.restaurant)
+    order = place(client, [(item.product, 1)]).json()
+    payment = client.post(
+        f"/api/v1/orders/{order['id']}/payments/", {"payment_method": "card", "amount": "1.00"}, format="json"
+    ).json()["payment"]
+    restock = client.post("/api/v1/inventory/restock-orders/", {
+        "supplier_id": supplier.pk, "items": [{"inventory_item_id": item.pk, "quantity_ordered": "5", "unit_cost": "1.00"}],
+    }, format="json").json()
+    return {
+        "category": item.product.category_id, "product": item.product_id, "item": item.pk, "supplier": supplier.pk,
+        "order": order["id"], "payment": payment["id"], "restock": restock["id"],
+    }
+
+
+REQUESTS = [
+    ("get", "/api/v1/categories/{category}/", None),
+    ("patch", "/api/v1/categories/{category}/", {"name": "Mine now"}),
+    ("get", "/api/v1/products/{product}/", None),
+    ("patch", "/api/v1/products/{product}/", {"price": "0.01"}),
+    ("delete", "/api/v1/products/{product}/", None),
+    ("get", "/api/v1/inventory/items/{item}/", None),
+    ("patch", "/api/v1/inventory/items/{item}/", {"reorder_point": "99"}),
+    ("post", "/api/v1/inventory/items/{item}/adjust/", {"quantity": "-10", "movement_type": "waste"}),
+    ("get", "/api/v1/inventory/suppliers/{supplier}/", None),
+    ("patch", "/api/v1/inventory/suppliers/{supplier}/", {"name": "Mine now"}),
+    ("get", "/api/v1/inventory/restock-orders/{restock}/", None),
+    ("post", "/api/v1/inventory/restock-orders/{restock}/receive/", {}),
+    ("get", "/api/v1/orders/{order}/", None),
+    ("post", "/api/v1/orders/{order}/status/", {"status": "cancelled"}),
+    ("post", "/api/v1/orders/{order}/payments/", {"payment_method": "card", "amount": "1.00"}),
+    ("post", "/api/v1/payments/{payment}/refunds/", {"amount": "1.00"}),
+]
+
+
+def _snapshot():
+    with tenant_context(all_tenants=True):
+        return (
+            list(Product.objects.values_list("pk", "price", "is_active", "name").order_by("pk")),
+            list(InventoryItem.objects.values_list("pk", "current_stock", "reorder_point").order_by("pk")),
+            list(Supplier.objects.values_list("pk", "name").order_by("pk")),
+            list(RestockOrder.objects.values_list("pk", "status").order_by("pk")),
+            list(Order.objects.values_list("pk", "status").order_by("pk")),
+            Payment.objects.count(),
+        )
+
+
+@pytest.mark.parametrize("method, path, body", REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
+def test_another_restaurants_object_is_404_and_untouched(api, theirs, method, path, body):
+    before = _snapshot()
+
+    response = getattr(api("restaurant_owner"), method)(path.format(**theirs), body, format="json")
+
+    assert response.status_code == 404, response.json()
+    assert response.json()["error"]["code"] == "not_found"
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("method, path, body", REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
+def test_another_platforms_owner_gets_404_with_the_restaurant_header(rival, theirs, api_client_for, method, path, body):
+    owner = api_client_for(PlatformOwnerFactory())
+
+    response = getattr(owner, method)(path.format(**theirs), body, format="json",
+                                      HTTP_X_RESTAURANT_ID=str(rival.restaurant.pk))
+
+    assert response.status_code == 404
+
+
+def test_lists_show_only_the_own_restaurant(api, theirs, shop):
+    ProductFactory(restaurant=shop.restaurant)
+    client = api("manager")
+    for path in ("/api/v1/categories/", "/api/v1/products/", "/api/v1/inventory/items/", "/api/v1/inventory/suppliers/"):
+        rows = client.get(path).json()
+        assert {row["restaurant_id"] for row in rows} <= {shop.restaurant.pk}, path
+    for path in ("/api/v1/orders/", "/api/v1/inventory/restock-orders/"):
+        assert client.get(path).json()["results"] == [], path
+
+
+def test_anothers_ids_in_a_body_are_refused_as_unknown(api, theirs):
+    client = api("manager")
+
+    order = place(client, [(Product(pk=theirs["product"]), 1)])
+    product = client.post("/api/v1/products/", {"name": "X", "price": "1.00", "category_id": theirs["category"]},
+                          format="json")
+    restock = client.post("/api/v1/inventory/restock-orders/", {
+        "supplier_id": theirs["supplier"],
+        "items": [{"inventory_item_id": theirs["item"], "quantity_ordered": "1", "unit_cost": "1.00"}],
+    }, format="json")
+
+    assert order.status_code == 400 and order.json()["error"]["fields"] == {"items.0.product_id": ["No such product."]}
+    assert product.status_code == 400 and "category_id" in product.json()["error"]["fields"]
+    assert restock.status_code == 400 and "supplier_id" in restock.json()["error"]["fields"]
+
+
+# --- Query counts ---------------------------------------------------------------------------
+
+
+def _queries(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    assert response.status_code in (200, 201), response.json()
+    return len(captured)
+
+
+@pytest.fixture
+def products(shop):
+    """Twenty products, half of them tracked with stock."""
+    made = []
+    for index in range(20):
+        if index % 2:
+            made.append(InventoryItemFactory(restaurant=shop.restaurant, current_stock=Decimal("100")).product)
+        else:
+            made.append(ProductFactory(restaurant=shop.restaurant))
+    return made
+
+
+def test_creating_an_order_costs_the_same_queries_for_1_or_20_items(api, products):
+    client = api()
+    baseline = _queries(lambda: client.get("/api/v1/auth/me"))  # authentication and tenant, no work
+
+    one = _queries(lambda: place(client, [(products[1], 1)]))
+    twenty = _queries(lambda: place(client, [(product, 2) for product in products]))
+    keyed = _queries(lambda: client.post(
+        "/api/v1/orders/", {"items": [{"product_id": p.pk, "quantity": 1} for p in products]}, format="json",
+        HTTP_IDEMPOTENCY_KEY="count-me",
+    ))
+
+    assert one == twenty
+    # a savepoint, products, rates, employee, number, order, items, stock (lock, update, movements),
+    # its release, then the response's order, items, payments
+    assert one - baseline == 14
+    assert keyed == twenty + 4  # the key's record: insert and update, in a savepoint
+
+
+def test_order_detail_and_list_cost_the_same_queries_for_1_or_20_items(api, products):
+    client = api()
+    baseline = _queries(lambda: client.get("/api/v1/auth/me"))
+    small = place(client, [(products[0], 1)]).json()
+    client.post(f"/api/v1/orders/{small['id']}/payments/", {"payment_method": "cash", "amount": "1.00"}, format="json")
+    big = place(client, [(product, 1) for product in products]).json()
+    for amount in ("1.00", "2.00"):
+        client.post(f"/api/v1/orders/{big['id']}/payments/", {"payment_method": "card", "amount": amount}, format="json")
+
+    small_detail = _queries(lambda: client.get(f"/api/v1/orders/{small['id']}/"))
+    big_detail = _queries(lambda: client.get(f"/api/v1/orders/{big['id']}/"))
+    one_order = _queries(lambda: client.get("/api/v1/orders/", {"page_size": 1, "status": "confirmed"}))
+    for _ in range(8):
+        place(client, [(product, 1) for product in products])
+    ten_orders = _queries(lambda: client.get("/api/v1/orders/"))
+
+    # orders, items (with products), payments, refunds
+    assert small_detail == big_detail == baseline + 4
+    assert one_order == ten_orders == baseline + 4
+
+
+def test_menu_and_stock_lists_cost_the_same_queries_for_1_or_20_rows(api, shop):
+    client = api("manager")
+    InventoryItemFactory(restaurant=shop.restaurant)
+    SupplierFactory(restaurant=shop.restaurant)
+    paths = ["/api/v1/categories/", "/api/v1/products/", "/api/v1/inventory/items/", "/api/v1/inventory/suppliers/",
+             "/api/v1/inventory/restock-orders/"]
+    before = {path: _queries(lambda: client.get(path)) for path in paths}
+    for _ in range(19):
+        InventoryItemFactory(restaurant=shop.restaurant, product__category=CategoryFactory(restaurant=shop.restaurant))
+        SupplierFactory(restaurant=shop.restaurant)
+
+    after = {path: _queries(lambda: client.get(path)) for path in paths}
+
+    assert after == before
