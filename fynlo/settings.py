@@ -207,6 +207,11 @@ SPACES_ENDPOINT_URL = env_str("SPACES_ENDPOINT_URL") or (
     f"https://{SPACES_REGION}.digitaloceanspaces.com" if SPACES_BUCKET else None
 )
 SPACES_CDN_DOMAIN = env_str("SPACES_CDN_DOMAIN")
+# Spaces' public URLs are virtual-hosted (https://<bucket>.<region>.digitaloceanspaces.com/<key>);
+# other S3-compatible endpoints (a local test server) keep botocore's default, path style.
+SPACES_ADDRESSING_STYLE = env_str("SPACES_ADDRESSING_STYLE") or (
+    "virtual" if (SPACES_ENDPOINT_URL or "").rstrip("/").endswith(".digitaloceanspaces.com") else None
+)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
 STATIC_URL = "/static/"
@@ -219,12 +224,15 @@ if SPACES_BUCKET:
             "bucket_name": SPACES_BUCKET,
             "region_name": SPACES_REGION,
             "endpoint_url": SPACES_ENDPOINT_URL,
+            "addressing_style": SPACES_ADDRESSING_STYLE,
             "access_key": env_str("SPACES_ACCESS_KEY_ID"),
             "secret_key": env_str("SPACES_SECRET_ACCESS_KEY"),
             "custom_domain": SPACES_CDN_DOMAIN,
             "default_acl": "public-read",
             "querystring_auth": False,
-            "file_overwrite": False,
+            # keys are random UUIDs: no HEAD per upload, and the CDN may cache an object for good
+            "file_overwrite": True,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
         },
     }
 else:
