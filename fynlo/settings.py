@@ -141,7 +141,7 @@ CACHES = {
         },
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_ENGINE = "fynlo.core.sessions"  # Django's cache sessions, but a dead cache is a 503, not "signed out"
 SESSION_CACHE_ALIAS = "default"
 
 # --- Auth -----------------------------------------------------------------------------

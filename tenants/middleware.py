@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.http import Http404, HttpResponseNotFound
 
+from fynlo.core.sessions import CacheUnavailable, cache_unavailable_response
 from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
 from tenants.request import activate_for_request
 
@@ -45,8 +46,12 @@ class TenantMiddleware:
             _current.reset(token)
 
     def _respond(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        try:
+            user = getattr(request, "user", None)
+            authenticated = user is not None and user.is_authenticated
+        except CacheUnavailable:
+            return cache_unavailable_response()
+        if authenticated:
             try:
                 activate_for_request(request, user)
             except Http404:

@@ -14,6 +14,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from fynlo.core.sessions import CACHE_ERRORS, CacheUnavailable
+
 
 class ApiError(Exception):
     """A domain error with a stable code, e.g. ApiError("insufficient_stock", "...", status=409)."""
@@ -75,6 +77,12 @@ def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         set_rollback()
         return error_response(exc.code, exc.message, status_code=exc.status, fields=exc.fields)
+    if isinstance(exc, (CacheUnavailable, *CACHE_ERRORS)):
+        set_rollback()
+        return error_response(
+            "cache_unavailable", "The cache (Valkey) is not answering; try again shortly.",
+            status_code=503, headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -103,3 +103,20 @@ def test_a_cache_that_never_answers_is_bounded_by_the_health_timeout():
 @pytest.mark.django_db
 def test_health_accepts_only_reads():
     assert Client().post("/health").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_signed_in_session_gets_a_quick_503_when_valkey_is_down(user):
+    # given: a session user, then the cache goes away
+    client = Client()
+    client.force_login(user)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    # when
+    with override_settings(CACHES=_caches_at(f"redis://127.0.0.1:{_free_port()}/0")):
+        started = time.monotonic()
+        response = client.get("/api/v1/auth/me")
+        elapsed = time.monotonic() - started
+    # then: a clear error, not "signed out" and not a hang
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "cache_unavailable"
+    assert elapsed < 3
