@@ -17,6 +17,12 @@ GLOBAL_TABLES = frozenset({
     "authtoken_token",
 })
 
+# Tables the runtime role must not touch at all (no grants): the cutover's bookkeeping.
+OWNER_ONLY_TABLES = frozenset({
+    # migrate_legacy's record of constraints it set aside while loading
+    "legacy_import_ledger",
+})
+
 
 def tenant_models() -> list:
     """Every installed concrete model that declares a tenant scope."""
