@@ -1,0 +1,159 @@
+"""migrate_legacy vs `psql \\copy` of the same files into the guide's own tables.
+
+A synthetic export (1M orders, ~3M order items, ~1M payments by default; BENCH_LEGACY_ORDERS
+to change) is generated once (cached under BENCH_LEGACY_DIR, default /tmp). The benchmark
+takes its orders, order_items and payments and their parents (platforms, restaurants,
+users, categories, products, employees). In the same run:
+
+- the limit: `psql \\copy` of each of those files, parents first, into empty tables made from
+  the guide's "Complete Database Schema Definition" DDL (its foreign keys and constraints),
+  in a schema `guide` of the benchmark database;
+- the subject: `manage.py migrate_legacy SOURCE --only <those tables>` into the emptied
+  schema, end to end: its own process from start to exit (Django start-up, parse checks,
+  validation, COPY, foreign keys and indexes put back, sequences, statistics, the
+  reconciliation), its peak RSS measured by the kernel.
+
+Printed: end-to-end rows/s of both and their ratio (target >= 0.8x), each table's rows/s
+from the command's report, and the peak RSS (target <= 300 MB).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import bench_database, connect, setup_django
+
+HOT_TABLES = ("orders", "order_items", "payments")
+PARENTS = ("platforms", "restaurants", "users", "categories", "products", "employees")
+TARGET_RATIO = 0.8
+TARGET_RSS_MB = 300
+# Columns of our schema that the guide uses elsewhere but never defines (DESIGN.md, "Data model").
+GUIDE_COMPLETIONS = ("ALTER TABLE users ADD COLUMN profile_image_url TEXT", "ALTER TABLE orders ADD COLUMN receipt_url TEXT")
+
+
+def guide_ddl() -> list[str]:
+    from django.conf import settings
+
+    path = Path(os.environ.get("BENCH_GUIDE", Path(settings.BASE_DIR).parent / "shared" / "seed" / "000_dd78d42a08d12dfd.txt"))
+    text = path.read_text(encoding="utf-8")
+    start = text.index("### Complete Database Schema Definition")
+    end = text.index("#### **Multi-Tenant Security Constraints**", start)
+    return re.findall(r"CREATE TABLE \w+ \(.*?\n\);", text[start:end], re.DOTALL)
+
+
+def export(orders: int) -> tuple[Path, dict]:
+    from fynlo.cutover.legacy.generate import generate_export
+
+    folder = Path(os.environ.get("BENCH_LEGACY_DIR", tempfile.gettempdir())) / f"fynlo_bench_legacy_export_{orders}"
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return folder, json.loads(manifest_path.read_text())
+    print(f"generating an export of {orders:,} orders in {folder} ...", flush=True)
+    restaurants = max(2, min(50, orders // 20_000))
+    manifest = generate_export(folder, platforms=2, restaurants_per_platform=restaurants // 2, orders=orders, seed=1)
+    data = manifest.as_dict()
+    manifest_path.write_text(json.dumps(data, default=str))
+    return folder, data
+
+
+def psql_url(conn) -> tuple[str, dict]:
+    info = conn.info
+    env = {**os.environ, "PGPASSWORD": info.password or "", "PGOPTIONS": "-c search_path=guide"}
+    return f"host={info.host} port={info.port} dbname={info.dbname} user={info.user}", env
+
+
+def psql_copy(url: str, env: dict, table: str, path: Path) -> float:
+    with open(path, encoding="utf-8") as file:
+        header = file.readline().strip().lstrip("\ufeff")
+    started = time.perf_counter()
+    subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
+         f"\\copy {table} ({header}) FROM '{path}' WITH (FORMAT csv, HEADER true)"],
+        env=env, check=True,
+    )
+    return time.perf_counter() - started
+
+
+def limit(folder: Path) -> dict[str, float]:
+    """psql \\copy into empty guide tables, parents first; seconds per table."""
+    owner = connect("owner")
+    owner.execute("DROP SCHEMA IF EXISTS guide CASCADE")
+    owner.execute("CREATE SCHEMA guide")
+    owner.execute("SET search_path = guide")
+    for statement in guide_ddl() + list(GUIDE_COMPLETIONS):
+        owner.execute(statement)
+    url, env = psql_url(owner)
+    seconds = {table: psql_copy(url, env, table, folder / f"{table}_export.csv") for table in PARENTS + HOT_TABLES}
+    owner.execute("DROP SCHEMA guide CASCADE")
+    owner.close()
+    return seconds
+
+
+def subject(folder: Path, database: str) -> tuple[dict, float, float]:
+    """migrate_legacy in its own process: (report, wall seconds, peak RSS in MB)."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+    from django.db import connections
+
+    from fynlo.cutover.legacy.schema import table_specs
+
+    owner = connect("owner")
+    owner.execute(f"TRUNCATE {', '.join(table_specs())} RESTART IDENTITY CASCADE")
+    owner.close()
+
+    def url(alias: str) -> str:
+        config = connections[alias].settings_dict
+        return (f"postgresql://{quote(config['USER'], safe='')}:{quote(config['PASSWORD'] or '', safe='')}"
+                f"@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{database}")
+
+    report_path = folder.parent / f"{folder.name}.report.json"
+    env = {**os.environ, "DATABASE_URL": url("default"), "DATABASE_OWNER_URL": url("owner")}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(folder),
+         "--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC", "--report", str(report_path),
+         "--rejects", str(folder.parent / f"{folder.name}.rejects")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"migrate_legacy exited {os.waitstatus_to_exitcode(status)}; see {report_path}")
+    return json.loads(report_path.read_text()), wall, usage.ru_maxrss / 1024
+
+
+def run() -> bool:
+    setup_django()
+    database = bench_database()
+    orders = int(os.environ.get("BENCH_LEGACY_ORDERS", 1_000_000))
+    folder, manifest = export(orders)
+    baseline = limit(folder)
+    report, wall, rss = subject(folder, database)
+    tables = PARENTS + HOT_TABLES
+    rows = {table: manifest["rows"][table] for table in tables}
+    total_rows = sum(rows.values())
+    limit_seconds = sum(baseline.values())
+    ratio = limit_seconds / wall
+    print(f"legacy import: {orders:,} orders; {total_rows:,} rows of {', '.join(tables)}")
+    for table in HOT_TABLES:
+        ours = report["tables"][table]["seconds"]
+        print(f"  {table:<12} {rows[table]:>10,} rows  migrate_legacy {rows[table] / ours:>9,.0f} rows/s"
+              f"  psql \\copy {rows[table] / baseline[table]:>9,.0f} rows/s  ({baseline[table] / ours:.2f}x)")
+    print(f"end to end: migrate_legacy {total_rows / wall:,.0f} rows/s ({wall:.1f}s, start-up to exit) vs psql \\copy "
+          f"{total_rows / limit_seconds:,.0f} rows/s ({limit_seconds:.1f}s)  ratio {ratio:.2f}x "
+          f"(target >= {TARGET_RATIO}x) {'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
+    print(f"peak RSS of migrate_legacy: {rss:,.0f} MB (target <= {TARGET_RSS_MB} MB) "
+          f"{'PASS' if rss <= TARGET_RSS_MB else 'FAIL'}")
+    return ratio >= TARGET_RATIO and rss <= TARGET_RSS_MB
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if run() else 1)

@@ -1,0 +1,713 @@
+"""`legacy_import`: the legacy system's CSV export into the new schema, on cutover night.
+
+For each table, parents first (the order comes from the models' foreign keys): the file is
+checked to parse as a whole, every row is validated (types, NOT NULL, lengths, allowed
+values, checks, foreign keys, tenant consistency, unique keys), the good rows are streamed
+with COPY in committed batches, the bad ones go to the rejects file with their line and
+reason, and rows that depend on a rejected row are rejected too.
+
+Legacy ids are kept. A row whose id is already in the database is compared with it: equal
+is "already present", different is a conflict (reported, never overwritten). So a second
+run writes nothing, and a run killed at any moment is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import time as clock
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+
+from fynlo.cutover.common import CutoverError, Progress, first_line
+from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy.report import (
+    RECONCILED_SUMS,
+    Figures,
+    ImportReport,
+    Reconciliation,
+    RejectWriter,
+    TableReport,
+)
+from fynlo.cutover.legacy.schema import SETTINGS_SOURCE, SETTINGS_TARGETS, TableSpec, source_order, table_specs
+from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, open_source, records, scan
+from fynlo.cutover.legacy.validate import (
+    NO_TENANT,
+    PRESENT,
+    HeaderError,
+    Plan,
+    RowError,
+    TableState,
+    UniqueGuard,
+    build_plan,
+    decimal_or_none,
+    normalise_header,
+    plan_columns,
+    tenant_value,
+)
+from tenants.models import TenantScope
+
+DEFAULT_BATCH_SIZE = 50_000
+ANALYZE_THRESHOLD = 10_000
+PROGRESS_STEP = 1000
+CONFLICTS_LISTED = 1000
+SETTINGS_EXTRA_COLUMNS = ("entity_type", "entity_id")
+
+
+@dataclass
+class Target:
+    """One target table of a source file: its plan, loader, unique keys and counters."""
+
+    spec: TableSpec
+    state: TableState
+    plan: Plan
+    positions: dict[str, int]
+    loader: load.BatchLoader
+    uniques: UniqueGuard
+    db_keys: set | None  # identities of existing rows, when they are a natural key (no id)
+    sum_position: int | None
+    imported: int = 0
+    set_aside: dict = field(default_factory=dict)  # kind -> how many were set aside for the load
+    conflict_list: list = field(default_factory=list)
+    accept: object = None  # fields, line -> None (RowError when the row is rejected)
+
+
+def legacy_import(
+    *,
+    source: str | Path,
+    dry_run: bool = False,
+    only: list[str] | None = None,
+    rejects_dir: str | Path | None = None,
+    encoding: str = "utf-8",
+    timezone: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: IO | None = None,
+    using: str = "owner",
+) -> ImportReport:
+    """Import a legacy export (folder, .zip or .tar.gz) into the database as the owner role."""
+    importer = _Importer(
+        source=Path(source),
+        dry_run=dry_run,
+        only=only,
+        rejects_dir=Path(rejects_dir) if rejects_dir else None,
+        encoding=encoding,
+        timezone=timezone or settings.TIME_ZONE,
+        batch_size=batch_size,
+        progress=progress,
+        using=using,
+    )
+    return importer.run()
+
+
+class _Importer:
+    def __init__(self, *, source, dry_run, only, rejects_dir, encoding, timezone, batch_size, progress, using):
+        if batch_size < 1:
+            raise CutoverError("--batch-size must be at least 1")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise CutoverError(f"unknown time zone {timezone!r} (e.g. Europe/London, UTC)") from error
+        self.source_path = source
+        self.dry_run = dry_run
+        self.rejects_dir = rejects_dir
+        self.encoding = encoding
+        self.timezone = timezone
+        self.batch_size = batch_size
+        self.progress = progress
+        self.using = using
+        self.specs = table_specs()
+        self.order = source_order()
+        self.selected = self._selection(only)
+        self.report = ImportReport(
+            source=str(source), dry_run=dry_run, timezone=timezone, encoding=encoding,
+            rejects_dir=str(rejects_dir) if rejects_dir else None,
+        )
+        self.states = {name: TableState(spec=spec, source_name=name) for name, spec in self.specs.items()}
+        self.now_text = datetime.now(zoneinfo.ZoneInfo("UTC")).isoformat()
+        self.conn: psycopg.Connection | None = None
+        self.lookup_conn: psycopg.Connection | None = None
+        self.needed: set[str] = set()  # tables whose ids (and tenants) later rows refer to
+        self.finisher: load.Finisher | None = None
+
+    def _selection(self, only: list[str] | None) -> list[str]:
+        if not only:
+            return list(self.order)
+        wanted = {name.strip().lower() for name in only}
+        unknown = sorted(wanted - set(self.order))
+        if unknown:
+            raise CutoverError(f"--only: no table named {', '.join(unknown)} (tables: {', '.join(self.order)})")
+        return [name for name in self.order if name in wanted]
+
+    # -- the run --
+
+    def run(self) -> ImportReport:
+        started = clock.monotonic()
+        with open_source(self.source_path, tables=self.order, encoding=self.encoding) as source:
+            self.report.ignored_files = source.ignored
+            self._check_headers(source)
+            self._connect()
+            try:
+                self._restore_leftovers()
+                needed = self.needed = self._needed_values(source)
+                for name in self.order:
+                    if name == SETTINGS_SOURCE:
+                        if name in self.selected:
+                            self._load_settings(source.files.get(name))
+                        continue
+                    if name in needed or (name in self.selected and name in source.files):
+                        self._seed(name)
+                    if name in self.selected:
+                        file = source.files.get(name)
+                        if file is None:
+                            self.report.tables[name] = TableReport(name)
+                        else:
+                            self._load_table(name, file)
+                self._finish()
+                self._reconcile()
+            except psycopg.OperationalError as error:
+                raise CutoverError(f"database connection lost: {first_line(error)}") from error
+            finally:
+                if self.finisher is not None:
+                    self.finisher.wait()
+                self._close()
+        self.report.seconds = clock.monotonic() - started
+        return self.report
+
+    def _connect(self) -> None:
+        params = connections[self.using].get_connection_params()
+        self.conn = load.connect(params, timezone=self.timezone)
+        self.lookup_conn = load.connect(params, timezone=self.timezone)
+        load.check_schema(self.conn)
+        load.take_lock(self.conn)
+        self.finisher = load.Finisher(params, timezone=self.timezone)
+
+    def _close(self) -> None:
+        for conn in (self.conn, self.lookup_conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+
+    def _restore_leftovers(self) -> None:
+        """A run killed while a table's foreign keys were set aside left them in the ledger."""
+        if self.dry_run:
+            for _, table, kind, name, _ in load.set_aside_entries(self.conn):
+                self.report.constraint_problems.append(
+                    f"{kind} {name} on {table} was set aside by an interrupted run; a real run restores it first"
+                )
+            return
+        for restored in load.restore_set_aside(self.conn):
+            self.report.restored_constraints.append(
+                {"table": restored.table, "kind": restored.kind, "name": restored.name}
+            )
+            if not restored.validated:
+                self.report.constraint_problems.append(
+                    f"{restored.name} on {restored.table} restored NOT VALID: existing rows violate it ({restored.error})"
+                )
+
+    # -- headers: all checked before anything is written --
+
+    def _check_headers(self, source: Source) -> None:
+        """Every selected file's header, before anything is written: an unknown column, or a
+        missing required one, stops the run."""
+        problems: list[str] = []
+        for name in self.selected:
+            file = source.files.get(name)
+            if file is None:
+                continue
+            try:
+                with file.open_text() as stream:
+                    first = next(records(stream), None)
+            except ParseError:
+                continue  # reported with its line when the table's turn comes
+            except OSError as error:
+                raise CutoverError(f"cannot read {file.name}: {error}") from error
+            if first is None:
+                continue
+            header = normalise_header(first[1])
+            try:
+                if name == SETTINGS_SOURCE:
+                    for target, columns in self._settings_headers(header, file.name).items():
+                        plan_columns(self.specs[target], columns, file.name)
+                else:
+                    plan_columns(self.specs[name], header, file.name)
+            except HeaderError as error:
+                problems.append(str(error))
+        if problems:
+            raise CutoverError("; ".join(problems) + " (nothing was written)")
+
+    def _settings_headers(self, header: list[str], file_name: str) -> dict[str, list[str]]:
+        missing = [column for column in SETTINGS_EXTRA_COLUMNS if column not in header]
+        if missing:
+            raise HeaderError("; ".join(f"{file_name}: missing required column {column!r}" for column in missing))
+        columns = {}
+        for entity, target in SETTINGS_TARGETS.items():
+            scope_column = self.specs[target].scope_column
+            columns[target] = [scope_column if c == "entity_id" else c for c in header if c != "entity_type"]
+        return columns
+
+    def _needed_values(self, source: Source) -> set[str]:
+        """Tables whose ids (and tenants) the selected files' rows refer to."""
+        needed = set()
+        for name in self.selected:
+            if name not in source.files:
+                continue
+            targets = SETTINGS_TARGETS.values() if name == SETTINGS_SOURCE else [name]
+            for target in targets:
+                for fk in self.specs[target].foreign_keys:
+                    needed.add(fk.target)
+                if self.specs[target].scope in (TenantScope.RESTAURANT, TenantScope.USER):
+                    needed.add("restaurants")
+        return needed
+
+    def _seed(self, name: str) -> None:
+        """What the database already holds of a table: its ids and their tenants."""
+        state = self.states[name]
+        spec = state.spec
+        if spec.scope == TenantScope.USER:
+            columns = ("restaurant_id", "platform_id")
+        elif spec.scope_column:
+            columns = (spec.scope_column,)
+        else:
+            columns = ()
+        query = load.sql.SQL("SELECT id{} FROM {}").format(
+            load.sql.SQL("").join(load.sql.SQL(", {}").format(load.sql.Identifier(c)) for c in columns),
+            load.sql.Identifier(name),
+        )
+        for row in load.stream_int_rows(self.conn, query):
+            ident = row[0]
+            state.db_ids.add(ident)
+            if spec.scope == TenantScope.USER:
+                value = row[1] or (-row[2] if row[2] else NO_TENANT)
+            elif columns:
+                value = row[1]
+            else:
+                value = PRESENT
+            state.values.set(ident, value)
+
+    # -- one table --
+
+    def _target(self, spec: TableSpec, header: list[str], file: SourceFile, *, stream: bool, rows: int) -> Target:
+        state = self.states[spec.name]
+
+        def lookup(unique, key):
+            columns = unique.columns
+            types = tuple(spec.columns[c].sql_type for c in columns)
+            return load.key_owner(self.lookup_conn, spec.name, columns, types, key, lower=unique.lower)
+
+        copy_columns, identity, derived = plan_columns(spec, header, file.name)
+        positions = {column: index for index, column in enumerate(copy_columns)}
+        uniques = UniqueGuard(spec, positions, lookup, dry_run=self.dry_run)
+        plan = build_plan(spec, header, file_name=file.name, states=self.states, now_text=self.now_text)
+        if len(state.db_ids):
+            for unique, _, _, _ in uniques.keys:
+                uniques.seed(unique.name, load.existing_keys(self.conn, spec.name, unique.columns, lower=unique.lower))
+        db_keys = None
+        if identity != ("id",):
+            db_keys = set(load.existing_keys(self.conn, spec.name, identity))
+        loader = load.BatchLoader(
+            self.conn, spec.name, copy_columns, identity=identity, scope_column=spec.scope_column,
+            compare_columns=[c for c in copy_columns if c not in identity], dry_run=self.dry_run, stream=stream,
+            chunk_rows=min(load.CHUNK_ROWS, max(1, self.batch_size // 2)),
+        )
+        sum_column = RECONCILED_SUMS.get(spec.name)
+        target = Target(
+            spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
+            db_keys=db_keys, sum_position=positions.get(sum_column) if sum_column else None,
+        )
+        target.accept = self._acceptor(target)
+
+        def set_aside_for_a_big_load() -> None:
+            # New rows are about to go in. When more than a batch of the file is left, and more
+            # than the table already holds, per-row foreign key checks and index updates cost
+            # more than validating and rebuilding once at the end.
+            remaining = rows - loader.rows_seen
+            if remaining > self.batch_size and remaining > len(state.db_ids):
+                target.set_aside = load.set_aside(self.conn, spec.name)
+
+        loader.before_first_copy = set_aside_for_a_big_load
+        return target
+
+    def _load_table(self, name: str, file: SourceFile) -> None:
+        spec = self.specs[name]
+        table = self.report.tables[name] = TableReport(name, file=file.name, status="loaded")
+        started = clock.monotonic()
+        counted = self._scan(table, file, self.states[name])
+        if counted is None:
+            return
+        rows, header = counted
+        self.states[name].source_name = file.name
+        target = self._target(spec, header, file, stream=True, rows=rows)
+        rejects = RejectWriter(self.rejects_dir, name, header)
+        prepared = clock.monotonic()
+        try:
+            self._read(file, table, rows, rejects, None, [target])
+            self._flush(table, target, rejects)
+        except BaseException:
+            # the batch in flight is rolled back; the foreign keys set aside go back on
+            # (the ledger keeps them if even that fails, for the next run)
+            rejects.close()
+            target.loader.close()
+            try:
+                self._restore(target, table)
+            except psycopg.Error:
+                pass
+            raise
+        rejects.close()
+        loaded = clock.monotonic()
+        table.set_aside = {kind: count for kind, count in target.set_aside.items() if count}
+        self._restore(target, table)
+        table.phases = {
+            "check_and_prepare": round(prepared - started, 3),
+            "validate_and_copy": round(loaded - prepared, 3),
+            "constraints_and_statistics": 0.0,  # the finisher's, added when it is done
+        }
+        self._note_rejects(name, rejects)
+        self._note_conflicts(name, target)
+        table.defaults_applied = dict(target.plan.replaced_by_default)
+        table.seconds = clock.monotonic() - started
+
+    def _scan(self, table: TableReport, file: SourceFile, *states: TableState):
+        try:
+            scanned = scan(file)
+        except ParseError as error:
+            table.status = "unparseable"
+            table.error = f"line {error.line}: {error.message}"
+            for state in states:
+                state.unavailable = f"{file.name} could not be parsed"
+            return None
+        except OSError as error:
+            raise CutoverError(f"cannot read {file.name}: {error}") from error
+        return scanned.rows, normalise_header(scanned.header)
+
+    def _load_settings(self, file: SourceFile | None) -> None:
+        """The guide's `settings` export: platform rows to platform_settings, restaurant rows
+        to restaurant_settings."""
+        if file is None:
+            self.report.tables[SETTINGS_SOURCE] = TableReport(SETTINGS_SOURCE)
+            return
+        table = self.report.tables[SETTINGS_SOURCE] = TableReport(SETTINGS_SOURCE, file=file.name, status="loaded")
+        started = clock.monotonic()
+        counted = self._scan(table, file, *(self.states[t] for t in SETTINGS_TARGETS.values()))
+        if counted is None:
+            return
+        rows, header = counted
+        targets = {}
+        for entity, (target_name, columns) in zip(
+            SETTINGS_TARGETS, self._settings_headers(header, file.name).items()
+        ):
+            self._seed(target_name)
+            self.states[target_name].source_name = file.name
+            targets[entity] = self._target(self.specs[target_name], columns, file, stream=False, rows=0)
+        entity_index = header.index("entity_type")
+        listed = ", ".join(SETTINGS_TARGETS)
+
+        def route(fields: list[str]):
+            if len(fields) != len(header):
+                raise RowError(None, f"the row has {len(fields)} fields, the header {len(header)}")
+            entity = fields[entity_index]
+            target = targets.get(entity.strip().lower())
+            if target is None:
+                raise RowError("entity_type", f"entity_type {entity!r} is not one of {listed}")
+            return target, fields[:entity_index] + fields[entity_index + 1:]
+
+        rejects = RejectWriter(self.rejects_dir, SETTINGS_SOURCE, header)
+        try:
+            self._read(file, table, rows, rejects, route, list(targets.values()))
+            for target in targets.values():
+                self._flush(table, target, rejects)
+        except BaseException:
+            for target in targets.values():
+                target.loader.close()
+            raise
+        finally:
+            rejects.close()
+        table.targets = {target.spec.name: target.imported for target in targets.values()}
+        self._note_rejects(SETTINGS_SOURCE, rejects)
+        for target in targets.values():
+            self._note_conflicts(target.spec.name, target)
+        table.seconds = clock.monotonic() - started
+
+    def _read(self, file: SourceFile, table: TableReport, rows: int, rejects: RejectWriter, route,
+              targets: list[Target]) -> None:
+        """Validate and load every record of a file, a batch at a time."""
+        reconciliation = self.report.reconciliation
+        batch_size = self.batch_size
+        progress = Progress(table.table, rows, stream=self.progress)
+        counted = 0  # records read, not yet in table.rows_in
+        in_batch = 0  # records read since the batch began
+        try:
+            with file.open_text() as stream:
+                iterator = records(stream)
+                next(iterator, None)  # the header
+                single = targets[0] if route is None else None
+                accept = single.accept if single else None
+                for line, fields in iterator:
+                    try:
+                        if single:
+                            accept(fields, line)
+                        else:
+                            target, fields_for_target = route(fields)
+                            target.accept(fields_for_target, line)
+                    except RowError as error:
+                        self._reject(single or _routed(route, fields), fields, line, error, rejects, reconciliation)
+                        table.rejected += 1
+                    counted += 1
+                    in_batch += 1
+                    if in_batch == batch_size:
+                        in_batch = 0
+                        for target in targets:
+                            self._flush(table, target, rejects)
+                    if counted == PROGRESS_STEP:
+                        table.rows_in += counted
+                        progress.update(counted)
+                        counted = 0
+        except ParseError as error:
+            raise CutoverError(f"{file.name} changed while it was being imported ({error})") from error
+        finally:
+            table.rows_in += counted
+            progress.count += counted  # the closing line shows it
+            progress.close()
+
+    def _acceptor(self, target: Target):
+        """The function that takes one valid-looking row of a target into its batch (its
+        locals bound once: this runs for every row)."""
+        row = target.plan.row
+        state = target.state
+        seen_add = state.seen.add
+        db_ids = state.db_ids
+        database_has_rows = len(db_ids) > 0
+        get_value = state.values.get
+        set_value = state.values.set
+        rejected = state.rejected
+        # a table no other table refers to needs a bit per id (duplicates), not its tenant
+        keep_values = target.spec.name in self.needed
+        check_unique = target.uniques.check if target.uniques.keys else None
+        add_new = target.loader.add
+        add_existing = target.loader.add_existing
+        spec, positions = target.spec, target.positions
+        identity_positions = [positions[column] for column in target.plan.identity]
+        db_keys = target.db_keys
+        unusable_passwords = self.report.unusable_passwords
+        reconciliation = self.report.reconciliation
+        counted = spec.scope == TenantScope.RESTAURANT or spec.name == "restaurants"
+        per_restaurant = reconciliation.source.setdefault(spec.name, {}) if counted else None
+        sum_position = target.sum_position
+        is_restaurants = spec.name == "restaurants"
+        name_position = positions.get("name")
+        scope = spec.scope
+        platform_position = positions.get("platform_id")
+        own_tenant = scope in (TenantScope.PLATFORM, TenantScope.RESTAURANT_ROW)
+
+        def accept(fields: list[str], line: int) -> None:
+            out, ident, restaurant, unusable = row(fields)
+            if ident is not None:
+                existing = database_has_rows and ident in db_ids
+                if existing:
+                    if not seen_add(ident):
+                        raise RowError("id", f"id {ident} appears more than once in the export")
+                elif (get_value(ident) if keep_values else not seen_add(ident)) or ident in rejected:
+                    raise RowError("id", f"id {ident} appears more than once in the export")
+                key = ident
+            else:
+                key = tuple(_plain(out[position]) for position in identity_positions)
+                existing = key in db_keys
+            if not existing and check_unique is not None:
+                check_unique(out, line)
+            if keep_values and ident is not None:
+                if scope == TenantScope.RESTAURANT:
+                    set_value(ident, restaurant)
+                elif own_tenant:
+                    set_value(ident, int(out[platform_position]))
+                else:
+                    set_value(ident, tenant_value(spec, out, positions, restaurant))
+            if unusable:
+                unusable_passwords.append({"id": ident, "email": _plain(out[positions["email"]]), "line": line})
+            if counted:
+                if is_restaurants:
+                    restaurant = ident
+                    reconciliation.names[ident] = _plain(out[name_position]) if name_position is not None else None
+                figures = per_restaurant.get(restaurant)
+                if figures is None:
+                    figures = per_restaurant[restaurant] = Figures()
+                figures.count += 1
+                if sum_position is not None:
+                    amount = out[sum_position]
+                    if amount:
+                        figures.total += Decimal(amount)
+            if existing:
+                add_existing(line, key, ",".join(out))
+            else:
+                add_new(line, ident, ",".join(out))
+
+        return accept
+
+    def _reject(self, target: Target | None, fields: list[str], line: int, error: RowError,
+                rejects: RejectWriter, reconciliation: Reconciliation) -> None:
+        rejects.write(fields, line, error.column, error.reason)
+        if target is None:
+            return
+        plan = target.plan
+        header = plan.header
+        raw = dict(zip(header, fields))
+        ident = _int_or_none(raw.get("id"))
+        state = target.state
+        if (
+            ident is not None and ident > 0 and ident not in state.db_ids and state.values.get(ident) == 0
+            and not error.reason.startswith(f"id {ident} appears")
+        ):
+            state.rejected.setdefault(ident, line)
+        if target.spec.scope == TenantScope.RESTAURANT:
+            restaurant = _int_or_none(raw.get("restaurant_id"))
+            if restaurant is None:
+                for fk in target.spec.restaurant_parents:
+                    parent_id = _int_or_none(raw.get(fk.column))
+                    if parent_id is not None:
+                        value = self.states[fk.target].values.get(parent_id)
+                        restaurant = value if value > 0 else None
+                        break
+            amount = None
+            sum_column = RECONCILED_SUMS.get(target.spec.name)
+            if sum_column:
+                amount = decimal_or_none(raw.get(sum_column) or "")
+            for side in (reconciliation.source, reconciliation.rejected):
+                reconciliation.figures(side, target.spec.name, restaurant).add(amount)
+
+    def _flush(self, table: TableReport, target: Target, rejects: RejectWriter) -> None:
+        result = target.loader.flush()
+        target.uniques.end_batch()
+        table.batches_retried += result.retried
+        table.imported += result.imported
+        target.imported += result.imported
+        table.already_present += result.present
+        state = target.state
+        for conflict in result.conflicts:
+            table.rejected += 1
+            table.conflicts += 1
+            if conflict.tenant is not None and isinstance(conflict.key, str) and conflict.key.isdigit():
+                state.values.set(int(conflict.key), conflict.tenant)
+            reason = "differs from the row with this id in the database: " + ", ".join(conflict.columns)
+            if len(target.conflict_list) < CONFLICTS_LISTED:
+                target.conflict_list.append(
+                    {"key": conflict.key, "line": conflict.line, "columns": conflict.columns}
+                )
+            rejects.write(_fields_of(conflict.text), conflict.line, None, reason)
+        for failed in result.failed:
+            table.rejected += 1
+            if failed.ident is not None:
+                state.values.set(failed.ident, 0)
+                state.rejected[failed.ident] = failed.line
+            rejects.write(_fields_of(failed.text), failed.line, None, f"the database refused the row: {failed.error}")
+            self._uncount(target, failed.text)
+
+    def _uncount(self, target: Target, text: str) -> None:
+        """A row the database refused after it was counted as accepted."""
+        out = _fields_of(text)
+        restaurant_at = target.positions.get("restaurant_id")
+        if target.spec.scope != TenantScope.RESTAURANT or restaurant_at is None:
+            return
+        restaurant = _int_or_none(out[restaurant_at])
+        amount = decimal_or_none(out[target.sum_position]) if target.sum_position is not None else None
+        self.report.reconciliation.figures(self.report.reconciliation.rejected, target.spec.name, restaurant).add(amount)
+
+    def _restore(self, target: Target, table: TableReport) -> None:
+        """The sequence now; what was set aside, and the statistics, while the next table loads."""
+        if self.dry_run:
+            return
+        if target.imported:
+            value = load.set_sequence(self.conn, target.spec.name)
+            if value is not None:
+                self.report.sequences[target.spec.name] = value
+        restore, statistics = bool(target.set_aside), target.imported >= ANALYZE_THRESHOLD
+        if restore or statistics:
+            self.finisher.submit(target.spec.name, restore=restore, analyze=statistics)
+
+    def _finish(self) -> None:
+        """Wait for the foreign keys and indexes being put back; note what went wrong."""
+        for table, restored, seconds, error in self.finisher.wait():
+            report = self.report.tables.get(table)
+            if report is not None and report.phases:
+                report.phases["constraints_and_statistics"] = round(seconds, 3)
+                report.seconds += seconds
+            if error:
+                self.report.constraint_problems.append(
+                    f"{table}: foreign keys and indexes not put back yet ({error}); the next run restores them"
+                )
+            for item in restored:
+                if not item.validated:
+                    self.report.constraint_problems.append(
+                        f"{item.name} on {item.table} restored NOT VALID: existing rows violate it ({item.error})"
+                    )
+
+    def _note_rejects(self, name: str, rejects: RejectWriter) -> None:
+        if rejects.count:
+            self.report.rejects[name] = {
+                "count": rejects.count,
+                "file": str(rejects.path) if rejects.path else None,
+                "sample": rejects.sample,
+            }
+
+    def _note_conflicts(self, name: str, target: Target) -> None:
+        if target.conflict_list:
+            self.report.conflicts[name] = target.conflict_list
+
+    # -- reconciliation --
+
+    def _reconcile(self) -> None:
+        reconciliation = self.report.reconciliation
+        restaurants = [r for r in reconciliation.restaurants() if r is not None]
+        if not restaurants:
+            return
+        for table in list(reconciliation.source):
+            column = load.sql.Identifier("id" if table == "restaurants" else "restaurant_id")
+            amount = RECONCILED_SUMS.get(table)
+            total = load.sql.SQL(", sum({})").format(load.sql.Identifier(amount)) if amount else load.sql.SQL(", NULL")
+            rows = self.conn.execute(
+                load.sql.SQL("SELECT {0}, count(*){1} FROM {2} WHERE {0} = ANY(%s) GROUP BY 1").format(
+                    column, total, load.sql.Identifier(table)
+                ),
+                [restaurants],
+            ).fetchall()
+            for restaurant, count, money in rows:
+                figures = reconciliation.figures(reconciliation.database, table, restaurant)
+                figures.count = count
+                if money is not None:
+                    figures.total = money
+        missing_names = [r for r in restaurants if reconciliation.names.get(r) is None]
+        if missing_names:
+            for restaurant, name in self.conn.execute(
+                "SELECT id, name FROM restaurants WHERE id = ANY(%s)", [missing_names]
+            ):
+                reconciliation.names[restaurant] = name
+
+
+def _fields_of(text: str) -> list[str]:
+    return next(csv.reader([text]), [])
+
+
+def _routed(route, fields: list[str]):
+    """The target a rejected row was meant for (None when the routing itself failed)."""
+    try:
+        return route(fields)[0]
+    except RowError:
+        return None
+
+
+def _plain(text: str) -> str:
+    if text.startswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text
+
+
+def _int_or_none(text) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        return None

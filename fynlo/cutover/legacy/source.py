@@ -1,0 +1,349 @@
+"""The legacy export: a folder, a .zip or a .tar.gz of one, with one CSV file a table.
+
+Files are found by name (`<table>_export.csv` or `<table>.csv`, anywhere in the folder or
+archive). Text is decoded with the operator's encoding (UTF-8 by default, with or without
+a byte-order mark). Records follow PostgreSQL's CSV format: comma-separated, fields quoted
+with `"` when they hold commas, quotes or newlines, an unquoted empty field is NULL and a
+quoted one ("") an empty string.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator, TextIO
+
+from fynlo.cutover.common import CutoverError
+
+CHUNK = 1 << 20
+# A field may be as large as PostgreSQL's text allows (csv's default limit is 128 KiB).
+csv.field_size_limit(2**31 - 1)
+FILE_SUFFIXES = ("_export.csv", ".csv")
+
+
+class ParseError(Exception):
+    """The file is not readable CSV in the given encoding; nothing of it may be loaded."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+class QuotedEmpty(str):
+    """A quoted empty field (""): an empty string, where an unquoted empty field is NULL."""
+
+
+QUOTED_EMPTY = QuotedEmpty("")
+
+
+def codec_name(encoding: str) -> str:
+    """The codec to read with: UTF-8 reads (and drops) a byte-order mark too."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError as error:
+        raise CutoverError(f"unknown encoding {encoding!r} (try utf-8 or cp1252)") from error
+    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
+
+
+@dataclass
+class SourceFile:
+    """One export file of the source."""
+
+    table: str
+    name: str
+    size: int
+    _opener: object = field(repr=False, default=None)
+    encoding: str = "utf-8-sig"
+
+    def open_bytes(self) -> BinaryIO:
+        return self._opener()
+
+    def open_text(self) -> TextIO:
+        return io.TextIOWrapper(self.open_bytes(), encoding=self.encoding, newline="", errors="strict")
+
+
+@dataclass
+class Source:
+    path: Path
+    files: dict[str, SourceFile]
+    ignored: list[str]
+    _cleanup: list = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for action in self._cleanup:
+            action()
+        self._cleanup.clear()
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _table_of(name: str, tables: set[str]) -> str | None:
+    lower = name.lower()
+    for suffix in FILE_SUFFIXES:
+        if lower.endswith(suffix) and lower[: -len(suffix)] in tables:
+            return lower[: -len(suffix)]
+    return None
+
+
+def _collect(entries: list[tuple[str, int, object]], tables: set[str], encoding: str, path: Path):
+    files: dict[str, SourceFile] = {}
+    ignored: list[str] = []
+    for name, size, opener in sorted(entries, key=lambda entry: entry[0]):
+        base = name.rsplit("/", 1)[-1]
+        if not base.lower().endswith(".csv"):
+            continue
+        table = _table_of(base, tables)
+        if table is None:
+            ignored.append(name)
+            continue
+        if table in files:
+            raise CutoverError(f"{path}: two files for table {table}: {files[table].name} and {name}")
+        files[table] = SourceFile(table=table, name=name, size=size, _opener=opener, encoding=encoding)
+    return files, ignored
+
+
+def open_source(path: str | Path, *, tables: list[str], encoding: str = "utf-8") -> Source:
+    """Find the export files of a folder, .zip, .tar.gz (.tgz) or .tar."""
+    path = Path(path)
+    codec = codec_name(encoding)
+    known = set(tables)
+    if not path.exists():
+        raise CutoverError(f"{path}: no such file or folder")
+    if path.is_dir():
+        entries = [
+            (str(p.relative_to(path)), p.stat().st_size, (lambda p=p: open(p, "rb")))
+            for p in path.rglob("*") if p.is_file()
+        ]
+        files, ignored = _collect(entries, known, codec, path)
+        return Source(path, files, ignored)
+    lower = path.name.lower()
+    if lower.endswith(".zip"):
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise CutoverError(f"{path}: not a readable zip file ({error})") from error
+        entries = [
+            (info.filename, info.file_size, (lambda info=info: archive.open(info)))
+            for info in archive.infolist() if not info.is_dir()
+        ]
+        files, ignored = _collect(entries, known, codec, path)
+        return Source(path, files, ignored, [archive.close])
+    if lower.endswith((".tar.gz", ".tgz", ".tar")):
+        return _open_tar(path, known, codec)
+    raise CutoverError(f"{path}: expected a folder, a .zip or a .tar.gz")
+
+
+def _open_tar(path: Path, known: set[str], codec: str) -> Source:
+    """A tar archive is read front to back once: its CSV files go to a private temporary
+    folder (a gzip stream cannot be re-read from the middle)."""
+    folder = Path(tempfile.mkdtemp(prefix="migrate_legacy_"))
+    entries = []
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for index, member in enumerate(archive):
+                if not member.isfile() or not member.name.lower().endswith(".csv"):
+                    continue
+                target = folder / f"{index}.csv"
+                with archive.extractfile(member) as data, open(target, "wb") as out:
+                    shutil.copyfileobj(data, out, CHUNK)
+                entries.append((member.name, member.size, (lambda target=target: open(target, "rb"))))
+    except (tarfile.TarError, OSError, EOFError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise CutoverError(f"{path}: not a readable tar archive ({error})") from error
+    files, ignored = _collect(entries, known, codec, path)
+    return Source(path, files, ignored, [lambda: shutil.rmtree(folder, ignore_errors=True)])
+
+
+# --- Records -------------------------------------------------------------------------------
+
+def _has_quoted_empty(record: str) -> bool:
+    """Whether a record may hold a quoted empty field (""): the one case where csv's reader
+    loses the NULL/empty distinction, so such records are re-read field by field. (A
+    false positive only costs the slower, exact reading.)"""
+    if ',""' not in record and not record.startswith('""'):
+        return False
+    text = record.rstrip("\r\n")
+    return ',"",' in text or text.startswith('"",') or text.endswith(',""') or text == '""'
+
+
+def _exact_fields(record: str) -> list[str]:
+    """Split one record (already known to be valid CSV), keeping "" apart from NULL."""
+    text = record.rstrip("\r\n")
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            i += 1
+            parts = []
+            while True:
+                j = text.index('"', i)
+                parts.append(text[i:j])
+                if j + 1 < n and text[j + 1] == '"':
+                    parts.append('"')
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            value = "".join(parts)
+            fields.append(value if value else QUOTED_EMPTY)
+            if i >= n:
+                return fields
+            i += 1  # the comma
+        else:
+            j = text.find(",", i)
+            if j < 0:
+                fields.append(text[i:])
+                return fields
+            fields.append(text[i:j])
+            i = j + 1
+
+
+class _Feed:
+    """Feeds physical lines to csv's reader, counting them and keeping the current record's."""
+
+    __slots__ = ("lines", "pending", "number", "raw")
+
+    def __init__(self, lines: Iterator[str]):
+        self.lines = lines
+        self.pending: str | None = None
+        self.number = 0
+        self.raw: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.pending is not None:
+            line, self.pending = self.pending, None
+        else:
+            line = next(self.lines)
+            self.number += 1
+        self.raw.append(line)
+        return line
+
+
+def records(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, fields) for each record; the header is line 1.
+
+    Lines without a quote (most of them) are split directly; the others go through csv's
+    reader in strict mode. Empty lines are skipped. Raises ParseError.
+    """
+    lines = iter(stream)
+    feed = _Feed(lines)
+    reader = csv.reader(feed, strict=True)
+    start = number = 0
+    try:
+        for line in lines:
+            number += 1
+            if '"' not in line:
+                if "\x00" in line:
+                    raise ParseError(number, "NUL character in the data")
+                text = line.rstrip("\r\n")
+                if text:
+                    yield number, text.split(",")
+                continue
+            start = feed.number = number
+            feed.pending = line
+            feed.raw = []
+            fields = next(reader)
+            number = feed.number
+            record = line if len(feed.raw) == 1 else "".join(feed.raw)
+            if "\x00" in record:
+                raise ParseError(start, "NUL character in the data")
+            if '""' in record and _has_quoted_empty(record):
+                fields = _exact_fields(record)
+            if fields:
+                yield start, fields
+    except (csv.Error, StopIteration) as error:
+        message = str(error)
+        if isinstance(error, StopIteration) or "end of data" in message:
+            raise ParseError(start, "a quoted field opened on this line is never closed") from None
+        raise ParseError(max(number, feed.number), message) from None
+    except UnicodeDecodeError as error:
+        raise ParseError(max(number, feed.number) + 1, _decode_message(error)) from None
+
+
+def _decode_message(error: UnicodeDecodeError) -> str:
+    byte = error.object[error.start:error.start + 1].hex()
+    return f"not valid {error.encoding} (byte 0x{byte}); pass --encoding (e.g. cp1252)"
+
+
+@dataclass
+class Scan:
+    rows: int  # records after the header (exact when the file holds no quote)
+    header: list[str]
+
+
+def scan(source_file: SourceFile) -> Scan:
+    """Check that a whole file decodes and parses before any of it is loaded, and count
+    its records (the progress bar's total). Raises ParseError with the line."""
+    decoder = codecs.getincrementaldecoder(source_file.encoding)(errors="strict")
+    newlines = 0
+    quoted = False
+    tail = ""
+    with source_file.open_bytes() as data:
+        while True:
+            chunk = data.read(CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                line = newlines + chunk[: max(error.start, 0)].count(b"\n") + 1
+                raise ParseError(line, _decode_message(error)) from None
+            if "\x00" in text:
+                raise ParseError(newlines + text[: text.index("\x00")].count("\n") + 1, "NUL character in the data")
+            newlines += text.count("\n")
+            quoted = quoted or '"' in text
+            if text:
+                tail = text[-1]
+            if not chunk:
+                break
+    lines = newlines + (1 if tail and tail != "\n" else 0)
+    with source_file.open_text() as stream:
+        first = next(records(stream), None)
+    if first is None:
+        raise ParseError(1, "the file is empty (no header line)")
+    if not quoted:
+        return Scan(rows=max(lines - 1, 0), header=first[1])
+    # quotes: the records that hold one must be read as CSV to know that the file parses
+    with source_file.open_text() as stream:
+        rows = _count_records(stream) - 1
+    return Scan(rows=rows, header=first[1])
+
+
+def _count_records(stream: TextIO) -> int:
+    """The records of a file, read as `records` reads them, without splitting the lines that
+    hold no quote. Raises ParseError."""
+    lines = iter(stream)
+    feed = _Feed(lines)
+    reader = csv.reader(feed, strict=True)
+    count = start = 0
+    try:
+        for line in lines:
+            feed.number += 1
+            if '"' not in line:
+                if line != "\n" and line != "\r\n":
+                    count += 1
+                continue
+            start = feed.number
+            feed.pending = line
+            feed.raw = []
+            if next(reader):
+                count += 1
+    except (csv.Error, StopIteration) as error:
+        message = str(error)
+        if isinstance(error, StopIteration) or "end of data" in message:
+            raise ParseError(start, "a quoted field opened on this line is never closed") from None
+        raise ParseError(feed.number, message) from None
+    return count

@@ -1,0 +1,195 @@
+"""`migrate_legacy` killed with SIGKILL (a real process) at several points, then run again:
+the database ends identical to an uninterrupted import, and no foreign key stays set aside."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connections
+
+from fynlo.cutover.legacy.generate import generate_export
+from fynlo.cutover.legacy.schema import table_specs
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+BATCH = "150"
+SETTINGS_TABLES = {"platform_settings": "platform_id, setting_key", "restaurant_settings": "restaurant_id, setting_key"}
+
+
+def database_url(alias: str) -> str:
+    config = connections[alias].settings_dict
+    user, password = quote(config["USER"], safe=""), quote(config["PASSWORD"] or "", safe="")
+    return f"postgresql://{user}:{password}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{config['NAME']}"
+
+
+def command_env() -> dict:
+    """The environment of a `manage.py` process that uses this test database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "FYNLO_TEST"))}
+    env.update(
+        DATABASE_URL=database_url("default"),
+        DATABASE_OWNER_URL=database_url("owner"),
+        FYNLO_ENV_FILE="/nonexistent",
+        VALKEY_URL=settings.VALKEY_URL,
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def owner_connection() -> psycopg.Connection:
+    return psycopg.connect(**connections["owner"].get_connection_params(), autocommit=True)
+
+
+def dump() -> dict[str, list[tuple]]:
+    """Every row of every importable table, in a stable order. The settings export has no
+    id and no timestamps: those columns are the database's own (identity, now())."""
+    rows = {}
+    with owner_connection() as conn:
+        for table in table_specs():
+            if table in SETTINGS_TABLES:
+                columns = [c for c in table_specs()[table].columns if c not in ("id", "created_at", "updated_at")]
+                query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {SETTINGS_TABLES[table]}"
+            else:
+                query = f"SELECT * FROM {table} ORDER BY id"
+            rows[table] = conn.execute(query).fetchall()
+    return rows
+
+
+def schema_objects() -> set[tuple]:
+    """Every foreign key (with its validation state) and every index of the schema."""
+    with owner_connection() as conn:
+        return set(conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated::text FROM pg_constraint"
+            " WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+            " UNION ALL SELECT tablename, indexname, indexdef, 'index' FROM pg_indexes WHERE schemaname = 'public'"
+        ).fetchall())
+
+
+def empty_the_tables() -> None:
+    with owner_connection() as conn:
+        conn.execute(f"TRUNCATE {', '.join(table_specs())} RESTART IDENTITY CASCADE")
+
+
+def wait_for_importers_to_leave(conn: psycopg.Connection) -> None:
+    for _ in range(500):
+        if not conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'migrate_legacy'"
+            " AND datname = current_database()"
+        ).fetchone()[0]:
+            return
+        time.sleep(0.01)
+
+
+def run_until(source: Path, rejects: Path, condition: str, *, deadline: float = 60.0) -> int | None:
+    """Start the command in its own process and SIGKILL it as soon as `condition` (SQL,
+    as the owner) holds; the process's exit code (-9 when killed)."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(source),
+         "--batch-size", BATCH, "--timezone", "UTC", "--rejects", str(rejects)],
+        env=command_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    started = time.monotonic()
+    with owner_connection() as conn:
+        try:
+            while process.poll() is None and time.monotonic() - started < deadline:
+                if conn.execute(condition).fetchone()[0]:
+                    process.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.005)
+            code = process.wait(timeout=deadline)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        wait_for_importers_to_leave(conn)
+    return code
+
+
+def test_killed_at_several_points_then_rerun_the_database_is_as_an_uninterrupted_import(tmp_path):
+    # given an export (with some bad rows), imported once without interruption
+    generate_export(tmp_path / "export", orders=1500, bad_rows=2, seed=21)
+    source = tmp_path / "export"
+    constraints = schema_objects()
+    with pytest.raises(CommandError):  # the bad rows: exit 1
+        call_command("migrate_legacy", str(source), "--batch-size", BATCH, "--timezone", "UTC",
+                     "--rejects", str(tmp_path / "rejects-whole"), stdout=io.StringIO(), stderr=io.StringIO())
+    expected = dump()
+    assert len(expected["order_items"]) > 4000
+    empty_the_tables()
+
+    # when the import is killed: while the orders' foreign keys and indexes are set aside, at
+    # the first commission records, in the middle of the order items, at the first payments
+    kill_points = [
+        "SELECT count(*) > 0 FROM legacy_import_ledger WHERE table_name = 'orders'",
+        "SELECT count(*) > 0 FROM commission_records",
+        "SELECT count(*) >= 2000 FROM order_items",
+        "SELECT count(*) > 0 FROM payments",
+    ]
+    codes = []
+    for point in kill_points:
+        codes.append(run_until(source, tmp_path / "rejects", point))
+        if point == kill_points[0]:
+            # the kill left the orders without their foreign keys and secondary indexes, and
+            # the ledger knows them all
+            missing = {name for table, name, _, _ in constraints if table == "orders"}
+            missing -= {name for _, name, _, _ in schema_objects()}
+            with owner_connection() as conn:
+                ledger = {row[0] for row in conn.execute("SELECT name FROM legacy_import_ledger")}
+            assert "idx_orders_restaurant_date" in missing and any("_fk_" in name for name in missing)
+            assert missing == ledger
+
+    # and then run once more, plainly
+    final = run_until(source, tmp_path / "rejects", "SELECT false")
+
+    # then every kill landed, the last run finished (exit 1: the bad rows), and the database
+    # is row for row what the uninterrupted import made, with every foreign key and index back
+    assert codes == [-signal.SIGKILL] * len(kill_points)
+    assert final == 1
+    assert dump() == expected
+    assert schema_objects() == constraints
+    with owner_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
+
+
+def test_what_a_killed_run_left_in_the_ledger_is_restored_by_the_next_run(tmp_path):
+    # given a foreign key and an index of payments that a killed run had dropped
+    before = schema_objects()
+    with owner_connection() as conn:
+        name, definition = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'payments'::regclass AND contype = 'f' ORDER BY conname LIMIT 1"
+        ).fetchone()
+        index_definition = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_payments_restaurant_date'"
+        ).fetchone()[0]
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO legacy_import_ledger (table_name, kind, name, definition) VALUES"
+                " ('payments', 'foreign key', %s, %s), ('payments', 'index', 'idx_payments_restaurant_date', %s)",
+                [name, definition, index_definition],
+            )
+            conn.execute(f'ALTER TABLE payments DROP CONSTRAINT "{name}"')
+            conn.execute("DROP INDEX idx_payments_restaurant_date")
+    assert schema_objects() != before
+    generate_export(tmp_path / "export", orders=10, seed=2)
+
+    # when any run starts
+    out = io.StringIO()
+    call_command("migrate_legacy", str(tmp_path / "export"), "--only", "platforms", stdout=out, stderr=io.StringIO())
+
+    # then both are back (the key validated), and the ledger is empty
+    assert schema_objects() == before
+    with owner_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
+    assert f"restored foreign key {name} on payments" in out.getvalue()
+    assert "restored index idx_payments_restaurant_date on payments" in out.getvalue()
