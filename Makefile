@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv services migrate seed demo serve test bench stop-services clean
+.PHONY: venv services migrate import-demo seed demo serve test bench stop-services clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ services: venv
 migrate: services
 	$(PY) manage.py migrate --no-input
 
-seed: migrate
+## A small generated legacy export, imported the way cutover night does it (its report is shown)
+import-demo: migrate
+	$(PY) manage.py generate_legacy_export .local/demo-export --orders 200 --seed 7 --force
+	$(PY) manage.py migrate_legacy .local/demo-export --timezone UTC --rejects .local/demo-rejects --report .local/demo-import.json
+
+seed: import-demo
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --no-input -v0
 
