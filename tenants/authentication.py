@@ -8,7 +8,8 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.models import Token
 
 from tenants.identity import identify_by_id, load_user
-from tenants.request import activate_for_request
+from fynlo.core.api import ApiError
+from tenants.request import RestaurantSuspended, activate_for_request
 from tenants.services import token_is_expired
 
 
@@ -41,6 +42,8 @@ class TenantTokenAuthentication(TokenAuthentication):
             activate_for_request(request._request if request is not None else None, user)
         except Http404:
             raise exceptions.NotFound("No such restaurant.") from None
+        except RestaurantSuspended as suspended:
+            raise ApiError(suspended.code, str(suspended), status=403) from None
         return user, key
 
     def authenticate_header(self, request):

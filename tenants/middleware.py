@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.http import Http404, HttpResponseNotFound
+from django.http import Http404, HttpResponseNotFound, JsonResponse
 
 from fynlo.core.sessions import CacheUnavailable, cache_unavailable_response
 from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
-from tenants.request import activate_for_request
+from tenants.request import RestaurantSuspended, activate_for_request
 
 # Paths that must answer without touching the database first (load balancer checks).
 EXEMPT_PATHS = frozenset({"/health", "/health/"})
@@ -56,4 +56,8 @@ class TenantMiddleware:
                 activate_for_request(request, user)
             except Http404:
                 return HttpResponseNotFound(b"Not found")
+            except RestaurantSuspended as suspended:
+                return JsonResponse(
+                    {"error": {"code": suspended.code, "message": str(suspended), "fields": {}}}, status=403
+                )
         return self.get_response(request)

@@ -42,10 +42,29 @@ def _narrow(base: Tenant, header: str) -> Tenant:
     return Tenant(restaurant_id=restaurant_id, platform_id=base.platform_id)
 
 
+class RestaurantSuspended(Exception):
+    """The signed-in staff member's restaurant is suspended by its platform."""
+
+    code = "restaurant_suspended"
+    message = "This restaurant is suspended; ask the platform owner to reactivate it."
+
+
+def staff_restaurant_is_active(user) -> bool:
+    """False for staff of a suspended restaurant (read under the current tenant)."""
+    from tenants.models import Restaurant
+
+    if user.is_superuser or user.restaurant_id is None:
+        return True
+    return Restaurant.objects.filter(pk=user.restaurant_id, is_active=True).exists()
+
+
 def activate_for_request(request, user) -> Tenant:
-    """Set the request's tenant in the current transaction, after authentication."""
+    """Set the request's tenant in the current transaction, after authentication; staff of a
+    suspended restaurant are refused (RestaurantSuspended)."""
     tenant = tenant_for_user(user)
     apply_tenant(tenant)
+    if not staff_restaurant_is_active(user):
+        raise RestaurantSuspended(RestaurantSuspended.message)
     header = request.META.get(RESTAURANT_HEADER, "").strip()
     if header:
         tenant = _narrow(tenant, header)

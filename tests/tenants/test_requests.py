@@ -167,3 +167,25 @@ def test_two_threads_with_different_tenants_never_see_each_other(world):
     assert not errors
     assert seen["a"] == [[products["a"]]] * 20
     assert seen["b"] == [[products["b"]]] * 20
+
+
+def test_staff_of_a_suspended_restaurant_are_refused(world, api_client_for, client):
+    # given: a signed-in cashier, then the platform suspends the restaurant
+    api = api_client_for(world["user_a"])
+    assert api.get("/api/v1/auth/me").status_code == 200
+    with tenant_context(all_tenants=True):
+        type(world["a"]).objects.filter(pk=world["a"].pk).update(is_active=False)
+    # when / then: token, session and login are all refused with a clear code
+    response = api.get("/api/v1/auth/me")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "restaurant_suspended"
+    client.force_login(world["user_a"])
+    assert client.get("/t/products").status_code == 403
+    login = Client().post(
+        "/api/v1/auth/login", {"email": world["user_a"].email, "password": "correct horse battery staple"},
+        content_type="application/json",
+    )
+    assert login.status_code == 403
+    assert login.json()["error"]["code"] == "restaurant_suspended"
+    # the platform owner still works
+    assert api_client_for(world["owner_p1"]).get("/api/v1/auth/me").status_code == 200
