@@ -629,15 +629,26 @@ class _Importer:
 
     def _finish(self) -> None:
         """Wait for the foreign keys and indexes being put back; note what went wrong."""
-        for table, restored, seconds, error in self.finisher.wait():
+        results = self.finisher.wait()
+        late: list = []
+        if any(error for _, _, _, error in results):
+            # A background job failed (e.g. a lock conflict with the load it overlapped): the
+            # loading is over now, so put back here what is still set aside.
+            try:
+                late = load.restore_set_aside(self.conn)
+            except (psycopg.Error, CutoverError):
+                late = []
+        late_tables = {item.table for item in late}
+        for table, restored, seconds, error in results:
             report = self.report.tables.get(table)
             if report is not None and report.phases:
                 report.phases["constraints_and_statistics"] = round(seconds, 3)
                 report.seconds += seconds
-            if error:
+            if error and table not in late_tables:
                 self.report.constraint_problems.append(
                     f"{table}: foreign keys and indexes not put back yet ({error}); the next run restores them"
                 )
+        for table, restored, seconds, error in [(None, late, 0.0, None)] + results:
             for item in restored:
                 if not item.validated:
                     self.report.constraint_problems.append(
