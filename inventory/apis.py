@@ -15,7 +15,6 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.api import ApiError
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from fynlo.core.storage import file_store
 from inventory import selectors, services
@@ -40,28 +39,12 @@ from inventory.serializers import (
     SupplierInputSerializer,
     SupplierSerializer,
 )
+from tenants.request import acting_restaurant_id, reading_restaurant_id
 
 # The README's roles table, for this app.
 MENU_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 STOCK_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 PURCHASING_ROLES = roles(read=MANAGERS, write=MANAGERS)
-
-
-def reading_restaurant_id(request) -> int | None:
-    """The restaurant a read is narrowed to; None for a platform owner reading their platform."""
-    return request.tenant.restaurant_id
-
-
-def acting_restaurant_id(request) -> int:
-    """The one restaurant a write acts for; 400 when the caller acts for several."""
-    restaurant_id = request.tenant.restaurant_id
-    if restaurant_id is None:
-        raise ApiError(
-            "restaurant_required",
-            "This change needs one restaurant: send its id in the X-Restaurant-Id header.",
-            status=400,
-        )
-    return restaurant_id
 
 
 def validated(serializer_class, data, **kwargs) -> dict:

@@ -22,14 +22,13 @@ from inventory.apis import (
     JsonListApi,
     NewestFirstPagination,
     UploadApi,
-    acting_restaurant_id,
     filters,
-    reading_restaurant_id,
     uploaded_file,
     validated,
 )
 from inventory.serializers import UploadSerializer
 from pos import selectors, services
+from tenants.request import acting_restaurant_id, reading_restaurant_id
 from pos.serializers import (
     OrderCreateSerializer,
     OrderFilterSerializer,

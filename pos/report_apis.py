@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from fynlo.core.permissions import MANAGERS, roles
 from pos.models import DailyReport
 from pos.reports import daily_report_get
-from tenants.apis import request_restaurant_id
+from tenants.request import acting_restaurant_id
 
 
 class DailyReportQuerySerializer(serializers.Serializer):
@@ -68,7 +68,7 @@ class DailyReportApi(APIView):
         summary="A day's sales, orders, average ticket, items, payments, top products and staff performance",
     )
     def get(self, request):
-        restaurant_id = request_restaurant_id(request)
+        restaurant_id = acting_restaurant_id(request)
         query = DailyReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = daily_report_get(

@@ -22,7 +22,7 @@ from staff.serializers import (
     TimeEntryFilterSerializer,
     TimeEntrySerializer,
 )
-from tenants.apis import request_restaurant_id
+from tenants.request import acting_restaurant_id
 
 RESTAURANT_HEADER = OpenApiParameter(
     "X-Restaurant-Id", int, OpenApiParameter.HEADER, required=False,
@@ -56,7 +56,7 @@ class EmployeeListApi(APIView):
         summary="Add an employee (of an existing user of the restaurant, or with a new user)",
     )
     def post(self, request):
-        restaurant_id = request_restaurant_id(request)
+        restaurant_id = acting_restaurant_id(request)
         values = _valid(EmployeeCreateSerializer, request.data)
         employee = services.employee_create(
             restaurant_id=restaurant_id, actor=request.user, user_id=values.pop("user_id", None),
@@ -114,7 +114,7 @@ class ScheduleListApi(APIView):
     @extend_schema(parameters=[RESTAURANT_HEADER], request=ScheduleWriteSerializer,
                    responses={201: ScheduleSerializer}, summary="Start a week's schedule")
     def post(self, request):
-        restaurant_id = request_restaurant_id(request)
+        restaurant_id = acting_restaurant_id(request)
         values = _valid(ScheduleWriteSerializer, request.data)
         schedule = services.schedule_create(restaurant_id=restaurant_id, actor=request.user, **values)
         schedule = selectors.schedule_get(tenant=request.tenant, schedule_id=schedule.pk)
@@ -157,7 +157,7 @@ class ShiftListApi(APIView):
     @extend_schema(parameters=[RESTAURANT_HEADER], request=ShiftWriteSerializer, responses={201: ShiftSerializer},
                    summary="Put an employee on a schedule")
     def post(self, request):
-        restaurant_id = request_restaurant_id(request)
+        restaurant_id = acting_restaurant_id(request)
         values = _valid(ShiftWriteSerializer, request.data)
         shift = services.shift_create(restaurant_id=restaurant_id, values=values)
         shift = selectors.shift_get(tenant=request.tenant, viewer=request.user, shift_id=shift.pk)

@@ -18,17 +18,6 @@ from tenants.serializers import (
 from tenants.services import restaurant_update, user_login, user_logout
 
 
-def request_restaurant_id(request) -> int:
-    """The one restaurant a request acts for; a platform owner names it with X-Restaurant-Id."""
-    restaurant_id = request.tenant.restaurant_id
-    if restaurant_id is None:
-        raise ApiError(
-            "restaurant_required", "Name the restaurant with the X-Restaurant-Id header.", status=400,
-            fields={"X-Restaurant-Id": ["This header is required for a platform owner."]},
-        )
-    return restaurant_id
-
-
 class LoginResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     user = UserSerializer()

@@ -62,4 +62,5 @@ def load_user(identity: Identity):
     if tenant.is_empty:
         return None
     with tenant_context_of(tenant):
-        return User.objects.filter(pk=identity.id).first()
+        # the restaurant comes along: the per-request "is it suspended?" check needs no query
+        return User.objects.select_related("restaurant").filter(pk=identity.id).first()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.http import Http404, HttpResponseNotFound, JsonResponse
+from django.http import Http404, HttpResponseNotFound
 
-from fynlo.core.sessions import CacheUnavailable, cache_unavailable_response
+from fynlo.core.api import CACHE_RETRY_HEADERS, CACHE_UNAVAILABLE, plain_error_response
+from fynlo.core.sessions import CacheUnavailable
 from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
 from tenants.request import RestaurantSuspended, activate_for_request
 
@@ -50,14 +51,12 @@ class TenantMiddleware:
             user = getattr(request, "user", None)
             authenticated = user is not None and user.is_authenticated
         except CacheUnavailable:
-            return cache_unavailable_response()
+            return plain_error_response(*CACHE_UNAVAILABLE, status_code=503, headers=CACHE_RETRY_HEADERS)
         if authenticated:
             try:
                 activate_for_request(request, user)
             except Http404:
                 return HttpResponseNotFound(b"Not found")
             except RestaurantSuspended as suspended:
-                return JsonResponse(
-                    {"error": {"code": suspended.code, "message": str(suspended), "fields": {}}}, status=403
-                )
+                return plain_error_response(suspended.code, str(suspended), status_code=403)
         return self.get_response(request)

@@ -50,12 +50,11 @@ class RestaurantSuspended(Exception):
 
 
 def staff_restaurant_is_active(user) -> bool:
-    """False for staff of a suspended restaurant (read under the current tenant)."""
-    from tenants.models import Restaurant
-
+    """False for staff of a suspended restaurant (the restaurant is loaded with the user by
+    tenants.identity.load_user, so this reads no row)."""
     if user.is_superuser or user.restaurant_id is None:
         return True
-    return Restaurant.objects.filter(pk=user.restaurant_id, is_active=True).exists()
+    return user.restaurant.is_active
 
 
 def activate_for_request(request, user) -> Tenant:
@@ -72,3 +71,21 @@ def activate_for_request(request, user) -> Tenant:
     _current.set(tenant)
     request.tenant = tenant
     return tenant
+
+
+def reading_restaurant_id(request) -> int | None:
+    """The restaurant a read is narrowed to; None for a platform owner reading their platform."""
+    return request.tenant.restaurant_id
+
+
+def acting_restaurant_id(request) -> int:
+    """The one restaurant a request acts for; a platform owner names it with X-Restaurant-Id (400 otherwise)."""
+    from fynlo.core.api import ApiError
+
+    restaurant_id = request.tenant.restaurant_id
+    if restaurant_id is None:
+        raise ApiError(
+            "restaurant_required", "Name the restaurant with the X-Restaurant-Id header.", status=400,
+            fields={"X-Restaurant-Id": ["This header is required for a platform owner."]},
+        )
+    return restaurant_id

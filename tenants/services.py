@@ -10,10 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from tenants.context import tenant_context_of
 from tenants.errors import TenantsError
 from tenants.models import Restaurant, RestaurantSetting, User
-from tenants.request import RestaurantSuspended, staff_restaurant_is_active, tenant_for_user
+from tenants.request import RestaurantSuspended, staff_restaurant_is_active
 from tenants.signals import update_last_login_in_tenant
 
 
@@ -27,9 +26,8 @@ def user_login(*, request, email: str, password: str) -> tuple[User, Token]:
     user = authenticate(request, email=email, password=password)
     if user is None:
         raise TenantsError("invalid_credentials", "Email or password is wrong.", status=400)
-    with tenant_context_of(tenant_for_user(user)):
-        if not staff_restaurant_is_active(user):
-            raise TenantsError(RestaurantSuspended.code, RestaurantSuspended.message, status=403)
+    if not staff_restaurant_is_active(user):
+        raise TenantsError(RestaurantSuspended.code, RestaurantSuspended.message, status=403)
     token, created = Token.objects.get_or_create(user=user)
     if not created and token_is_expired(token):
         token.delete()

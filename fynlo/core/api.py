@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -47,10 +47,21 @@ def set_rollback() -> None:
         transaction.set_rollback(True)
 
 
+CACHE_UNAVAILABLE = ("cache_unavailable", "The cache (Valkey) is not answering; try again shortly.")
+CACHE_RETRY_HEADERS = {"Retry-After": "5"}
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
 def error_response(code: str, message: str, *, status_code: int, fields: dict | None = None, headers=None):
-    return Response(
-        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code, headers=headers
-    )
+    return Response(error_body(code, message, fields), status=status_code, headers=headers)
+
+
+def plain_error_response(code: str, message: str, *, status_code: int, headers=None) -> JsonResponse:
+    """The same error shape from plain Django code (middleware), outside DRF."""
+    return JsonResponse(error_body(code, message), status=status_code, headers=headers)
 
 
 def _flatten(detail) -> dict:
@@ -79,10 +90,7 @@ def exception_handler(exc, context):
         return error_response(exc.code, exc.message, status_code=exc.status, fields=exc.fields)
     if isinstance(exc, (CacheUnavailable, *CACHE_ERRORS)):
         set_rollback()
-        return error_response(
-            "cache_unavailable", "The cache (Valkey) is not answering; try again shortly.",
-            status_code=503, headers={"Retry-After": "5"},
-        )
+        return error_response(*CACHE_UNAVAILABLE, status_code=503, headers=CACHE_RETRY_HEADERS)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

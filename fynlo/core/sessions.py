@@ -1,12 +1,11 @@
 """Sessions on Valkey that fail loudly: Django's cache session store treats an unreachable
 cache as "no session", so a signed-in user would silently become anonymous. Here it is a
 `CacheUnavailable` error, which the tenant middleware and the API's error handler turn into
-a quick 503."""
+a quick 503 (fynlo.core.api.CACHE_UNAVAILABLE)."""
 
 from __future__ import annotations
 
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
-from django.http import JsonResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -29,13 +28,3 @@ class SessionStore(CacheSessionStore):
             return session_data
         self._session_key = None
         return {}
-
-
-def cache_unavailable_response() -> JsonResponse:
-    """503 in the API's error shape: Valkey is down, fail fast and say so."""
-    return JsonResponse(
-        {"error": {"code": "cache_unavailable", "message": "The cache (Valkey) is not answering; try again shortly.",
-                   "fields": {}}},
-        status=503,
-        headers={"Retry-After": "5"},
-    )

@@ -37,6 +37,7 @@ from billing.models import (
     SubscriptionStatus,
 )
 from fynlo.core.money import percent_of, quantize
+from fynlo.cutover.common import first_line
 from inventory.models import Category, InventoryItem, Product, Supplier
 from pos.models import Order, OrderItem, OrderStatus, Payment, PaymentStatus
 from staff.models import Employee
@@ -622,8 +623,3 @@ def demo_logins(*, password: str) -> list[DemoLogin]:
                   password=password if email in hashes and check_password(password, hashes[email]) else None)
         for label, email in wanted
     ]
-
-
-def first_line(error: Exception) -> str:
-    """An error's message as one line, for the operator."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

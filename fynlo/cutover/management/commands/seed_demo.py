@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from fynlo.cutover.common import first_line
 from fynlo.cutover.demo import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_PASSWORD_ENV,
@@ -13,7 +14,6 @@ from fynlo.cutover.demo import (
     demo_logins,
     demo_password,
     demo_seed,
-    first_line,
 )
 
 
