@@ -195,21 +195,36 @@ def test_a_missing_policy_fails(demo, tmp_path):
 # --- Data ----------------------------------------------------------------------------------
 
 
-def test_an_orphan_order_item_fails(demo, tmp_path):
-    # given: an item whose order does not exist; the foreign key is deferred, so it holds
+ORPHANS = {
+    # a copy of an existing row whose parent id points nowhere
+    "order_items.order_id -> orders.id": (
+        "INSERT INTO order_items (restaurant_id, order_id, product_id, quantity, unit_price, total_price)"
+        " SELECT restaurant_id, 999999, product_id, quantity, unit_price, total_price FROM order_items LIMIT 1"
+    ),
+    "payments.order_id -> orders.id": (
+        "INSERT INTO payments (restaurant_id, order_id, payment_method, amount, status)"
+        " SELECT restaurant_id, 999999, payment_method, amount, status FROM payments LIMIT 1"
+    ),
+    "stock_movements.inventory_item_id -> inventory_items.id": (
+        "INSERT INTO stock_movements (restaurant_id, inventory_item_id, movement_type, quantity)"
+        " SELECT restaurant_id, 999999, 'adjustment', 1 FROM inventory_items LIMIT 1"
+    ),
+}
+
+
+@pytest.mark.parametrize("reference", list(ORPHANS))
+def test_an_orphan_row_fails(demo, tmp_path, reference):
+    # given: a row whose parent does not exist; the foreign key is deferred, so it holds
     # until the owner's transaction commits, which it never does
     with transaction.atomic(using="owner"):
-        owner_sql(
-            "INSERT INTO order_items (restaurant_id, order_id, product_id, quantity, unit_price, total_price)"
-            " SELECT restaurant_id, 999999, product_id, 1, unit_price, unit_price FROM order_items LIMIT 1"
-        )
+        owner_sql(ORPHANS[reference])
         code, report, _ = run(tmp_path)
         transaction.set_rollback(True, using="owner")
 
     assert code == 1 and only_failure(report) == "orphans"
     orphans = check(report, "orphans")["details"]["orphans"]
-    assert list(orphans) == ["order_items.order_id -> orders.id"]
-    assert orphans["order_items.order_id -> orders.id"]["count"] == 1
+    assert list(orphans) == [reference]
+    assert orphans[reference]["count"] == 1
 
 
 def test_an_orphan_commission_record_fails(demo, tmp_path):
@@ -350,6 +365,23 @@ def test_spaces_unreachable_fails(demo, tmp_path, spaces):
 
     assert code == 1 and only_failure(report) == "spaces"
     assert "does not answer" in check(report, "spaces")["summary"]
+
+
+def test_a_runtime_connection_that_bypasses_rls_fails(demo, tmp_path):
+    # given: DATABASE_URL pointing at the owner, the mistake that would switch isolation off
+    runtime, owner = connections["default"], connections["owner"]
+    runtime.close()
+    user = runtime.settings_dict["USER"]
+    runtime.settings_dict["USER"] = owner.settings_dict["USER"]
+    try:
+        code, report, _ = run(tmp_path)
+    finally:
+        runtime.close()
+        runtime.settings_dict["USER"] = user
+
+    assert code == 1 and "row_level_security" in [n for n, s in statuses(report).items() if s == "FAIL"]
+    problems = check(report, "row_level_security")["details"]["runtime_role_problems"]
+    assert any("owns tenant tables" in problem for problem in problems), problems
 
 
 def test_an_unreachable_database_exits_2(tmp_path):
