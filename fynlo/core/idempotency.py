@@ -15,7 +15,10 @@ the unique (restaurant, key). The second insert waits on the first transaction's
 entry; when the first commits it finds the record and replays it, and when the first rolls
 back it proceeds itself. Never both.
 
-Keys belong to a restaurant (tenant-scoped records under row-level security).
+Keys belong to a restaurant (tenant-scoped records under row-level security) and live for
+IDEMPOTENCY_KEY_TTL_HOURS (default 24): after that the key is free again, and its old record is
+taken over by the next request that sends it. `manage.py prune_idempotency_keys` deletes
+expired records (run it daily).
 """
 
 from __future__ import annotations
@@ -24,12 +27,17 @@ import hashlib
 import json
 from typing import Callable
 
+from datetime import datetime, timedelta
+
 from django.apps import apps
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from fynlo.core.api import ApiError
+from tenants.context import tenant_context
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -39,6 +47,11 @@ RECORD_MODEL = "pos.IdempotencyRecord"
 
 def _record_model():
     return apps.get_model(RECORD_MODEL)
+
+
+def expired_before() -> datetime:
+    """Records created before this instant are expired."""
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
 
 
 def request_hash(request) -> str:
@@ -68,12 +81,17 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
         return handler()
     model = _record_model()
     fingerprint = request_hash(request)
+    table = model._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:
+            # A live record is left alone (no row returned: replay it); an expired one is taken
+            # over as if it were new.
             cursor.execute(
-                f"INSERT INTO {model._meta.db_table} (restaurant_id, key, request_hash) VALUES (%s, %s, %s)"
-                " ON CONFLICT (restaurant_id, key) DO NOTHING RETURNING id",
-                [restaurant_id, key, fingerprint],
+                f"INSERT INTO {table} (restaurant_id, key, request_hash) VALUES (%s, %s, %s)"
+                " ON CONFLICT (restaurant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+                " response_status = NULL, response_body = NULL, created_at = now()"
+                f" WHERE {table}.created_at < %s RETURNING id",
+                [restaurant_id, key, fingerprint, expired_before()],
             )
             inserted = cursor.fetchone()
         if inserted is None:
@@ -98,3 +116,10 @@ def _replay(record, fingerprint: str) -> Response:
             status=409,
         )
     return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+def prune_expired() -> int:
+    """Delete every restaurant's expired records; the number deleted."""
+    with tenant_context(all_tenants=True):
+        deleted, _ = _record_model().objects.filter(created_at__lt=expired_before()).delete()
+    return deleted

@@ -189,3 +189,10 @@ def test_a_unix_socket_directory_is_given_as_host():
 def test_a_non_postgresql_url_is_refused():
     with pytest.raises(ImproperlyConfigured):
         parse_database_url("mysql://app:pw@db.example.com/fynlo")
+
+
+def test_an_idempotency_key_lifetime_under_an_hour_is_refused():
+    refused = run_python("import django; django.setup()", production_env(IDEMPOTENCY_KEY_TTL_HOURS="0"))
+
+    assert refused.returncode != 0
+    assert "IDEMPOTENCY_KEY_TTL_HOURS=0 must be at least 1" in refused.stderr

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
+from django.utils import timezone
 
 from billing.models import CommissionRecord
 from pos.models import IdempotencyRecord, Order, OrderItem, Payment, Refund
@@ -164,3 +168,68 @@ def test_racing_retries_with_one_key_create_one_order(api_client_for):
         assert Order.objects.count() == 1
         assert IdempotencyRecord.objects.filter(key=key).count() == 1
     assert stock_of(item) == Decimal("9")
+
+
+# --- Lifetime and pruning ------------------------------------------------------------------
+
+
+def age_record(key: str, hours: float) -> None:
+    """Make a key's record `hours` old."""
+    with tenant_context(all_tenants=True):
+        aged = IdempotencyRecord.objects.filter(key=key).update(created_at=timezone.now() - timedelta(hours=hours))
+    assert aged == 1
+
+
+@pytest.mark.django_db
+def test_a_key_within_its_lifetime_is_still_replayed(api, item, settings):
+    settings.IDEMPOTENCY_KEY_TTL_HOURS = 24
+    body = {"items": [{"product_id": item.product_id, "quantity": 1}]}
+    first = post(api(), "/api/v1/orders/", body, "old-but-live")
+    age_record("old-but-live", 23)
+    before = counts()
+
+    retry = post(api(), "/api/v1/orders/", body, "old-but-live")
+
+    assert retry.status_code == 201 and retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_an_expired_key_is_free_for_a_new_request(api, item, settings):
+    # given: a key used for an order more than a day ago
+    settings.IDEMPOTENCY_KEY_TTL_HOURS = 24
+    first = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "reused")
+    age_record("reused", 25)
+
+    # when the till sends another order with it
+    second = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 2}]}, "reused")
+
+    # then it is a new order, and its retry replays the new one
+    assert second.status_code == 201 and "Idempotent-Replayed" not in second
+    assert second.json()["id"] != first.json()["id"]
+    retry = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 2}]}, "reused")
+    assert retry["Idempotent-Replayed"] == "true" and retry.json() == second.json()
+    with tenant_context(all_tenants=True):
+        assert IdempotencyRecord.objects.filter(key="reused").count() == 1
+    assert stock_of(item) == Decimal("7")
+
+
+@pytest.mark.django_db
+def test_prune_deletes_expired_records_of_every_restaurant_only(api, item, rival, api_client_for, settings):
+    settings.IDEMPOTENCY_KEY_TTL_HOURS = 24
+    theirs = ProductFactory(restaurant=rival.restaurant)
+    post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "mine-old")
+    post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "mine-new")
+    post(api_client_for(rival["cashier"]), "/api/v1/orders/",
+         {"items": [{"product_id": theirs.pk, "quantity": 1}]}, "theirs-old")
+    age_record("mine-old", 30)
+    age_record("theirs-old", 48)
+    out = StringIO()
+
+    call_command("prune_idempotency_keys", stdout=out)
+
+    assert out.getvalue().strip() == "Deleted 2 idempotency record(s) older than 24 h."
+    with tenant_context(all_tenants=True):
+        assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"mine-new"}
+        assert Order.objects.count() == 3  # the orders stay
