@@ -10,11 +10,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fynlo.core.api import CursorPages
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from fynlo.core.storage import file_store
 from inventory import selectors, services
@@ -74,15 +74,6 @@ class UploadApi(APIView):
 def uploaded_file(request):
     """The request's multipart `file` (400 naming the field when it is missing)."""
     return validated(UploadSerializer, request.data)["file"]
-
-
-class NewestFirstPagination(CursorPagination):
-    """Cursor pages, newest first: stable while rows are added, no COUNT(*)."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 # --- Menu ----------------------------------------------------------------------------------
@@ -256,7 +247,7 @@ class SupplierDetailApi(JsonApi):
 
 class RestockOrderListApi(JsonListApi):
     permission_classes = [PURCHASING_ROLES]
-    pagination_class = NewestFirstPagination
+    pagination_class = CursorPages
     serializer_class = RestockOrderSerializer
 
     @extend_schema(parameters=[RestockOrderFilterSerializer], responses=RestockOrderSerializer(many=True),

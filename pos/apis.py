@@ -13,6 +13,7 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fynlo.core.api import CursorPages
 from fynlo.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from fynlo.core.idempotency import idempotent
 from fynlo.core.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
@@ -20,7 +21,6 @@ from fynlo.core.storage import file_store
 from inventory.apis import (
     JsonApi,
     JsonListApi,
-    NewestFirstPagination,
     UploadApi,
     filters,
     uploaded_file,
@@ -56,7 +56,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 class OrderListApi(JsonListApi):
     permission_classes = [ORDER_ROLES]
-    pagination_class = NewestFirstPagination
+    pagination_class = CursorPages
     serializer_class = OrderSerializer
 
     @extend_schema(parameters=[OrderFilterSerializer], responses=OrderSerializer(many=True),

@@ -3,8 +3,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
+from fynlo.core.api import cursor_pages
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from staff import selectors, services
 from staff.serializers import (
@@ -102,14 +104,17 @@ class EmployeeDeactivateApi(APIView):
 # --- schedules ---------------------------------------------------------------------------
 
 
-class ScheduleListApi(APIView):
+class ScheduleListApi(GenericAPIView):
     permission_classes = [roles(read=MANAGERS, write=MANAGERS)]
+    pagination_class = cursor_pages("-week_start", "-id")
+    serializer_class = ScheduleSerializer
 
     @extend_schema(parameters=[ScheduleFilterSerializer], responses={200: ScheduleSerializer(many=True)},
-                   summary="Schedules, newest week first")
+                   summary="Schedules, newest week first (cursor pages)")
     def get(self, request):
         query = _valid(ScheduleFilterSerializer, request.query_params)
-        return Response(ScheduleSerializer(selectors.schedule_list(tenant=request.tenant, **query), many=True).data)
+        page = self.paginate_queryset(selectors.schedule_list(tenant=request.tenant, **query))
+        return self.get_paginated_response(ScheduleSerializer(page, many=True).data)
 
     @extend_schema(parameters=[RESTAURANT_HEADER], request=ScheduleWriteSerializer,
                    responses={201: ScheduleSerializer}, summary="Start a week's schedule")
@@ -144,15 +149,17 @@ class ScheduleDetailApi(APIView):
 # --- shifts ------------------------------------------------------------------------------
 
 
-class ShiftListApi(APIView):
+class ShiftListApi(GenericAPIView):
     permission_classes = [roles(read=ALL_ROLES, write=MANAGERS)]
+    pagination_class = cursor_pages("shift_date", "start_time", "id")
+    serializer_class = ShiftSerializer
 
     @extend_schema(parameters=[ShiftFilterSerializer], responses={200: ShiftSerializer(many=True)},
-                   summary="Shifts (managers and owners: all; other staff: their own)")
+                   summary="Shifts by date and start time, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
         query = _valid(ShiftFilterSerializer, request.query_params)
-        shifts = selectors.shift_list(tenant=request.tenant, viewer=request.user, **query)
-        return Response(ShiftSerializer(shifts, many=True).data)
+        page = self.paginate_queryset(selectors.shift_list(tenant=request.tenant, viewer=request.user, **query))
+        return self.get_paginated_response(ShiftSerializer(page, many=True).data)
 
     @extend_schema(parameters=[RESTAURANT_HEADER], request=ShiftWriteSerializer, responses={201: ShiftSerializer},
                    summary="Put an employee on a schedule")
@@ -249,15 +256,17 @@ class BreakEndApi(_ClockApi):
 # --- time tracking -----------------------------------------------------------------------
 
 
-class TimeTrackingListApi(APIView):
+class TimeTrackingListApi(GenericAPIView):
     permission_classes = [roles(read=ALL_ROLES, write=MANAGERS)]
+    pagination_class = cursor_pages("-listed_at", "-id")
+    serializer_class = TimeEntrySerializer
 
     @extend_schema(parameters=[TimeEntryFilterSerializer], responses={200: TimeEntrySerializer(many=True)},
-                   summary="Time tracking (managers and owners: all; other staff: their own)")
+                   summary="Time tracking, newest first, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
         query = _valid(TimeEntryFilterSerializer, request.query_params)
-        entries = selectors.time_entry_list(tenant=request.tenant, viewer=request.user, **query)
-        return Response(TimeEntrySerializer(entries, many=True).data)
+        page = self.paginate_queryset(selectors.time_entry_list(tenant=request.tenant, viewer=request.user, **query))
+        return self.get_paginated_response(TimeEntrySerializer(page, many=True).data)
 
 
 class TimeTrackingDetailApi(APIView):

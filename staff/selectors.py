@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from fynlo.core.permissions import MANAGERS, user_role
@@ -118,15 +119,16 @@ def time_entry_list(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet:
-    """Time tracking entries, newest clock-in first; dates are of the clock-in, in local time."""
-    queryset = scope_to_tenant(TimeTracking.objects.all(), tenant=tenant)
+    """Time tracking entries, newest clock-in first (`listed_at`: the clock-in, or when an entry
+    without one was recorded); dates filter on the clock-in, in local time."""
+    queryset = scope_to_tenant(TimeTracking.objects.annotate(listed_at=Coalesce("clock_in", "created_at")), tenant=tenant)
     if employee_id is not None:
         queryset = queryset.filter(employee_id=employee_id)
     if date_from is not None:
         queryset = queryset.filter(clock_in__gte=local_day_bounds(date_from)[0])
     if date_to is not None:
         queryset = queryset.filter(clock_in__lt=local_day_bounds(date_to)[1])
-    return _own_rows(queryset, viewer=viewer, employee_path="employee__").order_by("-clock_in", "-id")
+    return _own_rows(queryset, viewer=viewer, employee_path="employee__").order_by("-listed_at", "-id")
 
 
 def time_entry_get(*, tenant: Tenant, viewer, entry_id: int) -> TimeTracking:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from fynlo.core.sessions import CACHE_ERRORS, CacheUnavailable
@@ -109,3 +110,18 @@ def exception_handler(exc, context):
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     code = _CODES.get(exc.status_code, getattr(exc, "default_code", "error"))
     return error_response(code, detail, status_code=exc.status_code, headers=headers)
+
+
+class CursorPages(CursorPagination):
+    """Cursor pages (`{next, previous, results}`), newest first unless a list says otherwise:
+    stable while rows are added, no COUNT(*). `?page_size=` up to 200."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def cursor_pages(*ordering: str) -> type[CursorPages]:
+    """Cursor pages in another order (the first field positions the cursor; the last must be unique)."""
+    return type("CursorPages", (CursorPages,), {"ordering": ordering})

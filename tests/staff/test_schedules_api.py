@@ -50,9 +50,9 @@ def test_a_manager_creates_changes_and_lists_schedules(world, api_client_for):
     changed = api.patch(f"{SCHEDULES}{body['id']}/", {"status": "published"}, format="json")
     assert changed.status_code == 200 and changed.json()["status"] == "published"
 
-    listed = api.get(SCHEDULES, {"week_from": "2025-03-05", "week_to": "2025-03-06"}).json()
+    listed = api.get(SCHEDULES, {"week_from": "2025-03-05", "week_to": "2025-03-06"}).json()["results"]
     assert [s["id"] for s in listed] == [body["id"]]
-    assert api.get(SCHEDULES, {"week_from": "2025-03-10"}).json() == []
+    assert api.get(SCHEDULES, {"week_from": "2025-03-10"}).json()["results"] == []
 
 
 @pytest.mark.parametrize(
@@ -215,7 +215,7 @@ def test_staff_see_their_own_shifts_and_may_not_plan(world, api_client_for, week
     theirs = ShiftFactory(schedule=week, employee=world["manager_a"])
     api = api_client_for(world["cashier_a"].user)
 
-    assert [s["id"] for s in api.get(SHIFTS).json()] == [mine.pk]
+    assert [s["id"] for s in api.get(SHIFTS).json()["results"]] == [mine.pk]
     assert api.get(f"{SHIFTS}{theirs.pk}/").status_code == 404
     assert api.post(SHIFTS, _shift_payload(world, week), format="json").status_code == 403
     assert api.patch(f"{SHIFTS}{mine.pk}/", {"end_time": "18:00"}, format="json").status_code == 403
@@ -226,10 +226,10 @@ def test_shift_filters(world, api_client_for, week):
     tuesday = ShiftFactory(schedule=week, employee=world["manager_a"], shift_date=MONDAY + datetime.timedelta(days=1))
     api = api_client_for(world["manager_a"].user)
 
-    assert [s["id"] for s in api.get(SHIFTS).json()] == [monday.pk, tuesday.pk]
-    assert [s["id"] for s in api.get(SHIFTS, {"date": "2025-03-04"}).json()] == [tuesday.pk]
-    assert [s["id"] for s in api.get(SHIFTS, {"employee": world["cashier_a"].pk}).json()] == [monday.pk]
-    assert [s["id"] for s in api.get(SHIFTS, {"schedule": week.pk, "date_from": "2025-03-03"}).json()] == [
+    assert [s["id"] for s in api.get(SHIFTS).json()["results"]] == [monday.pk, tuesday.pk]
+    assert [s["id"] for s in api.get(SHIFTS, {"date": "2025-03-04"}).json()["results"]] == [tuesday.pk]
+    assert [s["id"] for s in api.get(SHIFTS, {"employee": world["cashier_a"].pk}).json()["results"]] == [monday.pk]
+    assert [s["id"] for s in api.get(SHIFTS, {"schedule": week.pk, "date_from": "2025-03-03"}).json()["results"]] == [
         monday.pk, tuesday.pk,
     ]
     bad = api.get(SHIFTS, {"date_from": "2025-03-05", "date_to": "2025-03-04"})
@@ -243,7 +243,7 @@ def test_another_tenants_shift_is_404(world, api_client_for):
     assert api.get(f"{SHIFTS}{other.pk}/").status_code == 404
     assert api.patch(f"{SHIFTS}{other.pk}/", {"notes": "x"}, format="json").status_code == 404
     assert api.delete(f"{SHIFTS}{other.pk}/").status_code == 404
-    assert api.get(SHIFTS, {"employee": world["manager_b"].pk}).json() == []
+    assert api.get(SHIFTS, {"employee": world["manager_b"].pk}).json()["results"] == []
 
 
 def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for, week, django_assert_num_queries):
@@ -259,8 +259,8 @@ def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for,
         ShiftFactory(schedule=schedule, employee=world["cashier_a"])
 
     with django_assert_num_queries(shifts_baseline):
-        assert len(api.get(SHIFTS).json()) == 11
+        assert len(api.get(SHIFTS).json()["results"]) == 11
     with django_assert_num_queries(schedules_baseline):
-        assert len(api.get(SCHEDULES).json()) == 6
+        assert len(api.get(SCHEDULES).json()["results"]) == 6
     with django_assert_num_queries(detail_baseline):
         api.get(f"{SHIFTS}{first.pk}/")

@@ -232,13 +232,13 @@ def test_time_tracking_lists_managers_all_others_their_own(world, api_client_for
     managers, cashiers = api_client_for(manager.user), api_client_for(cashier.user)
 
     # then a manager sees the restaurant's, newest first, and filters
-    assert [e["id"] for e in managers.get(TRACKING).json()] == [later.pk, theirs.pk, mine.pk]
-    assert [e["id"] for e in managers.get(TRACKING, {"employee": cashier.pk}).json()] == [later.pk, mine.pk]
-    assert [e["id"] for e in managers.get(TRACKING, {"date": "2025-03-03"}).json()] == [theirs.pk, mine.pk]
-    assert [e["id"] for e in managers.get(TRACKING, {"date_from": "2025-03-04"}).json()] == [later.pk]
+    assert [e["id"] for e in managers.get(TRACKING).json()["results"]] == [later.pk, theirs.pk, mine.pk]
+    assert [e["id"] for e in managers.get(TRACKING, {"employee": cashier.pk}).json()["results"]] == [later.pk, mine.pk]
+    assert [e["id"] for e in managers.get(TRACKING, {"date": "2025-03-03"}).json()["results"]] == [theirs.pk, mine.pk]
+    assert [e["id"] for e in managers.get(TRACKING, {"date_from": "2025-03-04"}).json()["results"]] == [later.pk]
     assert managers.get(TRACKING, {"date": "03/03/2025"}).status_code == 400
     # and a cashier only their own
-    assert [e["id"] for e in cashiers.get(TRACKING).json()] == [later.pk, mine.pk]
+    assert [e["id"] for e in cashiers.get(TRACKING).json()["results"]] == [later.pk, mine.pk]
     assert cashiers.get(f"{TRACKING}{theirs.pk}/").status_code == 404
     assert cashiers.get(f"{TRACKING}{mine.pk}/").json()["employee_id"] == cashier.pk
 
@@ -249,8 +249,8 @@ def test_the_date_filter_is_the_local_day(world, api_client_for):
                              clock_in=datetime.datetime(2025, 7, 1, 23, 30, tzinfo=datetime.timezone.utc))
     api = api_client_for(world["manager_a"].user)
 
-    assert api.get(TRACKING, {"date": "2025-07-01"}).json() == []
-    assert [e["id"] for e in api.get(TRACKING, {"date": "2025-07-02"}).json()] == [entry.pk]
+    assert api.get(TRACKING, {"date": "2025-07-01"}).json()["results"] == []
+    assert [e["id"] for e in api.get(TRACKING, {"date": "2025-07-02"}).json()["results"]] == [entry.pk]
 
 
 def test_another_tenants_time_entry_is_404(world, api_client_for):
@@ -258,7 +258,7 @@ def test_another_tenants_time_entry_is_404(world, api_client_for):
     api = api_client_for(world["manager_a"].user)
 
     assert api.get(f"{TRACKING}{other.pk}/").status_code == 404
-    assert api.get(TRACKING, {"employee": world["manager_b"].pk}).json() == []
+    assert api.get(TRACKING, {"employee": world["manager_b"].pk}).json()["results"] == []
 
 
 def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
@@ -271,7 +271,7 @@ def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for,
         TimeEntryFactory(employee=EmployeeFactory(restaurant=world["a"]), shift=shift)
 
     with django_assert_num_queries(list_baseline):
-        assert len(api.get(TRACKING).json()) == 6
+        assert len(api.get(TRACKING).json()["results"]) == 6
     with django_assert_num_queries(detail_baseline):
         api.get(f"{TRACKING}{first.pk}/")
 
