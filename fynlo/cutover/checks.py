@@ -40,7 +40,7 @@ from django.utils import timezone
 from fynlo.cutover.common import first_line
 from tenants.checks import runtime_role_problems
 from tenants.context import NO_TENANT, apply_tenant, tenant_context
-from tenants.models import TenantScope
+from tenants.references import same_restaurant_references
 from tenants.rls import policies_for
 from tenants.scope import tenant_models, unscoped_tables
 
@@ -475,11 +475,9 @@ def check_orphans() -> CheckResult:
 
 
 def check_same_restaurant() -> CheckResult:
-    pairs = [
-        reference for reference, model, parent in _foreign_keys()
-        if getattr(model, "tenant_scope", None) == TenantScope.RESTAURANT
-        and getattr(parent, "tenant_scope", None) == TenantScope.RESTAURANT
-    ]
+    # The database enforces it (tenants.references) except while migrate_legacy has the keys set aside.
+    wanted = {(model._meta.db_table, field.column) for model, field in same_restaurant_references(_model_tables())}
+    pairs = [reference for reference, _, _ in _foreign_keys() if (reference.table, reference.column) in wanted]
     mismatched = {}
     for ref in pairs:
         rows = _owner_rows(
