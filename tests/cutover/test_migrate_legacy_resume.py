@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -196,3 +197,54 @@ def test_what_a_killed_run_left_in_the_ledger_is_restored_by_the_next_run(tmp_pa
         assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
     assert f"restored foreign key {name} on payments" in out.getvalue()
     assert "restored index idx_payments_restaurant_date on payments" in out.getvalue()
+
+
+def test_a_key_restored_through_a_deadlock_is_retried_and_validated():
+    # given: a foreign key of shifts -> employees set aside, and another session that locks
+    # employees, then shifts (the way the next table's load takes them): the restore, which
+    # locks shifts, then employees, deadlocks with it and PostgreSQL aborts one of the two
+    from fynlo.cutover.legacy.load import restore_set_aside
+
+    with owner_connection() as conn:
+        name, definition = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'shifts'::regclass AND contype = 'f' AND confrelid = 'employees'::regclass"
+            " ORDER BY conname LIMIT 1"
+        ).fetchone()
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO legacy_import_ledger (table_name, kind, name, definition) VALUES"
+                " ('shifts', 'foreign key', %s, %s)", [name, definition],
+            )
+            conn.execute(f'ALTER TABLE shifts DROP CONSTRAINT "{name}"')
+    other_errors: list = []
+
+    def other_session(holding: threading.Event):
+        with owner_connection() as other:
+            try:
+                with other.transaction():
+                    other.execute("LOCK TABLE employees IN ACCESS EXCLUSIVE MODE")
+                    holding.set()
+                    time.sleep(0.5)  # the restore now holds shifts and waits for employees
+                    other.execute("LOCK TABLE shifts IN ACCESS EXCLUSIVE MODE")
+            except psycopg.errors.DeadlockDetected as error:
+                other_errors.append(error)
+
+    holding = threading.Event()
+    thread = threading.Thread(target=other_session, args=(holding,))
+    thread.start()
+    assert holding.wait(10)
+
+    # when
+    with owner_connection() as conn:
+        restored = restore_set_aside(conn, table="shifts")
+    thread.join(30)
+
+    # then: the key is back and validated, whichever session PostgreSQL aborted
+    assert [(item.name, item.validated, item.error) for item in restored] == [(name, True, None)]
+    with owner_connection() as conn:
+        assert conn.execute(
+            "SELECT convalidated FROM pg_constraint WHERE conrelid = 'shifts'::regclass AND conname = %s", [name]
+        ).fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
+    assert len(other_errors) <= 1

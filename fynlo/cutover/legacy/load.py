@@ -86,21 +86,43 @@ def set_aside_entries(conn: psycopg.Connection) -> list[tuple[int, str, str, str
     ).fetchall()
 
 
+# Lock conflicts between the load and the finisher's ALTER TABLEs (both lock a table and the
+# tables it references): PostgreSQL aborts one side, which simply tries again.
+TRANSIENT_ERRORS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
+ATTEMPTS = 6
+
+
+def with_retries(work):
+    """`work()`, tried again (with a short, growing pause) when a lock conflict aborted it."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return work()
+        except TRANSIENT_ERRORS:
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+
+
 def restore_set_aside(conn: psycopg.Connection, *, table: str | None = None) -> list[Restored]:
     """Put back what the ledger holds (everything, or one table's): indexes rebuilt, then
     foreign keys added and validated by one set-based query each. A foreign key that
-    existing rows violate is added NOT VALID (it holds for new rows) and reported."""
+    existing rows violate is added NOT VALID (it holds for new rows) and reported; any other
+    error leaves it in the ledger and is raised."""
     restored = []
     forget = sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(LEDGER))
     entries = [entry for entry in set_aside_entries(conn) if table is None or entry[1] == table]
     entries.sort(key=lambda entry: (entry[2] != INDEX, entry[0]))
+
+    def run(statement, ledger_id):
+        with conn.transaction():
+            conn.execute(statement)
+            conn.execute(forget, [ledger_id])
+
     for ledger_id, table_name, kind, name, definition in entries:
         if kind == INDEX:
             if not _INDEX_DEFINITION.match(definition):
                 raise CutoverError(f"{LEDGER} row {ledger_id} holds an unexpected definition; restore {name} by hand")
-            with conn.transaction():
-                conn.execute(sql.SQL(definition))
-                conn.execute(forget, [ledger_id])
+            with_retries(lambda: run(sql.SQL(definition), ledger_id))
             restored.append(Restored(table_name, kind, name, validated=True))
             continue
         if not _FOREIGN_KEY_DEFINITION.match(definition):
@@ -109,14 +131,10 @@ def restore_set_aside(conn: psycopg.Connection, *, table: str | None = None) -> 
             sql.Identifier(table_name), sql.Identifier(name)
         )
         try:
-            with conn.transaction():
-                conn.execute(add)
-                conn.execute(forget, [ledger_id])
+            with_retries(lambda: run(add, ledger_id))
             restored.append(Restored(table_name, kind, name, validated=True))
-        except psycopg.Error as error:
-            with conn.transaction():
-                conn.execute(sql.SQL("{} NOT VALID").format(add))
-                conn.execute(forget, [ledger_id])
+        except psycopg.errors.ForeignKeyViolation as error:
+            with_retries(lambda: run(sql.SQL("{} NOT VALID").format(add), ledger_id))
             restored.append(Restored(table_name, kind, name, validated=False, error=first_line(error)))
     return restored
 
@@ -125,6 +143,10 @@ def set_aside(conn: psycopg.Connection, table: str) -> dict[str, int]:
     """Set a table's outgoing foreign keys and its secondary (non-unique) indexes aside
     for a big load: each definition goes to the ledger in the same transaction as its DROP.
     Primary and unique keys stay: they guard the data and find existing rows."""
+    return with_retries(lambda: _set_aside(conn, table))
+
+
+def _set_aside(conn: psycopg.Connection, table: str) -> dict[str, int]:
     with conn.transaction():
         foreign_keys = conn.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
