@@ -13,6 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from fynlo.core.messages import first_line
+
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 
 
@@ -41,8 +43,7 @@ def _run(check) -> dict:
     except FutureTimeout:
         return {"status": "error", "error": f"no answer within {settings.HEALTH_CHECK_TIMEOUT:g}s"}
     except Exception as exc:  # any failure is a failed check, reported not raised
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return {"status": "error", "error": message[:200]}
+        return {"status": "error", "error": first_line(exc)[:200]}
     return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 

@@ -17,6 +17,8 @@ from typing import IO
 
 from django.core.management.base import CommandError
 
+from fynlo.core.messages import first_line  # noqa: F401  (the commands' one-line errors)
+
 EXIT_OK = 0
 EXIT_DIFFERENCES = 1
 EXIT_USAGE = 2
@@ -26,11 +28,6 @@ class CutoverError(Exception):
     """A failure the operator must fix (bad path, bad URL, unreachable server): exit 2."""
 
     exit_code = EXIT_USAGE
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def command_error(error: BaseException, *, context: str = "") -> CommandError:

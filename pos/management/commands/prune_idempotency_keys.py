@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from fynlo.core.idempotency import prune_expired
-from fynlo.cutover.common import first_line
+from fynlo.core.messages import first_line
 
 
 class Command(BaseCommand):
