@@ -3,6 +3,7 @@ and creates nothing; another body with the same key is 409; racing retries creat
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from datetime import timedelta
@@ -10,7 +11,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
@@ -233,3 +234,22 @@ def test_prune_deletes_expired_records_of_every_restaurant_only(api, item, rival
     with tenant_context(all_tenants=True):
         assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"mine-new"}
         assert Order.objects.count() == 3  # the orders stay
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prune_without_a_database_exits_2_with_one_line():
+    runtime = connections["default"]
+    runtime.close()
+    port = runtime.settings_dict["PORT"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        runtime.settings_dict["PORT"] = str(probe.getsockname()[1])  # nothing listens there once closed
+    try:
+        with pytest.raises(CommandError) as error:
+            call_command("prune_idempotency_keys", stdout=StringIO())
+    finally:
+        runtime.close()
+        runtime.settings_dict["PORT"] = port
+
+    assert error.value.returncode == 2
+    assert str(error.value).startswith("database error: ") and "\n" not in str(error.value)
