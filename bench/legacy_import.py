@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,12 +70,25 @@ def psql_url(conn) -> tuple[str, dict]:
     return f"host={info.host} port={info.port} dbname={info.dbname} user={info.user}", env
 
 
+def psql_binary() -> str | None:
+    """The machine's psql, else the one pgserver (the embedded PostgreSQL) ships."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        return None
+    bundled = Path(POSTGRES_BIN_PATH) / "psql"
+    return str(bundled) if bundled.exists() else None
+
+
 def psql_copy(url: str, env: dict, table: str, path: Path) -> float:
     with open(path, encoding="utf-8") as file:
         header = file.readline().strip().lstrip("\ufeff")
     started = time.perf_counter()
     subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
+        [psql_binary() or "psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
          f"\\copy {table} ({header}) FROM '{path}' WITH (FORMAT csv, HEADER true)"],
         env=env, check=True,
     )
@@ -132,6 +146,9 @@ def subject(folder: Path, database: str) -> tuple[dict, float, float]:
 
 def run() -> bool:
     setup_django()
+    if psql_binary() is None:
+        print("legacy_import: psql is not installed; it is the yardstick (apt-get install postgresql-client)")
+        return False
     database = bench_database()
     orders = int(os.environ.get("BENCH_LEGACY_ORDERS", 1_000_000))
     folder, manifest = export(orders)

@@ -4,14 +4,12 @@ the database ends identical to an uninterrupted import, and no foreign key stays
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -21,31 +19,12 @@ from django.db import connections
 
 from fynlo.cutover.legacy.generate import generate_export
 from fynlo.cutover.legacy.schema import table_specs
+from tests.processes import command_env
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
 BATCH = "150"
 SETTINGS_TABLES = {"platform_settings": "platform_id, setting_key", "restaurant_settings": "restaurant_id, setting_key"}
-
-
-def database_url(alias: str) -> str:
-    config = connections[alias].settings_dict
-    user, password = quote(config["USER"], safe=""), quote(config["PASSWORD"] or "", safe="")
-    return f"postgresql://{user}:{password}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{config['NAME']}"
-
-
-def command_env() -> dict:
-    """The environment of a `manage.py` process that uses this test database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "FYNLO_TEST"))}
-    env.update(
-        DATABASE_URL=database_url("default"),
-        DATABASE_OWNER_URL=database_url("owner"),
-        FYNLO_ENV_FILE="/nonexistent",
-        VALKEY_URL=settings.VALKEY_URL,
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 def owner_connection() -> psycopg.Connection:

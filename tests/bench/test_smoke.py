@@ -1,0 +1,52 @@
+"""A smoke run of each benchmark at a toy size, in its own process and database: it runs to the
+end and prints its ratio. (At this size the ratios mean nothing; `python -m bench` is the real run.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from tests.processes import command_env
+
+SMOKE = {
+    "rls": ({"BENCH_ORDERS": "2000", "BENCH_RESTAURANTS": "4", "BENCH_ROUNDS": "1"}, "per-restaurant aggregate"),
+    "storage_urls": ({"BENCH_PRODUCTS": "500"}, "rewrite_storage_urls on 500 product URLs"),
+    "legacy_import": ({"BENCH_LEGACY_ORDERS": "200"}, "end to end: migrate_legacy"),
+    "orders_api": ({"BENCH_SECONDS": "2", "BENCH_ROUNDS": "1", "BENCH_CLIENTS": "2"}, "RLS overhead"),
+}
+
+
+def drop_databases(prefix: str) -> None:
+    with psycopg.connect(**{**connections["owner"].get_connection_params(), "dbname": "postgres"}, autocommit=True) as admin:
+        names = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall()
+        for (name,) in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+@pytest.mark.parametrize("name", list(SMOKE))
+def test_the_benchmark_runs_and_prints_its_ratio(name, tmp_path):
+    if name == "legacy_import":
+        from bench.legacy_import import psql_binary
+
+        if psql_binary() is None:
+            pytest.skip("psql (the legacy_import bench's yardstick) is neither installed nor bundled by pgserver")
+    knobs, headline = SMOKE[name]
+    database = f"fynlo_bench_smoke_{uuid.uuid4().hex[:8]}"
+    env = command_env(BENCH_DATABASE=database, BENCH_LEGACY_DIR=str(tmp_path), **knobs)
+    try:
+        result = subprocess.run([sys.executable, "-m", "bench", name], cwd=settings.BASE_DIR, env=env,
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        drop_databases(database)
+
+    # 0 or 1 (the target, meaningless at this size); never a crash
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert headline in result.stdout and "ratio" in result.stdout, result.stdout[-2000:]
