@@ -114,12 +114,35 @@ def exception_handler(exc, context):
 
 class CursorPages(CursorPagination):
     """Cursor pages (`{next, previous, results}`), newest first unless a list says otherwise:
-    stable while rows are added, no COUNT(*). `?page_size=` up to 200."""
+    stable while rows are added, no COUNT(*). `?page_size=` up to 200 (more is cut to 200);
+    a malformed cursor or page size is a 400 naming the parameter (DRF would say 404)."""
 
     ordering = ("-created_at", "-id")
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError({self.page_size_query_param: [
+                f"A whole number from 1 to {self.max_page_size}."
+            ]})
+        return min(size, self.max_page_size)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({self.cursor_query_param: [
+                "Not a cursor this list gave out: follow the `next` or `previous` link as it is."
+            ]}) from None
 
 
 def cursor_pages(*ordering: str) -> type[CursorPages]:

@@ -1,12 +1,16 @@
 """Schedules, shifts and time tracking come in cursor pages: following `next` yields every row
-once, in the list's order, whatever the ties in the ordering field."""
+once, in the list's order, whatever the ties in the ordering field. Every paged list (orders
+and restock orders too) answers a malformed cursor or page size with a 400 naming it."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from fynlo.core.api import CursorPages
 from tests.factories_staff import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
 
 MONDAY = datetime.date(2025, 3, 3)
@@ -70,3 +74,27 @@ def test_a_first_page_links_to_the_next_only(world, api_client_for):
     body = api.get("/api/v1/staff/time-tracking/", {"page_size": 1}).json()
 
     assert len(body["results"]) == 1 and body["next"] and body["previous"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/orders/", "/api/v1/staff/shifts/", "/api/v1/inventory/restock-orders/"])
+@pytest.mark.parametrize(("params", "field"), [
+    ({"cursor": "not-a-cursor"}, "cursor"),
+    ({"page_size": "ten"}, "page_size"),
+    ({"page_size": "0"}, "page_size"),
+    ({"page_size": "-5"}, "page_size"),
+])
+def test_a_malformed_cursor_or_page_size_is_400_naming_it(world, api_client_for, url, params, field):
+    response = api_client_for(world["manager_a"].user).get(url, params)
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert list(error["fields"]) == [field]
+
+
+@pytest.mark.parametrize(("asked", "given"), [(None, 50), ("", 50), ("1", 1), ("200", 200), ("5000", 200)])
+def test_the_page_size_defaults_to_50_and_is_cut_to_200(asked, given):
+    params = {} if asked is None else {"page_size": asked}
+    request = Request(APIRequestFactory().get("/api/v1/orders/", params))
+
+    assert CursorPages().get_page_size(request) == given
