@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin_site.urls),
 ]
+
+handler404 = "fynlo.core.api.not_found"
+handler500 = "fynlo.core.api.server_error"

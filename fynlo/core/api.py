@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -148,3 +149,22 @@ class CursorPages(CursorPagination):
 def cursor_pages(*ordering: str) -> type[CursorPages]:
     """Cursor pages in another order (the first field positions the cursor; the last must be unique)."""
     return type("CursorPages", (CursorPages,), {"ordering": ordering})
+
+
+API_PREFIX = "/api/"
+
+
+def not_found(request, exception=None):
+    """handler404: an unknown address under /api/ answers in the API's error shape, not a web page."""
+    if request.path.startswith(API_PREFIX):
+        return plain_error_response("not_found", "No such endpoint.", status_code=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: the API's error shape under /api/ (the request's writes were rolled back)."""
+    if request.path.startswith(API_PREFIX):
+        return plain_error_response(
+            "server_error", "Something went wrong on our side; nothing was saved. Try again.", status_code=500
+        )
+    return defaults.server_error(request)

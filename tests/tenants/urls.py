@@ -39,6 +39,10 @@ def unfiltered_products_view(request):
 urlpatterns = [
     path("t/api/products", UnfilteredProductsApi.as_view()),
     path("t/api/fail", FailingApi.as_view()),
+    path("api/v1/t/fail", FailingApi.as_view()),
     path("t/products", unfiltered_products_view),
     path("", include("fynlo.urls")),
 ]
+
+handler404 = "fynlo.core.api.not_found"
+handler500 = "fynlo.core.api.server_error"
