@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Callable
-
 from datetime import datetime, timedelta
+from typing import Callable
 
 from django.apps import apps
 from django.conf import settings
