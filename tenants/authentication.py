@@ -35,7 +35,7 @@ class TenantTokenAuthentication(TokenAuthentication):
         identity = identify_by_id(token.user_id) if token is not None else None
         if identity is None or not identity.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        user = load_user(identity)
+        user = load_user(identity, for_request=True)
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         try:

@@ -173,3 +173,30 @@ def test_restaurant_staff_cannot_use_the_admin(user):
     response = _admin_login(client, user.email, FACTORY_PASSWORD)
 
     assert response.status_code == 200 and b"errornote" in response.content
+
+
+@pytest.mark.django_db
+def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_its_own(user):
+    # given a token and a request inside the request's transaction, no tenant set yet
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from tenants.authentication import TenantTokenAuthentication
+    from tenants.context import read_tenant
+
+    key = Token.objects.create(user=user).key
+    request = Request(APIRequestFactory().get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}"))
+
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            found, _ = TenantTokenAuthentication().authenticate(request)
+        tenant = read_tenant("default")
+
+    # then: the user, under their restaurant, and no tenant_context churn (savepoint, read, restore)
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert found.pk == user.pk and tenant.restaurant_id == user.restaurant_id
+    assert not any("SAVEPOINT" in sql for sql in statements), statements
+    assert sum("set_config" in sql for sql in statements) == 2, statements  # before the read, and activation
