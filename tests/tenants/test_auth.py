@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+
 import bcrypt
 import pytest
 from django.contrib.auth import authenticate
@@ -185,15 +187,19 @@ def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_
     from rest_framework.test import APIRequestFactory
 
     from tenants.authentication import TenantTokenAuthentication
-    from tenants.context import read_tenant
+    from tenants.context import current_tenant, read_tenant
 
     key = Token.objects.create(user=user).key
     request = Request(APIRequestFactory().get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}"))
 
+    # (in a copy of the context: the request's tenant variable must not outlive this test, as
+    # the middleware sees to in a real request)
+    context = contextvars.copy_context()
     with transaction.atomic():
         with CaptureQueriesContext(connection) as queries:
-            found, _ = TenantTokenAuthentication().authenticate(request)
+            found, _ = context.run(TenantTokenAuthentication().authenticate, request)
         tenant = read_tenant("default")
+    assert context.run(current_tenant) == tenant
 
     # then: the user, under their restaurant, and no tenant_context churn (savepoint, read, restore)
     statements = [query["sql"] for query in queries.captured_queries]
