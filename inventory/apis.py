@@ -14,7 +14,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.api import CursorPages
+from fynlo.core.api import CursorPages, validated
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from fynlo.core.storage import file_store
 from inventory import selectors, services
@@ -45,12 +45,6 @@ from tenants.request import acting_restaurant_id, reading_restaurant_id
 MENU_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 STOCK_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 PURCHASING_ROLES = roles(read=MANAGERS, write=MANAGERS)
-
-
-def validated(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def filters(serializer_class, request) -> dict:

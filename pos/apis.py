@@ -13,7 +13,7 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from fynlo.core.api import CursorPages
+from fynlo.core.api import CursorPages, validated
 from fynlo.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from fynlo.core.idempotency import idempotent
 from fynlo.core.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
@@ -24,7 +24,6 @@ from inventory.apis import (
     UploadApi,
     filters,
     uploaded_file,
-    validated,
 )
 from inventory.serializers import UploadSerializer
 from pos import selectors, services

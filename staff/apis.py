@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.generics import GenericAPIView
 from rest_framework.views import APIView
 
-from fynlo.core.api import cursor_pages
+from fynlo.core.api import cursor_pages, validated
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from staff import selectors, services
 from staff.serializers import (
@@ -32,12 +32,6 @@ RESTAURANT_HEADER = OpenApiParameter(
 )
 
 
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # --- employees ---------------------------------------------------------------------------
 
 
@@ -49,7 +43,7 @@ class EmployeeListApi(APIView):
         summary="Employees (managers and owners: all; other staff: their own record)",
     )
     def get(self, request):
-        query = _valid(EmployeeFilterSerializer, request.query_params)
+        query = validated(EmployeeFilterSerializer, request.query_params)
         employees = selectors.employee_list(tenant=request.tenant, viewer=request.user, is_active=query["active"])
         return Response(EmployeeSerializer(employees, many=True).data)
 
@@ -59,7 +53,7 @@ class EmployeeListApi(APIView):
     )
     def post(self, request):
         restaurant_id = acting_restaurant_id(request)
-        values = _valid(EmployeeCreateSerializer, request.data)
+        values = validated(EmployeeCreateSerializer, request.data)
         employee = services.employee_create(
             restaurant_id=restaurant_id, actor=request.user, user_id=values.pop("user_id", None),
             new_user=values.pop("user", None), details=values,
@@ -79,7 +73,7 @@ class EmployeeDetailApi(APIView):
     @extend_schema(request=EmployeeUpdateSerializer, responses={200: EmployeeSerializer}, summary="Change an employee")
     def patch(self, request, employee_id: int):
         employee = selectors.employee_get(tenant=request.tenant, viewer=request.user, employee_id=employee_id)
-        values = _valid(EmployeeUpdateSerializer, request.data, partial=True)
+        values = validated(EmployeeUpdateSerializer, request.data, partial=True)
         services.employee_update(
             employee=employee, actor=request.user, user_details=values.pop("user", None), details=values
         )
@@ -112,7 +106,7 @@ class ScheduleListApi(GenericAPIView):
     @extend_schema(parameters=[ScheduleFilterSerializer], responses={200: ScheduleSerializer(many=True)},
                    summary="Schedules, newest week first (cursor pages)")
     def get(self, request):
-        query = _valid(ScheduleFilterSerializer, request.query_params)
+        query = validated(ScheduleFilterSerializer, request.query_params)
         page = self.paginate_queryset(selectors.schedule_list(tenant=request.tenant, **query))
         return self.get_paginated_response(ScheduleSerializer(page, many=True).data)
 
@@ -120,7 +114,7 @@ class ScheduleListApi(GenericAPIView):
                    responses={201: ScheduleSerializer}, summary="Start a week's schedule")
     def post(self, request):
         restaurant_id = acting_restaurant_id(request)
-        values = _valid(ScheduleWriteSerializer, request.data)
+        values = validated(ScheduleWriteSerializer, request.data)
         schedule = services.schedule_create(restaurant_id=restaurant_id, actor=request.user, **values)
         schedule = selectors.schedule_get(tenant=request.tenant, schedule_id=schedule.pk)
         return Response(ScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
@@ -136,7 +130,7 @@ class ScheduleDetailApi(APIView):
     @extend_schema(request=ScheduleWriteSerializer, responses={200: ScheduleSerializer}, summary="Change a schedule")
     def patch(self, request, schedule_id: int):
         schedule = selectors.schedule_get(tenant=request.tenant, schedule_id=schedule_id)
-        values = _valid(ScheduleWriteSerializer, request.data, partial=True)
+        values = validated(ScheduleWriteSerializer, request.data, partial=True)
         schedule = services.schedule_update(schedule=schedule, values=values)
         return Response(ScheduleSerializer(schedule).data)
 
@@ -157,7 +151,7 @@ class ShiftListApi(GenericAPIView):
     @extend_schema(parameters=[ShiftFilterSerializer], responses={200: ShiftSerializer(many=True)},
                    summary="Shifts by date and start time, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
-        query = _valid(ShiftFilterSerializer, request.query_params)
+        query = validated(ShiftFilterSerializer, request.query_params)
         page = self.paginate_queryset(selectors.shift_list(tenant=request.tenant, viewer=request.user, **query))
         return self.get_paginated_response(ShiftSerializer(page, many=True).data)
 
@@ -165,7 +159,7 @@ class ShiftListApi(GenericAPIView):
                    summary="Put an employee on a schedule")
     def post(self, request):
         restaurant_id = acting_restaurant_id(request)
-        values = _valid(ShiftWriteSerializer, request.data)
+        values = validated(ShiftWriteSerializer, request.data)
         shift = services.shift_create(restaurant_id=restaurant_id, values=values)
         shift = selectors.shift_get(tenant=request.tenant, viewer=request.user, shift_id=shift.pk)
         return Response(ShiftSerializer(shift).data, status=status.HTTP_201_CREATED)
@@ -182,7 +176,7 @@ class ShiftDetailApi(APIView):
     @extend_schema(request=ShiftWriteSerializer, responses={200: ShiftSerializer}, summary="Change a shift")
     def patch(self, request, shift_id: int):
         shift = selectors.shift_get(tenant=request.tenant, viewer=request.user, shift_id=shift_id)
-        values = _valid(ShiftWriteSerializer, request.data, partial=True)
+        values = validated(ShiftWriteSerializer, request.data, partial=True)
         shift = services.shift_update(shift=shift, values=values)
         return Response(ShiftSerializer(shift).data)
 
@@ -214,7 +208,7 @@ class ClockInApi(_ClockApi):
     success_status = status.HTTP_201_CREATED
 
     def act(self, request, employee):
-        values = _valid(ClockInSerializer, request.data)
+        values = validated(ClockInSerializer, request.data)
         return services.shift_clock_in(employee=employee, shift_id=values.get("shift_id"))
 
     @extend_schema(request=ClockInSerializer, responses={201: TimeEntrySerializer},
@@ -264,7 +258,7 @@ class TimeTrackingListApi(GenericAPIView):
     @extend_schema(parameters=[TimeEntryFilterSerializer], responses={200: TimeEntrySerializer(many=True)},
                    summary="Time tracking, newest first, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
-        query = _valid(TimeEntryFilterSerializer, request.query_params)
+        query = validated(TimeEntryFilterSerializer, request.query_params)
         page = self.paginate_queryset(selectors.time_entry_list(tenant=request.tenant, viewer=request.user, **query))
         return self.get_paginated_response(TimeEntrySerializer(page, many=True).data)
 

@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.api import ApiError
+from fynlo.core.api import ApiError, validated
 from fynlo.core.permissions import ALL_ROLES, OWNERS, roles
 from tenants.errors import TenantsError
 from tenants.selectors import restaurant_get, restaurant_list
@@ -30,10 +30,9 @@ class LoginApi(APIView):
 
     @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer}, summary="Sign in")
     def post(self, request):
-        serializer = LoginSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        credentials = validated(LoginSerializer, request.data)
         try:
-            user, token = user_login(request=request._request, **serializer.validated_data)
+            user, token = user_login(request=request._request, **credentials)
         except TenantsError as error:
             raise ApiError(error.code, error.message, status=error.status) from error
         return Response({"token": token.key, "user": UserSerializer(user).data})
@@ -81,9 +80,7 @@ class RestaurantDetailApi(APIView):
     )
     def patch(self, request, restaurant_id: int):
         restaurant = restaurant_get(tenant=request.tenant, restaurant_id=restaurant_id)
-        serializer = RestaurantUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        values = dict(serializer.validated_data)
+        values = validated(RestaurantUpdateSerializer, request.data)
         restaurant_update(restaurant=restaurant, new_settings=values.pop("settings", {}), profile=values)
         restaurant = restaurant_get(tenant=request.tenant, restaurant_id=restaurant_id)
         return Response(RestaurantSerializer(restaurant).data)

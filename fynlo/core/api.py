@@ -53,6 +53,13 @@ CACHE_UNAVAILABLE = ("cache_unavailable", "The cache (Valkey) is not answering; 
 CACHE_RETRY_HEADERS = {"Retry-After": "5"}
 
 
+def validated(serializer_class, data, **kwargs) -> dict:
+    """`data` through a serializer: its validated values, or a 400 naming the bad fields."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

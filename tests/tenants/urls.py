@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fynlo.urls import handler404, handler500  # noqa: F401  (the project's error pages)
 from inventory.models import Product
 
 
@@ -43,6 +44,3 @@ urlpatterns = [
     path("t/products", unfiltered_products_view),
     path("", include("fynlo.urls")),
 ]
-
-handler404 = "fynlo.core.api.not_found"
-handler500 = "fynlo.core.api.server_error"
