@@ -26,7 +26,7 @@ from billing.selectors import (
 )
 from billing.services import BillingError, restaurant_plan_change, restaurant_reactivate, restaurant_suspend
 from fynlo.core.admin_site import site
-from tenants.admin import ReadOnlyAdmin, RestaurantFilter, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, RestaurantFilter, ScopedChoiceFilter, TenantScopedAdmin
 from tenants.models import Restaurant
 from tenants.permissions import scope_for_user
 
@@ -60,20 +60,11 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SubscriptionPlanFilter(admin.SimpleListFilter):
+class SubscriptionPlanFilter(ScopedChoiceFilter):
     title = "plan"
     parameter_name = "plan"
-
-    def lookups(self, request, model_admin):
-        plans = scope_for_user(SubscriptionPlan.objects.select_related("platform"), request.user).order_by("name", "pk")
-        if request.user.is_superuser:
-            return [(plan.pk, f"{plan.name} ({plan.platform.name})") for plan in plans]
-        return [(plan.pk, plan.name) for plan in plans]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(plan_id=self.value())
-        return queryset
+    model = SubscriptionPlan
+    field = "plan_id"
 
 
 class ChangePlanForm(forms.Form):

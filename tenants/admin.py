@@ -106,22 +106,32 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RestaurantFilter(admin.SimpleListFilter):
-    """The restaurants the user may see (never another platform's), for restaurant-scoped lists."""
+class ScopedChoiceFilter(admin.SimpleListFilter):
+    """A list filter over the `model` rows the user may see (never another platform's), by name,
+    with the platform beside it for operations staff; it filters on `field`."""
 
-    title = "restaurant"
-    parameter_name = "restaurant"
+    model = None
+    field = ""
 
     def lookups(self, request, model_admin):
-        restaurants = scope_for_user(Restaurant.objects.select_related("platform"), request.user).order_by("name", "pk")
+        rows = scope_for_user(self.model.objects.select_related("platform"), request.user).order_by("name", "pk")
         if request.user.is_superuser:
-            return [(r.pk, f"{r.name} ({r.platform.name})") for r in restaurants]
-        return [(r.pk, r.name) for r in restaurants]
+            return [(row.pk, f"{row.name} ({row.platform.name})") for row in rows]
+        return [(row.pk, row.name) for row in rows]
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(restaurant_id=self.value())
+            return queryset.filter(**{self.field: self.value()})
         return queryset
+
+
+class RestaurantFilter(ScopedChoiceFilter):
+    """The restaurants the user may see, for restaurant-scoped lists."""
+
+    title = "restaurant"
+    parameter_name = "restaurant"
+    model = Restaurant
+    field = "restaurant_id"
 
 
 # --- Platforms and their settings ----------------------------------------------------------
