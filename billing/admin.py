@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from billing.dashboard import DASHBOARD_PERMISSION, dashboard_view
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
 from billing.selectors import (
     month_start,
@@ -25,10 +26,12 @@ from billing.selectors import (
     restaurants_with_figures,
 )
 from billing.services import BillingError, restaurant_plan_change, restaurant_reactivate, restaurant_suspend
-from fynlo.core.admin_site import site
 from tenants.admin import ReadOnlyAdmin, RestaurantFilter, ScopedChoiceFilter, TenantScopedAdmin
+from tenants.admin_site import site
 from tenants.models import Restaurant
 from tenants.permissions import scope_for_user
+
+site.register_page(name="dashboard", route="dashboard/", view=dashboard_view, permission=DASHBOARD_PERMISSION)
 
 
 class PlanFilter(admin.SimpleListFilter):

@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from fynlo.core.admin_site import site as admin_site
+from tenants.admin_site import site as admin_site
 from fynlo.core.health import health
 
 api_v1 = [

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from fynlo.core.api import CursorPages, validated
-from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from fynlo.core.storage import file_store
+from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from inventory import selectors, services
 from inventory.serializers import (
     CategoryFilterSerializer,
@@ -35,39 +32,16 @@ from inventory.serializers import (
     StockAdjustmentSerializer,
     StockMovementSerializer,
     SupplierFilterSerializer,
-    UploadSerializer,
     SupplierInputSerializer,
     SupplierSerializer,
 )
+from tenants.permissions import ALL_ROLES, MANAGERS, roles
 from tenants.request import acting_restaurant_id, reading_restaurant_id
 
 # The README's roles table, for this app.
 MENU_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 STOCK_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
 PURCHASING_ROLES = roles(read=MANAGERS, write=MANAGERS)
-
-
-def filters(serializer_class, request) -> dict:
-    """Query parameters through a serializer (as a plain dict: an absent boolean stays absent)."""
-    return validated(serializer_class, request.query_params.dict())
-
-
-# The base views carry no docstring: drf-spectacular would show it on every operation.
-class JsonApi(APIView):
-    parser_classes = [JSONParser]
-
-
-class JsonListApi(GenericAPIView):
-    parser_classes = [JSONParser]
-
-
-class UploadApi(APIView):
-    parser_classes = [MultiPartParser]
-
-
-def uploaded_file(request):
-    """The request's multipart `file` (400 naming the field when it is missing)."""
-    return validated(UploadSerializer, request.data)["file"]
 
 
 # --- Menu ----------------------------------------------------------------------------------

@@ -85,10 +85,6 @@ class ProductFilterSerializer(serializers.Serializer):
     available_in_pos = serializers.BooleanField(required=False)
 
 
-class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=False)
-
-
 # --- Stock ---------------------------------------------------------------------------------
 
 

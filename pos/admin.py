@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from fynlo.core.admin_site import site
+from tenants.admin_site import site
 from pos.models import DailyReport, Order, OrderItem, Payment, Refund
 from tenants.admin import ReadOnlyAdmin, ReadOnlyInline, RestaurantFilter
 

@@ -1,7 +1,7 @@
 """The orders API: orders, their status, payments and refunds.
 
 The three money-moving POSTs (order, payment, refund) honour an `Idempotency-Key` header
-(fynlo.core.idempotency): a retry of the same request returns the first response and
+(pos.idempotency): a retry of the same request returns the first response and
 creates nothing.
 """
 
@@ -14,20 +14,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from fynlo.core.api import CursorPages, validated
-from fynlo.core.idempotency import HEADER as IDEMPOTENCY_HEADER
-from fynlo.core.idempotency import idempotent
-from fynlo.core.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
 from fynlo.core.storage import file_store
-from inventory.apis import (
-    JsonApi,
-    JsonListApi,
-    UploadApi,
-    filters,
-    uploaded_file,
-)
-from inventory.serializers import UploadSerializer
+from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from pos import selectors, services
-from tenants.request import acting_restaurant_id, reading_restaurant_id
+from pos.idempotency import HEADER as IDEMPOTENCY_HEADER
+from pos.idempotency import idempotent
 from pos.serializers import (
     OrderCreateSerializer,
     OrderFilterSerializer,
@@ -39,6 +30,8 @@ from pos.serializers import (
     RefundIssuedSerializer,
     RefundSerializer,
 )
+from tenants.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
+from tenants.request import acting_restaurant_id, reading_restaurant_id
 
 # The README's roles table, for this app.
 ORDER_ROLES = roles(read=ALL_ROLES, write=MANAGERS | {CASHIER, SERVER})

@@ -6,9 +6,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.permissions import MANAGERS, roles
+from fynlo.core.views import filters
 from pos.models import DailyReport
 from pos.reports import daily_report_get
+from tenants.permissions import MANAGERS, roles
 from tenants.request import acting_restaurant_id
 
 
@@ -69,11 +70,10 @@ class DailyReportApi(APIView):
     )
     def get(self, request):
         restaurant_id = acting_restaurant_id(request)
-        query = DailyReportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = filters(DailyReportQuerySerializer, request)
         report = daily_report_get(
             restaurant_id=restaurant_id,
-            report_date=query.validated_data.get("date") or timezone.localdate(),
-            refresh=query.validated_data["refresh"],
+            report_date=query.get("date") or timezone.localdate(),
+            refresh=query["refresh"],
         )
         return Response(DailyReportSerializer(report).data)

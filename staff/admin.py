@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from fynlo.core.admin_site import site
+from tenants.admin_site import site
 from staff.models import Employee, EmployeeRole, PerformanceMetric, Schedule, Shift, TimeTracking
 from tenants.admin import ReadOnlyAdmin, RestaurantFilter
 

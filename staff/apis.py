@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.response import Response
 from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fynlo.core.api import cursor_pages, validated
-from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
+from fynlo.core.views import filters
 from staff import selectors, services
 from staff.serializers import (
     ClockInSerializer,
@@ -24,6 +24,7 @@ from staff.serializers import (
     TimeEntryFilterSerializer,
     TimeEntrySerializer,
 )
+from tenants.permissions import ALL_ROLES, MANAGERS, roles
 from tenants.request import acting_restaurant_id
 
 RESTAURANT_HEADER = OpenApiParameter(
@@ -43,7 +44,7 @@ class EmployeeListApi(APIView):
         summary="Employees (managers and owners: all; other staff: their own record)",
     )
     def get(self, request):
-        query = validated(EmployeeFilterSerializer, request.query_params)
+        query = filters(EmployeeFilterSerializer, request)
         employees = selectors.employee_list(tenant=request.tenant, viewer=request.user, is_active=query["active"])
         return Response(EmployeeSerializer(employees, many=True).data)
 
@@ -106,7 +107,7 @@ class ScheduleListApi(GenericAPIView):
     @extend_schema(parameters=[ScheduleFilterSerializer], responses={200: ScheduleSerializer(many=True)},
                    summary="Schedules, newest week first (cursor pages)")
     def get(self, request):
-        query = validated(ScheduleFilterSerializer, request.query_params)
+        query = filters(ScheduleFilterSerializer, request)
         page = self.paginate_queryset(selectors.schedule_list(tenant=request.tenant, **query))
         return self.get_paginated_response(ScheduleSerializer(page, many=True).data)
 
@@ -151,7 +152,7 @@ class ShiftListApi(GenericAPIView):
     @extend_schema(parameters=[ShiftFilterSerializer], responses={200: ShiftSerializer(many=True)},
                    summary="Shifts by date and start time, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
-        query = validated(ShiftFilterSerializer, request.query_params)
+        query = filters(ShiftFilterSerializer, request)
         page = self.paginate_queryset(selectors.shift_list(tenant=request.tenant, viewer=request.user, **query))
         return self.get_paginated_response(ShiftSerializer(page, many=True).data)
 
@@ -258,7 +259,7 @@ class TimeTrackingListApi(GenericAPIView):
     @extend_schema(parameters=[TimeEntryFilterSerializer], responses={200: TimeEntrySerializer(many=True)},
                    summary="Time tracking, newest first, cursor pages (managers and owners: all; other staff: their own)")
     def get(self, request):
-        query = validated(TimeEntryFilterSerializer, request.query_params)
+        query = filters(TimeEntryFilterSerializer, request)
         page = self.paginate_queryset(selectors.time_entry_list(tenant=request.tenant, viewer=request.user, **query))
         return self.get_paginated_response(TimeEntrySerializer(page, many=True).data)
 

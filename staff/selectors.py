@@ -8,10 +8,10 @@ from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from fynlo.core.permissions import MANAGERS, user_role
 from staff.errors import StaffError
 from staff.models import Employee, Schedule, Shift, TimeTracking
 from tenants.context import Tenant
+from tenants.permissions import MANAGERS, user_role
 from tenants.selectors import scope_to_tenant
 
 

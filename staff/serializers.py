@@ -2,7 +2,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from fynlo.core.permissions import PLATFORM_OWNER
 from staff.models import (
     Employee,
     EmploymentType,
@@ -14,6 +13,7 @@ from staff.models import (
     TimeTracking,
 )
 from tenants.models import User, UserRole
+from tenants.permissions import PLATFORM_OWNER
 
 
 def _money(max_digits: int, **kwargs) -> serializers.DecimalField:

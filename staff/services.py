@@ -12,7 +12,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from fynlo.core.money import quantize
-from fynlo.core.permissions import (
+from staff.errors import StaffError, field_error
+from staff.models import Employee, EmployeeRole, Schedule, Shift, ShiftStatus, TimeTracking, TimeTrackingStatus
+from staff.selectors import local_day_bounds, open_time_entry
+from tenants.models import Restaurant, User
+from tenants.permissions import (
     CASHIER,
     COOK,
     MANAGER,
@@ -21,10 +25,6 @@ from fynlo.core.permissions import (
     SERVER,
     user_role,
 )
-from staff.errors import StaffError, field_error
-from staff.models import Employee, EmployeeRole, Schedule, Shift, ShiftStatus, TimeTracking, TimeTrackingStatus
-from staff.selectors import local_day_bounds, open_time_entry
-from tenants.models import Restaurant, User
 from tenants.selectors import restaurant_settings
 
 OVERTIME_MULTIPLIER = Decimal("1.5")

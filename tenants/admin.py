@@ -1,6 +1,6 @@
 """Admin of platforms, their settings, users and permissions; the bases of every Fynlo ModelAdmin.
 
-Platform owners and operations staff share one admin (`fynlo.core.admin_site.site`). Three
+Platform owners and operations staff share one admin (`tenants.admin_site.site`). Three
 walls keep a platform owner inside their platform:
 
 1. row-level security: their requests run under their platform's tenant (tenants.middleware);
@@ -22,7 +22,7 @@ from django.contrib.auth import forms as auth_forms
 from django.http import Http404
 from django.utils import timezone
 
-from fynlo.core.admin_site import site
+from tenants.admin_site import site
 from tenants.identity import identify_by_email
 from tenants.models import Platform, PlatformSetting, Restaurant, RestaurantSetting, User, UserPermission, UserRole
 from tenants.permissions import scope_for_user

@@ -4,11 +4,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.api import ApiError, validated
-from fynlo.core.permissions import ALL_ROLES, OWNERS, roles
-from tenants.errors import TenantsError
+from fynlo.core.api import validated
+from tenants.permissions import ALL_ROLES, OWNERS, roles
 from tenants.selectors import restaurant_get, restaurant_list
-from tenants.throttles import LoginClientThrottle, LoginEmailThrottle
 from tenants.serializers import (
     LoginSerializer,
     RestaurantSerializer,
@@ -16,6 +14,7 @@ from tenants.serializers import (
     UserSerializer,
 )
 from tenants.services import restaurant_update, user_login, user_logout
+from tenants.throttles import LoginClientThrottle, LoginEmailThrottle
 
 
 class LoginResponseSerializer(serializers.Serializer):
@@ -31,10 +30,7 @@ class LoginApi(APIView):
     @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer}, summary="Sign in")
     def post(self, request):
         credentials = validated(LoginSerializer, request.data)
-        try:
-            user, token = user_login(request=request._request, **credentials)
-        except TenantsError as error:
-            raise ApiError(error.code, error.message, status=error.status) from error
+        user, token = user_login(request=request._request, **credentials)
         return Response({"token": token.key, "user": UserSerializer(user).data})
 
 

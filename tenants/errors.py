@@ -1,9 +1,10 @@
-"""The tenants app's error, with a stable code for the API's single error shape."""
+"""The tenants app's error: a stable code, turned into the API's single error shape by
+`fynlo.core.api.exception_handler` (it is an ApiError)."""
+
+from __future__ import annotations
+
+from fynlo.core.api import ApiError
 
 
-class TenantsError(Exception):
-    def __init__(self, code: str, message: str, *, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class TenantsError(ApiError):
+    """A tenancy or sign-in rule refused the request, e.g. TenantsError("invalid_credentials", "...")."""

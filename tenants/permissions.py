@@ -1,4 +1,9 @@
-"""What a platform owner may do and see in the admin (superusers may do everything).
+"""Who may do what: the API's roles, and what a platform owner may do and see in the admin.
+
+The API: the README's roles table is the contract; each view declares it with `roles(read=, write=)`
+over the roles of `UserRole` (operations staff count as platform owners).
+
+The admin (superusers may do everything):
 
 Row-level security limits the rows they see to their own platform; `PLATFORM_OWNER_PERMISSIONS`
 says which kinds of objects they may view, add, change or delete. `scope_for_user` is the
@@ -9,8 +14,48 @@ queryset that RLS already narrowed is narrowed once more by the code that built 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from tenants.models import TenantScope
+from tenants.models import TenantScope, UserRole
+
+PLATFORM_OWNER = UserRole.PLATFORM_OWNER.value
+RESTAURANT_OWNER = UserRole.RESTAURANT_OWNER.value
+MANAGER = UserRole.MANAGER.value
+CASHIER = UserRole.CASHIER.value
+SERVER = UserRole.SERVER.value
+COOK = UserRole.COOK.value
+
+ALL_ROLES = frozenset(UserRole.values)
+OWNERS = frozenset({PLATFORM_OWNER, RESTAURANT_OWNER})
+MANAGERS = OWNERS | {MANAGER}
+
+
+def user_role(user) -> str | None:
+    """The user's role for the API; operations staff (superusers) act as platform owners."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if getattr(user, "is_superuser", False):
+        return PLATFORM_OWNER
+    return user.role
+
+
+def roles(*, read=ALL_ROLES, write=MANAGERS):
+    """A permission class: `read` roles may use safe methods, `write` roles everything."""
+
+    read_roles, write_roles = frozenset(read), frozenset(write)
+
+    class RolePermission(BasePermission):
+        message = "Your role may not do this."
+
+        def has_permission(self, request, view):
+            role = user_role(request.user)
+            if role is None:
+                return False
+            return role in (read_roles if request.method in SAFE_METHODS else write_roles)
+
+    RolePermission.__name__ = f"Roles(read={sorted(read_roles)}, write={sorted(write_roles)})"
+    return RolePermission
+
 
 _ALL = {"view", "add", "change", "delete"}
 _EDIT = {"view", "add", "change"}

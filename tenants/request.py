@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.http import Http404
 
+from fynlo.core.api import ApiError
 from tenants.context import Tenant, _current, apply_tenant
+from tenants.models import Restaurant
 
 RESTAURANT_HEADER = "HTTP_X_RESTAURANT_ID"
 
@@ -24,8 +26,6 @@ def tenant_for_user(user) -> Tenant:
 
 def _narrow(base: Tenant, header: str) -> Tenant:
     """Narrow a tenant to one restaurant named by the header; 404 when it is not theirs."""
-    from tenants.models import Restaurant
-
     try:
         restaurant_id = int(header)
     except ValueError:
@@ -80,8 +80,6 @@ def reading_restaurant_id(request) -> int | None:
 
 def acting_restaurant_id(request) -> int:
     """The one restaurant a request acts for; a platform owner names it with X-Restaurant-Id (400 otherwise)."""
-    from fynlo.core.api import ApiError
-
     restaurant_id = request.tenant.restaurant_id
     if restaurant_id is None:
         raise ApiError(

@@ -60,6 +60,7 @@ def validated(serializer_class, data, **kwargs) -> dict:
     return dict(serializer.validated_data)
 
 
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

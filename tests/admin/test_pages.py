@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from fynlo.core.admin_site import site
+from tenants.admin_site import site
 from tenants.models import Platform, Restaurant
 from tenants.permissions import platform_owner_has_perm
 from tests.rows import RowMaker

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from fynlo.core.idempotency import prune_expired
+from pos.idempotency import prune_expired
 from fynlo.core.messages import first_line
 
 

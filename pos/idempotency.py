@@ -28,7 +28,6 @@ import json
 from datetime import datetime, timedelta
 from typing import Callable
 
-from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -36,17 +35,12 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from fynlo.core.api import ApiError
+from pos.models import IdempotencyRecord
 from tenants.context import tenant_context
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-RECORD_MODEL = "pos.IdempotencyRecord"
-
-
-def _record_model():
-    return apps.get_model(RECORD_MODEL)
-
 
 def expired_before() -> datetime:
     """Records created before this instant are expired."""
@@ -78,9 +72,8 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
     key = _key(request)
     if key is None:
         return handler()
-    model = _record_model()
     fingerprint = request_hash(request)
-    table = model._meta.db_table
+    table = IdempotencyRecord._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:
             # A live record is left alone (no row returned: replay it); an expired one is taken
@@ -94,10 +87,10 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
             )
             inserted = cursor.fetchone()
         if inserted is None:
-            return _replay(model.objects.filter(restaurant_id=restaurant_id, key=key).first(), fingerprint)
+            return _replay(IdempotencyRecord.objects.filter(restaurant_id=restaurant_id, key=key).first(), fingerprint)
         response = handler()
         if 200 <= response.status_code < 300:
-            model.objects.filter(pk=inserted[0]).update(
+            IdempotencyRecord.objects.filter(pk=inserted[0]).update(
                 response_status=response.status_code, response_body=response.data
             )
         else:
@@ -120,5 +113,5 @@ def _replay(record, fingerprint: str) -> Response:
 def prune_expired() -> int:
     """Delete every restaurant's expired records; the number deleted."""
     with tenant_context(all_tenants=True):
-        deleted, _ = _record_model().objects.filter(created_at__lt=expired_before()).delete()
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expired_before()).delete()
     return deleted
