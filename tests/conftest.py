@@ -5,12 +5,13 @@ to them exactly as in production."""
 from __future__ import annotations
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tenants.context import tenant_context
-from tests.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
+from tests.tenants.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory, make_shop
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,44 @@ def api_client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def world(db) -> dict:
+    """Two restaurants of one platform (a, b), one of another platform (c), and the first platform's
+    owner. A test folder's conftest adds the staff its tests need (`def world(world): ...`)."""
+    p1, p2 = PlatformFactory(), PlatformFactory()
+    a, b = RestaurantFactory(platform=p1), RestaurantFactory(platform=p1)
+    c = RestaurantFactory(platform=p2)
+    return {"p1": p1, "p2": p2, "a": a, "b": b, "c": c, "platform_owner": PlatformOwnerFactory(platform=p1)}
+
+
+@pytest.fixture
+def shop(db):
+    """A restaurant with one user per staff role."""
+    return make_shop()
+
+
+@pytest.fixture
+def rival(db):
+    """Another restaurant, on another platform, with its own staff."""
+    return make_shop()
+
+
+@pytest.fixture
+def api(shop, api_client_for):
+    """`api(role)`: a client signed in as the shop's user of that role."""
+    return lambda role="cashier": api_client_for(shop[role])
+
+
+@pytest.fixture
+def count_queries():
+    """`count_queries(call)`: how many queries one request runs (it must succeed)."""
+
+    def count(call) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = call()
+        assert response.status_code in (200, 201), response.content
+        return len(captured)
+
+    return count

@@ -17,7 +17,7 @@ from pos.models import Order, OrderStatus, Payment, PaymentStatus
 from tenants.context import tenant_context
 from tenants.models import Platform, Restaurant, User
 from tests.browser import browser, chromium  # noqa: F401  (the browser tests' fixtures)
-from tests.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
+from tests.tenants.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
 
 
 @dataclass

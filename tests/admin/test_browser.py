@@ -11,7 +11,7 @@ from fynlo.cutover.demo import DEFAULT_DEMO_PASSWORD, PLATFORM_OWNER, RESTAURANT
 from tenants.context import tenant_context
 from tenants.models import Restaurant
 from tests.browser import screenshot, wait_for
-from tests.factories import PlatformFactory, RestaurantFactory
+from tests.tenants.factories import PlatformFactory, RestaurantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, databases=["default", "owner"])]
 

@@ -17,7 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 from inventory.models import Product
 from pos.models import Order
 from tenants.context import tenant_context
-from tests.factories import PlatformOwnerFactory, RestaurantFactory, UserFactory
+from tests.tenants.factories import PlatformOwnerFactory, RestaurantFactory, UserFactory
 
 SEED_NAME = "000_dd78d42a08d12dfd.txt"
 BOTH_DATABASES = pytest.mark.django_db(databases=["default", "owner"])

@@ -26,7 +26,7 @@ from pos.models import Order, OrderItem
 from tenants.context import tenant_context
 from tenants.models import TenantScope
 from tenants.rls import policies_for
-from tests.factories import RestaurantFactory
+from tests.tenants.factories import RestaurantFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 

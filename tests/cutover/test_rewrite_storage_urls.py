@@ -18,8 +18,8 @@ from inventory.models import Product
 from pos.models import Order
 from tenants.context import tenant_context
 from tenants.models import PlatformSetting, Restaurant, RestaurantSetting, User
-from tests.factories import PlatformFactory, RestaurantFactory, UserFactory
 from tests.s3 import CDN_DOMAIN, s3_server, spaces_cdn_settings, spaces_settings  # noqa: F401
+from tests.tenants.factories import PlatformFactory, RestaurantFactory, UserFactory
 
 OLD = "https://old-storage-domain.com"
 NEW = "https://cdn.fynlo.test/"

@@ -22,7 +22,7 @@ from pos.models import Order, OrderItem, Payment
 from staff.models import Employee
 from tenants.context import tenant_context
 from tenants.models import Platform, Restaurant, RestaurantSetting, User, UserRole
-from tests.factories import RestaurantFactory, UserFactory
+from tests.tenants.factories import RestaurantFactory, UserFactory
 
 SEEDED_MODELS = [
     Platform, SubscriptionPlan, Restaurant, RestaurantSubscription, RestaurantSetting, Category, Product,

@@ -8,8 +8,8 @@ import pytest
 
 from inventory.models import InventoryItem, Product
 from tenants.context import tenant_context
-from tests.factories import PlatformOwnerFactory
-from tests.factories_pos import CategoryFactory, ProductFactory
+from tests.inventory.factories import CategoryFactory, ProductFactory
+from tests.tenants.factories import PlatformOwnerFactory
 
 pytestmark = pytest.mark.django_db
 

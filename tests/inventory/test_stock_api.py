@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from inventory.models import MovementType, RestockStatus, StockMovement
 from tenants.context import tenant_context
-from tests.factories_pos import InventoryItemFactory, SupplierFactory
+from tests.inventory.factories import InventoryItemFactory, SupplierFactory
 from tests.pos.helpers import stock_of
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,9 @@ from django.utils import timezone
 from inventory.models import MovementType, StockMovement
 from pos.models import Order
 from tenants.context import tenant_context
-from tests.factories_pos import InventoryItemFactory, ProductFactory, make_shop
+from tests.inventory.factories import InventoryItemFactory, ProductFactory
 from tests.pos.helpers import place, stock_of
+from tests.tenants.factories import make_shop
 
 BOTH = ["default", "owner"]
 

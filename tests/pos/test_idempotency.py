@@ -18,8 +18,9 @@ from django.utils import timezone
 from billing.models import CommissionRecord
 from pos.models import IdempotencyRecord, Order, OrderItem, Payment, Refund
 from tenants.context import tenant_context
-from tests.factories_pos import InventoryItemFactory, ProductFactory, make_shop
+from tests.inventory.factories import InventoryItemFactory, ProductFactory
 from tests.pos.helpers import stock_of
+from tests.tenants.factories import make_shop
 
 BOTH = ["default", "owner"]
 

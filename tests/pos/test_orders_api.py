@@ -13,9 +13,9 @@ from inventory.models import MovementType, StockMovement
 from pos.models import Order, OrderItem, OrderStatus
 from staff.models import Employee
 from tenants.context import tenant_context
-from tests.factories import PlatformOwnerFactory
-from tests.factories_pos import InventoryItemFactory, ProductFactory, RestaurantSettingFactory
+from tests.inventory.factories import InventoryItemFactory, ProductFactory
 from tests.pos.helpers import place, stock_of
+from tests.tenants.factories import PlatformOwnerFactory, RestaurantSettingFactory
 
 pytestmark = pytest.mark.django_db
 

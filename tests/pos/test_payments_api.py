@@ -9,12 +9,8 @@ import pytest
 from billing.models import CommissionRecord
 from pos.models import Payment, PaymentStatus, Refund
 from tenants.context import tenant_context
-from tests.factories_pos import (
-    InventoryItemFactory,
-    ProductFactory,
-    RestaurantSubscriptionFactory,
-    SubscriptionPlanFactory,
-)
+from tests.billing.factories import RestaurantSubscriptionFactory, SubscriptionPlanFactory
+from tests.inventory.factories import InventoryItemFactory, ProductFactory
 from tests.pos.helpers import place, stock_of
 
 pytestmark = pytest.mark.django_db

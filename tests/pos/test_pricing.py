@@ -9,7 +9,7 @@ import pytest
 from pos.errors import PosError
 from pos.pricing import DiscountTooLarge, Rates, order_price, restaurant_rates
 from tenants.context import tenant_context
-from tests.factories_pos import RestaurantSettingFactory
+from tests.tenants.factories import RestaurantSettingFactory
 
 D = Decimal
 

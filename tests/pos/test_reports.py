@@ -12,10 +12,10 @@ from django.utils import timezone
 from pos.models import DailyReport, OrderStatus, PaymentStatus
 from tenants.context import tenant_context
 from tenants.models import UserRole
-from tests.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
-from tests.factories_pos import ProductFactory
-from tests.factories_staff import EmployeeFactory, OrderFactory, OrderItemFactory, PaymentFactory
-from tests.staff.conftest import count_queries
+from tests.inventory.factories import ProductFactory
+from tests.pos.factories import OrderFactory, OrderItemFactory, PaymentFactory
+from tests.staff.factories import EmployeeFactory
+from tests.tenants.factories import UserFactory
 
 LONDON = ZoneInfo("Europe/London")
 URL = "/api/v1/reports/daily/"
@@ -27,18 +27,16 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 3) ->
 
 
 @pytest.fixture
-def world(db):
-    p1, p2 = PlatformFactory(), PlatformFactory()
-    a, b, c = RestaurantFactory(platform=p1), RestaurantFactory(platform=p1), RestaurantFactory(platform=p2)
+def world(world):
+    a = world["a"]
     return {
-        "a": a, "b": b, "c": c,
+        **world,
         "manager": UserFactory(restaurant=a, role=UserRole.MANAGER),
         "owner": UserFactory(restaurant=a, role=UserRole.RESTAURANT_OWNER),
         "cashier": EmployeeFactory(restaurant=a, user__role=UserRole.CASHIER, user__first_name="Carla",
                                    user__last_name="Diaz"),
         "server": EmployeeFactory(restaurant=a, user__role=UserRole.SERVER, user__first_name="Sam",
                                   user__last_name="Okafor"),
-        "platform_owner": PlatformOwnerFactory(platform=p1),
     }
 
 
@@ -238,7 +236,7 @@ def test_restaurant_staff_cannot_read_another_restaurants_report(world, sales, a
     assert response.status_code == 404
 
 
-def test_the_report_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
+def test_the_report_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries, count_queries):
     # given a day with one order, measured
     api = api_client_for(world["manager"])
     product = ProductFactory(restaurant=world["a"])

@@ -11,7 +11,7 @@ import pytest
 from inventory.models import Product
 from pos.models import Order
 from tenants.context import tenant_context
-from tests.factories_pos import ProductFactory
+from tests.inventory.factories import ProductFactory
 from tests.pos.helpers import place
 from tests.s3 import s3_server, spaces_settings  # noqa: F401
 

@@ -9,9 +9,8 @@ from rest_framework.test import APIClient
 from staff.models import Employee
 from tenants.context import tenant_context
 from tenants.models import User, UserRole
-from tests.factories import UserFactory
-from tests.factories_staff import EmployeeFactory, EmployeeRoleFactory
-from tests.staff.conftest import count_queries
+from tests.staff.factories import EmployeeFactory, EmployeeRoleFactory
+from tests.tenants.factories import UserFactory
 
 URL = "/api/v1/staff/employees/"
 
@@ -251,7 +250,9 @@ def test_nobody_deactivates_themselves(world, api_client_for):
     assert response.json()["error"]["code"] == "cannot_deactivate_self"
 
 
-def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
+def test_list_and_detail_run_a_constant_number_of_queries(
+    world, api_client_for, django_assert_num_queries, count_queries
+):
     api = api_client_for(world["manager_a"].user)
     list_baseline = count_queries(lambda: api.get(URL))
     detail_baseline = count_queries(lambda: api.get(_detail(world["cashier_a"])))

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from fynlo.core.api import CursorPages
-from tests.factories_staff import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
+from tests.staff.factories import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
 
 MONDAY = datetime.date(2025, 3, 3)
 

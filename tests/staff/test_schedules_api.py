@@ -9,8 +9,7 @@ import pytest
 
 from staff.models import Schedule, Shift
 from tenants.context import tenant_context
-from tests.factories_staff import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
-from tests.staff.conftest import count_queries
+from tests.staff.factories import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
 
 SCHEDULES = "/api/v1/staff/schedules/"
 SHIFTS = "/api/v1/staff/shifts/"
@@ -246,7 +245,9 @@ def test_another_tenants_shift_is_404(world, api_client_for):
     assert api.get(SHIFTS, {"employee": world["manager_b"].pk}).json()["results"] == []
 
 
-def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for, week, django_assert_num_queries):
+def test_list_and_detail_run_a_constant_number_of_queries(
+    world, api_client_for, week, django_assert_num_queries, count_queries
+):
     api = api_client_for(world["manager_a"].user)
     first = ShiftFactory(schedule=week, employee=world["cashier_a"])
     shifts_baseline = count_queries(lambda: api.get(SHIFTS))

@@ -15,8 +15,7 @@ from staff.models import TimeTracking
 from staff.services import shift_break_end, shift_break_start, shift_clock_in, shift_clock_out, work_figures
 from tenants.context import tenant_context
 from tenants.models import RestaurantSetting
-from tests.factories_staff import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
-from tests.staff.conftest import count_queries
+from tests.staff.factories import EmployeeFactory, ScheduleFactory, ShiftFactory, TimeEntryFactory
 
 LONDON = ZoneInfo("Europe/London")
 TRACKING = "/api/v1/staff/time-tracking/"
@@ -261,7 +260,9 @@ def test_another_tenants_time_entry_is_404(world, api_client_for):
     assert api.get(TRACKING, {"employee": world["manager_b"].pk}).json()["results"] == []
 
 
-def test_list_and_detail_run_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
+def test_list_and_detail_run_a_constant_number_of_queries(
+    world, api_client_for, django_assert_num_queries, count_queries
+):
     api = api_client_for(world["manager_a"].user)
     first = TimeEntryFactory(employee=world["cashier_a"])
     list_baseline = count_queries(lambda: api.get(TRACKING))

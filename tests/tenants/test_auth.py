@@ -12,7 +12,7 @@ from django.test import Client
 
 from tenants.context import tenant_context
 from tenants.models import User
-from tests.factories import PlatformOwnerFactory, UserFactory
+from tests.tenants.factories import PlatformOwnerFactory, UserFactory
 
 FACTORY_PASSWORD = "correct horse battery staple"
 

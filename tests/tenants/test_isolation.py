@@ -11,8 +11,8 @@ from tenants.context import tenant_context
 from tenants.models import Platform, Restaurant, TenantScope
 from tenants.rls import policies_for
 from tenants.scope import GLOBAL_TABLES, tenant_models, unscoped_tables
-from tests.factories import PlatformFactory, RestaurantFactory
 from tests.rows import RowMaker
+from tests.tenants.factories import PlatformFactory, RestaurantFactory
 
 
 def _all_models():

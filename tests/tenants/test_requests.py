@@ -10,24 +10,20 @@ from django.test import Client
 
 from inventory.models import Product
 from tenants.context import tenant_context
-from tests.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
 from tests.rows import RowMaker
+from tests.tenants.factories import UserFactory
 
 pytestmark = pytest.mark.urls("tests.tenants.urls")
 BOTH = ["default", "owner"]  # transactional tests: the owner alias truncates afterwards
 
 
 @pytest.fixture
-def world(db):
-    p1, p2 = PlatformFactory(), PlatformFactory()
-    a, b = RestaurantFactory(platform=p1), RestaurantFactory(platform=p1)
-    c = RestaurantFactory(platform=p2)
+def world(world):
     maker = RowMaker()
-    products = {key: maker.row(Product, r).pk for key, r in {"a": a, "b": b, "c": c}.items()}
+    products = {key: maker.row(Product, world[key]).pk for key in ("a", "b", "c")}
     return {
-        "p1": p1, "p2": p2, "a": a, "b": b, "c": c, "products": products,
-        "user_a": UserFactory(restaurant=a), "user_b": UserFactory(restaurant=b),
-        "owner_p1": PlatformOwnerFactory(platform=p1),
+        **world, "products": products,
+        "user_a": UserFactory(restaurant=world["a"]), "user_b": UserFactory(restaurant=world["b"]),
     }
 
 
@@ -96,7 +92,7 @@ def test_session_user_sees_only_their_restaurant(world, client):
 
 
 def test_platform_owner_sees_their_platform_and_can_narrow(world, api_client_for):
-    api = api_client_for(world["owner_p1"])
+    api = api_client_for(world["platform_owner"])
     products = world["products"]
     assert api.get("/t/api/products").json()["products"] == sorted([products["a"], products["b"]])
     narrowed = api.get("/t/api/products", HTTP_X_RESTAURANT_ID=str(world["b"].pk))
@@ -104,12 +100,12 @@ def test_platform_owner_sees_their_platform_and_can_narrow(world, api_client_for
 
 
 def test_restaurant_outside_the_platform_is_404(world, api_client_for, client):
-    api = api_client_for(world["owner_p1"])
+    api = api_client_for(world["platform_owner"])
     assert api.get("/t/api/products", HTTP_X_RESTAURANT_ID=str(world["c"].pk)).status_code == 404
     assert api.get("/t/api/products", HTTP_X_RESTAURANT_ID="not-a-number").status_code == 404
     staff = api_client_for(world["user_a"])
     assert staff.get("/t/api/products", HTTP_X_RESTAURANT_ID=str(world["b"].pk)).status_code == 404
-    client.force_login(world["owner_p1"])
+    client.force_login(world["platform_owner"])
     assert client.get("/t/products", HTTP_X_RESTAURANT_ID=str(world["c"].pk)).status_code == 404
 
 
@@ -188,4 +184,4 @@ def test_staff_of_a_suspended_restaurant_are_refused(world, api_client_for, clie
     assert login.status_code == 403
     assert login.json()["error"]["code"] == "restaurant_suspended"
     # the platform owner still works
-    assert api_client_for(world["owner_p1"]).get("/api/v1/auth/me").status_code == 200
+    assert api_client_for(world["platform_owner"]).get("/api/v1/auth/me").status_code == 200

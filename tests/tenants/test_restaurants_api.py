@@ -6,13 +6,11 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tenants.context import tenant_context
 from tenants.models import RestaurantSetting, UserRole
 from tenants.selectors import restaurant_pricing_settings, restaurant_settings
-from tests.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory
+from tests.tenants.factories import RestaurantFactory, UserFactory
 
 DEFAULT_SETTINGS = {
     "vat_rate": "20.00", "service_charge_rate": "12.50", "currency": "GBP", "opening_hours": {},
@@ -21,15 +19,13 @@ DEFAULT_SETTINGS = {
 
 
 @pytest.fixture
-def world(db):
-    p1, p2 = PlatformFactory(), PlatformFactory()
-    a, b, c = RestaurantFactory(platform=p1), RestaurantFactory(platform=p1), RestaurantFactory(platform=p2)
+def world(world):
+    a = world["a"]
     return {
-        "p1": p1, "a": a, "b": b, "c": c,
+        **world,
         "owner_a": UserFactory(restaurant=a, role=UserRole.RESTAURANT_OWNER),
         "manager_a": UserFactory(restaurant=a, role=UserRole.MANAGER),
         "cook_a": UserFactory(restaurant=a, role=UserRole.COOK),
-        "platform_owner": PlatformOwnerFactory(platform=p1),
     }
 
 
@@ -190,16 +186,10 @@ def test_unauthenticated_is_401(world, client):
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def _queries(call) -> int:
-    with CaptureQueriesContext(connection) as context:
-        assert call().status_code == 200
-    return len(context)
-
-
-def test_the_list_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
+def test_the_list_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries, count_queries):
     # given: a platform owner's list with two restaurants, measured
     api = api_client_for(world["platform_owner"])
-    baseline = _queries(lambda: api.get("/api/v1/restaurants/"))
+    baseline = count_queries(lambda: api.get("/api/v1/restaurants/"))
     # when the platform has four more restaurants, each with settings
     for _ in range(4):
         restaurant = RestaurantFactory(platform=world["p1"])
@@ -210,10 +200,10 @@ def test_the_list_runs_a_constant_number_of_queries(world, api_client_for, djang
         assert len(api.get("/api/v1/restaurants/").json()) == 6
 
 
-def test_the_detail_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries):
+def test_the_detail_runs_a_constant_number_of_queries(world, api_client_for, django_assert_num_queries, count_queries):
     api = api_client_for(world["manager_a"])
     url = f"/api/v1/restaurants/{world['a'].pk}/"
-    baseline = _queries(lambda: api.get(url))
+    baseline = count_queries(lambda: api.get(url))
     for key, value in (("vat_rate", "5"), ("service_charge_rate", "10"), ("overtime_after_hours", "9")):
         _setting(world["a"], key, value)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from inventory.models import Category
 from tenants.checks import check_runtime_role, runtime_role_problems
-from tenants.scope import OWNER_ONLY_TABLES
 from tenants.context import Tenant, current_tenant, read_tenant, tenant_context
-from tests.factories import RestaurantFactory
+from tenants.scope import OWNER_ONLY_TABLES
+from tests.tenants.factories import RestaurantFactory
 
 
 @pytest.mark.django_db

@@ -12,8 +12,9 @@ from pos.models import OrderItem, Payment
 from staff.models import Shift
 from tenants.context import tenant_context
 from tenants.references import parent_key_name, reference_name, same_restaurant_references
-from tests.factories_pos import CategoryFactory, ProductFactory
-from tests.factories_staff import EmployeeFactory, OrderFactory, ScheduleFactory
+from tests.inventory.factories import CategoryFactory, ProductFactory
+from tests.pos.factories import OrderFactory
+from tests.staff.factories import EmployeeFactory, ScheduleFactory
 
 
 def constraint_definitions(table: str) -> dict[str, str]:

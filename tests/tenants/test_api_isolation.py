@@ -1,20 +1,18 @@
-"""Another tenant's objects are 404 on every endpoint (never 403, never their data); lists,
-details and creation run a fixed number of queries whatever the order's size."""
+"""Another tenant's objects are 404 on every endpoint of the API, menu, stock and orders alike (never 403,
+never their data), and ids of theirs in a request body are unknown."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from inventory.models import InventoryItem, Product, RestockOrder, Supplier
 from pos.models import Order, Payment
 from tenants.context import tenant_context
-from tests.factories import PlatformOwnerFactory
-from tests.factories_pos import CategoryFactory, InventoryItemFactory, ProductFactory, SupplierFactory
+from tests.inventory.factories import InventoryItemFactory, ProductFactory, SupplierFactory
 from tests.pos.helpers import place
+from tests.tenants.factories import PlatformOwnerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,80 +113,3 @@ def test_anothers_ids_in_a_body_are_refused_as_unknown(api, theirs):
     assert order.status_code == 400 and order.json()["error"]["fields"] == {"items.0.product_id": ["No such product."]}
     assert product.status_code == 400 and "category_id" in product.json()["error"]["fields"]
     assert restock.status_code == 400 and "supplier_id" in restock.json()["error"]["fields"]
-
-
-# --- Query counts ---------------------------------------------------------------------------
-
-
-def _queries(call) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = call()
-    assert response.status_code in (200, 201), response.json()
-    return len(captured)
-
-
-@pytest.fixture
-def products(shop):
-    """Twenty products, half of them tracked with stock."""
-    made = []
-    for index in range(20):
-        if index % 2:
-            made.append(InventoryItemFactory(restaurant=shop.restaurant, current_stock=Decimal("100")).product)
-        else:
-            made.append(ProductFactory(restaurant=shop.restaurant))
-    return made
-
-
-def test_creating_an_order_costs_the_same_queries_for_1_or_20_items(api, products):
-    client = api()
-    baseline = _queries(lambda: client.get("/api/v1/auth/me"))  # authentication and tenant, no work
-
-    one = _queries(lambda: place(client, [(products[1], 1)]))
-    twenty = _queries(lambda: place(client, [(product, 2) for product in products]))
-    keyed = _queries(lambda: client.post(
-        "/api/v1/orders/", {"items": [{"product_id": p.pk, "quantity": 1} for p in products]}, format="json",
-        HTTP_IDEMPOTENCY_KEY="count-me",
-    ))
-
-    assert one == twenty
-    # a savepoint, products, rates, employee, number, order, items, stock (lock, update, movements),
-    # its release, then the response's order, items, payments
-    assert one - baseline == 14
-    assert keyed == twenty + 4  # the key's record: insert and update, in a savepoint
-
-
-def test_order_detail_and_list_cost_the_same_queries_for_1_or_20_items(api, products):
-    client = api()
-    baseline = _queries(lambda: client.get("/api/v1/auth/me"))
-    small = place(client, [(products[0], 1)]).json()
-    client.post(f"/api/v1/orders/{small['id']}/payments/", {"payment_method": "cash", "amount": "1.00"}, format="json")
-    big = place(client, [(product, 1) for product in products]).json()
-    for amount in ("1.00", "2.00"):
-        client.post(f"/api/v1/orders/{big['id']}/payments/", {"payment_method": "card", "amount": amount}, format="json")
-
-    small_detail = _queries(lambda: client.get(f"/api/v1/orders/{small['id']}/"))
-    big_detail = _queries(lambda: client.get(f"/api/v1/orders/{big['id']}/"))
-    one_order = _queries(lambda: client.get("/api/v1/orders/", {"page_size": 1, "status": "confirmed"}))
-    for _ in range(8):
-        place(client, [(product, 1) for product in products])
-    ten_orders = _queries(lambda: client.get("/api/v1/orders/"))
-
-    # orders, items (with products), payments, refunds
-    assert small_detail == big_detail == baseline + 4
-    assert one_order == ten_orders == baseline + 4
-
-
-def test_menu_and_stock_lists_cost_the_same_queries_for_1_or_20_rows(api, shop):
-    client = api("manager")
-    InventoryItemFactory(restaurant=shop.restaurant)
-    SupplierFactory(restaurant=shop.restaurant)
-    paths = ["/api/v1/categories/", "/api/v1/products/", "/api/v1/inventory/items/", "/api/v1/inventory/suppliers/",
-             "/api/v1/inventory/restock-orders/"]
-    before = {path: _queries(lambda: client.get(path)) for path in paths}
-    for _ in range(19):
-        InventoryItemFactory(restaurant=shop.restaurant, product__category=CategoryFactory(restaurant=shop.restaurant))
-        SupplierFactory(restaurant=shop.restaurant)
-
-    after = {path: _queries(lambda: client.get(path)) for path in paths}
-
-    assert after == before

@@ -1,15 +1,16 @@
-"""factory-boy factories. Rows are written as the runtime role, in the operations scope
-(all tenants), the way operations staff create platforms and restaurants; children take
-their parent's restaurant."""
+"""Factories of the tenants app, and the base of every app's factories: rows are written as the
+runtime role, in the operations scope (all tenants), the way operations staff create platforms
+and restaurants; children take their parent's restaurant."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import factory
 
 from tenants.context import tenant_context
-from tenants.models import Platform, Restaurant, User, UserRole
+from tenants.models import Platform, Restaurant, RestaurantSetting, User, UserRole
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -59,3 +60,32 @@ class PlatformOwnerFactory(UserFactory):
     restaurant = None
     platform = factory.SubFactory(PlatformFactory)
     role = UserRole.PLATFORM_OWNER
+
+
+class RestaurantSettingFactory(TenantFactory):
+    class Meta:
+        model = RestaurantSetting
+
+    restaurant = factory.SubFactory(RestaurantFactory)
+    setting_key = "vat_rate"
+    setting_value = "20.00"
+    setting_type = "number"
+
+
+STAFF_ROLES = [UserRole.RESTAURANT_OWNER, UserRole.MANAGER, UserRole.CASHIER, UserRole.SERVER, UserRole.COOK]
+
+
+@dataclass
+class Shop:
+    """A restaurant with one user of each staff role."""
+
+    restaurant: Restaurant
+    users: dict[str, User]
+
+    def __getitem__(self, role: str) -> User:
+        return self.users[role]
+
+
+def make_shop(**restaurant_fields) -> Shop:
+    restaurant = RestaurantFactory(**restaurant_fields)
+    return Shop(restaurant=restaurant, users={role: UserFactory(restaurant=restaurant, role=role) for role in STAFF_ROLES})

@@ -1,5 +1,4 @@
-"""Factories for staff rows and for the sales that the daily report reads. Children take their
-parent's restaurant; rows are written in the operations scope like tests.factories'."""
+"""Factories of the staff app: employees, schedules, shifts and time tracking."""
 
 from __future__ import annotations
 
@@ -8,11 +7,9 @@ from decimal import Decimal
 
 import factory
 
-from pos.models import Order, OrderItem, OrderStatus, Payment, PaymentMethod, PaymentStatus
 from staff.models import Employee, EmployeeRole, Schedule, Shift, TimeTracking
 from tenants.models import UserRole
-from tests.factories import RestaurantFactory, TenantFactory, UserFactory
-from tests.factories_pos import ProductFactory
+from tests.tenants.factories import RestaurantFactory, TenantFactory, UserFactory
 
 
 class EmployeeRoleFactory(TenantFactory):
@@ -64,37 +61,3 @@ class TimeEntryFactory(TenantFactory):
     employee = factory.SubFactory(EmployeeFactory)
     restaurant = factory.SelfAttribute("employee.restaurant")
     clock_in = factory.LazyFunction(lambda: datetime.datetime(2025, 3, 3, 9, 0, tzinfo=datetime.timezone.utc))
-
-
-class OrderFactory(TenantFactory):
-    class Meta:
-        model = Order
-
-    restaurant = factory.SubFactory(RestaurantFactory)
-    order_number = factory.Sequence(lambda n: f"ORD-T-{n:06d}")
-    status = OrderStatus.COMPLETED
-    total_amount = Decimal("10.00")
-    subtotal = factory.SelfAttribute("total_amount")
-
-
-class OrderItemFactory(TenantFactory):
-    class Meta:
-        model = OrderItem
-
-    order = factory.SubFactory(OrderFactory)
-    restaurant = factory.SelfAttribute("order.restaurant")
-    product = factory.SubFactory(ProductFactory, restaurant=factory.SelfAttribute("..restaurant"))
-    quantity = 1
-    unit_price = factory.SelfAttribute("product.price")
-    total_price = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
-
-
-class PaymentFactory(TenantFactory):
-    class Meta:
-        model = Payment
-
-    order = factory.SubFactory(OrderFactory)
-    restaurant = factory.SelfAttribute("order.restaurant")
-    payment_method = PaymentMethod.CARD
-    amount = factory.SelfAttribute("order.total_amount")
-    status = PaymentStatus.COMPLETED
