@@ -1,9 +1,13 @@
+import re
+
+from django.conf import settings
 from django.urls import include, path, re_path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from fynlo.core.admin_site import site as admin_site
 from fynlo.core.health import health
+from fynlo.core.media import media_file
 
 api_v1 = [
     path("", include("tenants.urls")),
@@ -21,6 +25,11 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin_site.urls),
 ]
+if settings.MEDIA_URL.startswith("/"):
+    # uploads kept under MEDIA_ROOT (no Spaces); the view answers 404 when Spaces holds them
+    urlpatterns.append(
+        re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<name>.+)$", media_file, name="media-file")
+    )
 
 handler404 = "fynlo.core.api.not_found"
 handler500 = "fynlo.core.api.server_error"
