@@ -38,7 +38,7 @@ demo: seed
 	@echo "Fynlo demo: http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/health, admin: http://$(HOST):$(PORT)/admin/)"
 	@$(PY) manage.py seed_demo --print-logins
 	@echo ""
-	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	DEMO_SHOW_LOGINS=true $(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 serve: migrate
 	$(PY) manage.py collectstatic --no-input -v0

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from fynlo.core.admin_site import site as admin_site
 from fynlo.core.health import health
 from fynlo.core.media import media_file
+from fynlo.home import home
 
 api_v1 = [
     path("", include("tenants.urls")),
@@ -21,6 +22,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     re_path(r"^health/?$", health, name="health"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin_site.urls),
