@@ -37,6 +37,7 @@ demo: seed
 	@echo ""
 	@echo "Fynlo demo: http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/health, admin: http://$(HOST):$(PORT)/admin/)"
 	@$(PY) manage.py seed_demo --print-logins
+	@echo "The README's API examples, against this server: scripts/api_examples.sh"
 	@echo ""
 	DEMO_SHOW_LOGINS=true $(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
