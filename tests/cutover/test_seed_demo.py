@@ -244,6 +244,19 @@ def test_a_demo_email_taken_by_another_restaurant_is_a_one_line_error():
 
 
 @pytest.mark.django_db
+def test_a_demo_seeded_before_it_had_a_restaurant_owner_gets_one():
+    # given: a demo whose restaurant owner is missing (seeded before there was one)
+    seed()
+    with tenant_context(all_tenants=True):
+        User.objects.filter(email="owner@demo.com").delete()
+    # when
+    out = seed()
+    # then
+    assert re.search(r"^users +created 1, existing 7$", out, re.MULTILINE)
+    assert authenticate(email="owner@demo.com", password=DEFAULT_DEMO_PASSWORD).role == UserRole.RESTAURANT_OWNER
+
+
+@pytest.mark.django_db
 def test_an_empty_password_is_refused():
     with pytest.raises(CommandError, match="must not be empty"):
         seed("--password", " ")
