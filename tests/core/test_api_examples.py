@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from io import StringIO
 from pathlib import Path
@@ -98,6 +99,7 @@ def steps(stderr: str, base_url: str) -> list[str]:
     return found
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed (Debian: apt-get install curl)")
 @pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_the_examples_run_against_the_served_demo(served_demo, tmp_path):
     result = run_script(served_demo, tmp_path)
