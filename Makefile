@@ -37,8 +37,9 @@ demo: seed
 	@echo ""
 	@echo "Fynlo demo: http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/health, admin: http://$(HOST):$(PORT)/admin/)"
 	@$(PY) manage.py seed_demo --print-logins
+	@echo "The README's API examples, against this server: scripts/api_examples.sh"
 	@echo ""
-	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	DEMO_SHOW_LOGINS=true $(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 serve: migrate
 	$(PY) manage.py collectstatic --no-input -v0

@@ -269,6 +269,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
+# The landing page (/) lists the demo's logins with their password: a demo server only (`make demo`).
+DEMO_SHOW_LOGINS = env_bool("DEMO_SHOW_LOGINS", DEBUG)
+
 HEALTH_CHECK_TIMEOUT = float(env_str("HEALTH_CHECK_TIMEOUT", "2"))
 
 # API tokens expire after this many hours (0: never).

@@ -1,9 +1,14 @@
+import re
+
+from django.conf import settings
 from django.urls import include, path, re_path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenants.admin_site import site as admin_site
 from fynlo.core.health import health
+from fynlo.core.media import media_file
+from fynlo.home import home
 
 api_v1 = [
     path("", include("tenants.urls")),
@@ -17,10 +22,16 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     re_path(r"^health/?$", health, name="health"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin_site.urls),
 ]
+if settings.MEDIA_URL.startswith("/"):
+    # uploads kept under MEDIA_ROOT (no Spaces); the view answers 404 when Spaces holds them
+    urlpatterns.append(
+        re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<name>.+)$", media_file, name="media-file")
+    )
 
 handler404 = "fynlo.core.api.not_found"
 handler500 = "fynlo.core.api.server_error"

@@ -26,11 +26,15 @@ class TenantMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.static_prefix = getattr(settings, "STATIC_URL", None) or "/static/"
+        # Static files and locally stored uploads (fynlo.core.media) need no database.
+        self.file_prefixes = tuple(
+            prefix for prefix in (settings.STATIC_URL or "/static/", settings.MEDIA_URL)
+            if prefix.startswith("/") and prefix != "/"
+        )
 
     def __call__(self, request):
         request.tenant = NO_TENANT
-        if request.path in EXEMPT_PATHS or request.path.startswith(self.static_prefix):
+        if request.path in EXEMPT_PATHS or request.path.startswith(self.file_prefixes):
             return self.get_response(request)
         token = _current.set(NO_TENANT)
         nested = connections["default"].in_atomic_block

@@ -17,6 +17,7 @@ HTML page sent as "logo.png" is refused rather than served from the CDN.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -53,6 +54,16 @@ FOLDERS: dict[str, FileKind] = {
     "profiles": IMAGE,
     "receipts": RECEIPT,
 }
+
+
+# Every name `_file_key` makes, and nothing else (the media view answers only these).
+KEY_PATTERN = re.compile(
+    r"(?:restaurants/[1-9][0-9]*|platform)/(?:%s)/[0-9a-f]{32}\.(?P<extension>%s)" % (
+        "|".join(map(re.escape, FOLDERS)),
+        "|".join(sorted({re.escape(ext) for kind in FOLDERS.values() for ext in kind.types.values()})),
+    )
+)
+CONTENT_TYPES = {ext: content_type for kind in FOLDERS.values() for content_type, ext in kind.types.items()}
 
 
 def _sniff(head: bytes) -> str | None:

@@ -23,7 +23,7 @@ from fynlo.env import parse_database_url
 
 # Variables a test sets itself, or that would relax production settings if inherited.
 _DROPPED_PREFIXES = ("DJANGO_", "FYNLO_", "PYTEST_")
-_DROPPED = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "CACHE_TTL"}
+_DROPPED = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "CACHE_TTL", "DEMO_SHOW_LOGINS"}
 
 
 def _secret_key() -> str:
@@ -94,7 +94,7 @@ def test_production_settings_are_secure_by_default():
     loaded = settings_in_fresh_process(
         [
             "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-            "SECURE_HSTS_SECONDS", "ALLOWED_HOSTS", "PASSWORD_HASHERS",
+            "SECURE_HSTS_SECONDS", "ALLOWED_HOSTS", "PASSWORD_HASHERS", "DEMO_SHOW_LOGINS",
         ],
         production_env(),
     )
@@ -105,6 +105,7 @@ def test_production_settings_are_secure_by_default():
     assert loaded["SECURE_HSTS_SECONDS"] >= 31536000
     assert loaded["ALLOWED_HOSTS"] == ["pos.example.com"]
     assert not any("MD5" in hasher for hasher in loaded["PASSWORD_HASHERS"])
+    assert loaded["DEMO_SHOW_LOGINS"] is False  # the landing page shows no demo password
 
 
 def test_settings_refuse_to_load_without_a_secret_key_unless_debugging():

@@ -72,7 +72,7 @@ def test_seeding_twice_leaves_exactly_the_guides_demo(seeded):
     assert rows == {
         "platforms": 1, "subscription_plans": 3, "restaurants": 1, "restaurant_subscriptions": 1,
         "restaurant_settings": 2, "categories": 6, "products": 20, "suppliers": 4, "inventory_items": 20,
-        "users": 7, "employees": 6, "orders": 20, "payments": 20, "commission_records": 20,
+        "users": 8, "employees": 6, "orders": 20, "payments": 20, "commission_records": 20,
     }
     assert 20 <= order_items <= 80  # 1-4 lines per order
     assert re.search(r"^orders +created 0, existing 20$", seeded, re.MULTILINE)
@@ -95,6 +95,8 @@ def test_seeding_twice_leaves_exactly_the_guides_demo(seeded):
         assert sorted(Employee.objects.values_list("employee_number", flat=True)) == [
             f"EMP{n}" for n in range(1001, 1007)]
         assert Employee.objects.get(employee_number="EMP1001").user.email == "manager@demo.com"
+        restaurant_owner = User.objects.get(email="owner@demo.com")
+        assert (restaurant_owner.role, restaurant_owner.restaurant_id) == (UserRole.RESTAURANT_OWNER, restaurant.pk)
 
 
 @pytest.mark.django_db
@@ -203,7 +205,7 @@ def test_an_explicit_password_resets_existing_users_and_the_environment_does_not
     # then
     assert authenticate(email="admin@fynlo.com", password="s3cret-demo") is not None
     assert authenticate(email="tom.wilson@demo.com", password="s3cret-demo") is not None
-    assert "password reset on 7" in out
+    assert "password reset on 8" in out
 
 
 @pytest.mark.django_db
@@ -211,8 +213,15 @@ def test_print_logins_on_a_seeded_database_prints_only_the_logins(seeded):
     out = seed("--print-logins")
     assert out.splitlines() == [
         f"Platform owner: admin@fynlo.com / {DEFAULT_DEMO_PASSWORD}",
-        f"Restaurant manager: manager@demo.com / {DEFAULT_DEMO_PASSWORD}",
+        f"Restaurant owner: owner@demo.com / {DEFAULT_DEMO_PASSWORD}",
+        f"Manager: manager@demo.com / {DEFAULT_DEMO_PASSWORD}",
+        f"Cashier: sarah.johnson@demo.com / {DEFAULT_DEMO_PASSWORD}",
+        f"Server: emma.davis@demo.com / {DEFAULT_DEMO_PASSWORD}",
+        f"Cook: mike.chen@demo.com / {DEFAULT_DEMO_PASSWORD}",
     ]
+    for line in out.splitlines():
+        email = line.split(": ")[1].split(" / ")[0]
+        assert authenticate(email=email, password=DEFAULT_DEMO_PASSWORD) is not None, email
 
 
 @pytest.mark.django_db
@@ -232,6 +241,19 @@ def test_a_demo_email_taken_by_another_restaurant_is_a_one_line_error():
     rows = counts()
     # nothing half-written (one transaction): only the factory's platform, restaurant and user
     assert (rows["platforms"], rows["restaurants"], rows["users"], rows["orders"]) == (1, 1, 1, 0)
+
+
+@pytest.mark.django_db
+def test_a_demo_seeded_before_it_had_a_restaurant_owner_gets_one():
+    # given: a demo whose restaurant owner is missing (seeded before there was one)
+    seed()
+    with tenant_context(all_tenants=True):
+        User.objects.filter(email="owner@demo.com").delete()
+    # when
+    out = seed()
+    # then
+    assert re.search(r"^users +created 1, existing 7$", out, re.MULTILINE)
+    assert authenticate(email="owner@demo.com", password=DEFAULT_DEMO_PASSWORD).role == UserRole.RESTAURANT_OWNER
 
 
 @pytest.mark.django_db

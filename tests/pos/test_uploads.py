@@ -60,6 +60,19 @@ def test_a_receipt_is_stored_locally_without_spaces(api, shop, product, settings
         assert Order.objects.get(pk=order["id"]).receipt_url == url
 
 
+def test_a_product_image_stored_locally_is_served_at_its_url(api, shop, product, settings, tmp_path, client):
+    # given: no Spaces, files under MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path
+    # when
+    url = api("manager").post(f"/api/v1/products/{product.pk}/image", {"file": upload("dish.png", PNG)},
+                              format="multipart").json()["image_url"]
+    response = client.get(url)
+    # then: what was uploaded can be seen, by anyone who has its URL (as on Spaces)
+    assert url.startswith(f"/media/restaurants/{shop.restaurant.pk}/products/")
+    assert response.status_code == 200
+    assert (response["Content-Type"], b"".join(response.streaming_content)) == ("image/png", PNG)
+
+
 def test_a_disguised_file_is_refused(api, product, spaces_settings):
     response = api("manager").post(f"/api/v1/products/{product.pk}/image",
                                    {"file": upload("dish.png", b"<html>not an image</html>")}, format="multipart")

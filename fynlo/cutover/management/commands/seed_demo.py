@@ -34,7 +34,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--print-logins",
             action="store_true",
-            help="print the platform owner's and the manager's logins (the summary only when rows were created)",
+            help=(
+                "print one login per demo role: platform owner, restaurant owner, manager, cashier, server, cook "
+                "(the summary only when rows were created)"
+            ),
         )
 
     def handle(self, *args, password=None, print_logins=False, **options):

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The README's API examples, run against a served demo (`make demo`): bash, curl and python3.
+#
+#     scripts/api_examples.sh                                    # the demo on http://127.0.0.1:8000
+#     FYNLO_URL=http://127.0.0.1:8001 scripts/api_examples.sh
+#
+# Each block between "# ==" lines is shown verbatim in README.md, and tests/core/test_api_examples.py
+# checks that and runs this script against a served demo. Every id comes from a response; curl's
+# --fail-with-body stops the script at the first error and prints the error's body.
+set -euo pipefail
+
+# == setup
+SITE=${FYNLO_URL:-http://127.0.0.1:8000}; API=$SITE/api/v1
+PASSWORD=${DEMO_PASSWORD:-fynlo-demo-2025}   # the demo's logins: python manage.py seed_demo --print-logins
+json() {  # json KEY...: a value of the JSON document on stdin (a number indexes a list)
+  python3 -c 'import json, sys
+value = json.load(sys.stdin)
+for key in sys.argv[1:]: value = value[int(key)] if isinstance(value, list) else value[key]
+print(value)' "$@"
+}
+login() {  # login EMAIL [PASSWORD]: a new API token
+  curl -sS --fail-with-body -X POST "$API/auth/login" -H 'Content-Type: application/json' \
+       -d "{\"email\": \"$1\", \"password\": \"${2:-$PASSWORD}\"}" | json token
+}
+TOKEN=$(login manager@demo.com)
+
+# == orders
+MENU=$(curl -sS --fail-with-body "$API/products/?available_in_pos=true" -H "Authorization: Bearer $TOKEN")
+FIRST=$(echo "$MENU" | json 0 id); SECOND=$(echo "$MENU" | json 1 id)   # Barbacoa de Res 3.50, Camaron 4.50
+KEY=$(python3 -c 'import uuid; print(uuid.uuid4())')   # one Idempotency-Key per order, the same on a retry
+BODY='{"order_type": "dine_in", "table_number": "12", "discount_amount": "0.00", "items": [
+        {"product_id": '"$FIRST"', "quantity": 1, "special_instructions": "no onions"},
+        {"product_id": '"$SECOND"', "quantity": 2}]}'
+ORDER=$(curl -sS --fail-with-body -X POST "$API/orders/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -H "Idempotency-Key: $KEY" -d "$BODY")
+echo "$ORDER"
+# 201 {"id": ..., "order_number": "<restaurant id>-<yyyymmdd>-0001", "status": "confirmed", "items": [...],
+#      "subtotal": "12.50", "discount_amount": "0.00", "tax_amount": "2.50", "service_charge": "1.56",
+#      "total_amount": "16.56", ...}
+ORDER_ID=$(echo "$ORDER" | json id); TOTAL=$(echo "$ORDER" | json total_amount)
+curl -sS --fail-with-body -X POST "$API/orders/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -H "Idempotency-Key: $KEY" -d "$BODY" -o /dev/null \
+     -D - | grep -i '^idempotent-replayed: true'   # a retry: the same order again, nothing new
+COOK=$(login mike.chen@demo.com)   # the kitchen moves an order to preparing and ready, nothing else
+curl -sS --fail-with-body -X POST "$API/orders/$ORDER_ID/status/" -H "Authorization: Bearer $COOK" \
+     -H 'Content-Type: application/json' -d '{"status": "preparing"}'
+curl -sS --fail-with-body -X POST "$API/orders/$ORDER_ID/status/" -H "Authorization: Bearer $COOK" \
+     -H 'Content-Type: application/json' -d '{"status": "ready"}'
+PAYMENT=$(curl -sS --fail-with-body -X POST "$API/orders/$ORDER_ID/payments/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"payment_method": "cash", "amount": "'"$TOTAL"'", "tendered": "20.00"}')
+echo "$PAYMENT"   # 201 {"payment": {"id": ...}, "tendered": "20.00", "change": "3.44", "order": {"status": "completed", ...}}
+PAYMENT_ID=$(echo "$PAYMENT" | json payment id)
+curl -sS --fail-with-body -X POST "$API/payments/$PAYMENT_ID/refunds/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"amount": "5.00", "reason": "cold", "restock": true}'
+curl -sS --fail-with-body "$API/inventory/items/?low_stock=true" -H "Authorization: Bearer $TOKEN"
+ITEM_ID=$(curl -sS --fail-with-body "$API/inventory/items/" -H "Authorization: Bearer $TOKEN" | json 0 id)
+curl -sS --fail-with-body -X POST "$API/inventory/items/$ITEM_ID/adjust/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"quantity": "-2", "movement_type": "waste", "notes": "dropped"}'
+DISH=$(mktemp --suffix=.png)   # a 1x1 PNG
+python3 -c 'import base64, sys; sys.stdout.buffer.write(base64.b64decode(sys.argv[1]))' \
+     iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg== > "$DISH"
+IMAGE_URL=$(curl -sS --fail-with-body -X POST "$API/products/$FIRST/image" -H "Authorization: Bearer $TOKEN" \
+     -F "file=@$DISH" | json image_url)
+case $IMAGE_URL in /*) IMAGE_URL=$SITE$IMAGE_URL ;; esac   # without Spaces, a path on this server
+curl -sS --fail-with-body "$IMAGE_URL" | cmp - "$DISH"   # the image, as uploaded
+
+# == restaurants
+OWNER=$(login owner@demo.com)   # restaurant settings are the owners'
+RESTAURANT_ID=$(curl -sS --fail-with-body "$API/restaurants/" -H "Authorization: Bearer $OWNER" | json 0 id)
+curl -sS --fail-with-body -X PATCH "$API/restaurants/$RESTAURANT_ID/" -H "Authorization: Bearer $OWNER" \
+     -H 'Content-Type: application/json' \
+     -d '{"phone": "+44 20 7946 0000", "settings": {"opening_hours": {"friday": ["12:00-15:00", "18:00-02:00"]}}}'
+NINA=nina.$(date +%s)@demo.com   # a new server; a manager may hire cashiers, servers and cooks
+EMPLOYEE_ID=$(curl -sS --fail-with-body -X POST "$API/staff/employees/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"user": {"email": "'"$NINA"'", "password": "a long passphrase",
+       "first_name": "Nina", "last_name": "Rossi", "role": "server"}, "hourly_rate": "11.50"}' | json id)
+SCHEDULE_ID=$(curl -sS --fail-with-body -X POST "$API/staff/schedules/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' \
+     -d '{"name": "This week", "week_start": "'"$(date +%F)"'", "week_end": "'"$(date -d '+6 days' +%F)"'"}' | json id)
+curl -sS --fail-with-body -X POST "$API/staff/shifts/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"schedule_id": '"$SCHEDULE_ID"', "employee_id": '"$EMPLOYEE_ID"',
+       "shift_date": "'"$(date +%F)"'", "start_time": "09:00", "end_time": "17:30", "break_duration": 30}'
+NINA_TOKEN=$(login "$NINA" 'a long passphrase')
+for step in clock-in break-start break-end clock-out; do   # against today's shift
+  curl -sS --fail-with-body -X POST "$API/staff/$step/" -H "Authorization: Bearer $NINA_TOKEN"; echo
+done
+curl -sS --fail-with-body "$API/reports/daily/?date=$(date +%F)" -H "Authorization: Bearer $TOKEN"
