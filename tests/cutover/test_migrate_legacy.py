@@ -673,6 +673,40 @@ def test_a_legacy_hash_upgraded_at_login_is_not_a_conflict(export):
     assert report["tables"]["users"]["already_present"] == 4
 
 
+def test_a_second_run_under_another_secret_key_is_not_a_conflict(export, settings):
+    # given an import whose cook has a non-bcrypt hash (stored as an unusable password)
+    folder = export()
+    assert migrate(folder)[0] == 0
+    before = _row_versions()
+
+    # when the same export runs again from a checkout with another secret key
+    settings.SECRET_KEY = "another-checkout-another-secret-key-0123456789abcdef"
+    code, out, report = migrate(folder)
+
+    # then the cook is already present, not a conflict, and nothing was written
+    assert code == 0, out
+    assert report["conflicts"] == {} and report["tables"]["users"]["already_present"] == 4
+    assert _row_versions() == before
+
+
+def test_an_unusable_password_reset_by_its_user_since_the_import_is_not_a_conflict(export):
+    # given an import, then the cook (whose legacy hash was unusable) set a new password as told
+    folder = export()
+    migrate(folder)
+    with tenant_context(all_tenants=True):
+        cook = User.objects.get(id=4)
+        cook.set_password("a-new-password-for-the-cook")
+        cook.save(update_fields=["password"])
+
+    # when the import runs again
+    code, out, report = migrate(folder)
+
+    # then the cook is already present and keeps the new password
+    assert code == 0, out
+    assert report["tables"]["users"]["already_present"] == 4
+    assert authenticate(email="cook@r10.test", password="a-new-password-for-the-cook") is not None
+
+
 def test_a_dry_run_writes_nothing_and_reports_what_a_run_would(export, rejects_dir, tmp_path):
     # given a bad row
     rows = base_rows()
