@@ -612,6 +612,37 @@ def test_plain_table_named_files_are_found_too(export):
     assert report["tables"]["orders"]["file"] == "orders.csv"
 
 
+@pytest.mark.parametrize("names", [[], ["legacy_orders.csv", "Orders Export.csv"]])
+def test_an_export_with_no_table_file_is_an_error_naming_the_expected_files(tmp_path, names):
+    # given a folder that is empty, or whose files are all misnamed
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text("id,order_number\n1,R1\n")
+
+    # when
+    code, out, report = migrate(folder)
+
+    # then exit 2, in one line naming the files expected (and the ones ignored), nothing imported
+    assert code == 2, out
+    message = out.split("CommandError: ", 1)[1]
+    assert "\n" not in message
+    assert "no export file found" in message and "orders_export.csv" in message and "platforms_export.csv" in message
+    assert all(name in message for name in names)
+    assert report == {} and owner_rows("orders") == []
+
+
+def test_ignored_files_head_the_summary(export):
+    folder = export()
+    (folder / "legacy_orders.csv").write_text("id\n1\n")
+
+    code, out, report = migrate(folder)
+
+    assert code == 0, out
+    assert report["ignored_files"] == ["legacy_orders.csv"]
+    assert "ignored files" in out.splitlines()[1] and "legacy_orders.csv" in out.splitlines()[1]
+
+
 # --- Idempotency, conflicts, dry run -----------------------------------------------------------------
 
 

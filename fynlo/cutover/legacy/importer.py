@@ -151,6 +151,7 @@ class _Importer:
         started = clock.monotonic()
         with open_source(self.source_path, tables=self.order, encoding=self.encoding) as source:
             self.report.ignored_files = source.ignored
+            self._check_found(source)
             self._check_headers(source)
             self._connect()
             try:
@@ -209,6 +210,17 @@ class _Importer:
                 self.report.constraint_problems.append(
                     f"{restored.name} on {restored.table} restored NOT VALID: existing rows violate it ({restored.error})"
                 )
+
+    def _check_found(self, source: Source) -> None:
+        """An export with no file for any selected table would import nothing: an error, not 0 rows."""
+        if any(name in source.files for name in self.selected):
+            return
+        expected = ", ".join(f"{name}_export.csv" for name in self.selected)
+        ignored = f"; ignored: {', '.join(source.ignored)}" if source.ignored else ""
+        raise CutoverError(
+            f"{self.source_path}: no export file found (expected files named <table>_export.csv or <table>.csv: "
+            f"{expected}){ignored}"
+        )
 
     # -- headers: all checked before anything is written --
 
