@@ -169,9 +169,12 @@ def write_export(folder: Path, rows: dict[str, list[dict]], *, headers: dict | N
 
 
 def migrate(source, *args) -> tuple[int, str, dict]:
-    """Run the command; (exit code, stdout, JSON report)."""
+    """Run the command; (exit code, stdout, JSON report). Rejects go beside the source unless
+    --rejects is given (the default, ./legacy-rejects, would be the working tree)."""
     out = io.StringIO()
     report_path = Path(str(source) + ".report.json")
+    if "--rejects" not in args:
+        args = (*args, "--rejects", str(source) + ".rejects")
     code = 0
     try:
         call_command("migrate_legacy", str(source), "--report", str(report_path), *args, stdout=out,
@@ -491,6 +494,38 @@ def test_cp1252_needs_the_encoding_option(export, rejects_dir):
     assert owner_rows("restaurants", "name")[0] == ("Café £ Olé",)
 
 
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_binary_file_named_like_an_export_is_said_not_to_be_text(export, encoding):
+    # given an image renamed orders_export.csv
+    folder = export()
+    (folder / "orders_export.csv").write_bytes(PNG + bytes(range(256)) * 4)
+
+    # when it is imported, with or without the encoding a decoding error would suggest
+    code, out, report = migrate(folder, "--encoding", encoding)
+
+    # then the file is said not to be text; no --encoding advice, no column read from it
+    orders = report["tables"]["orders"]
+    assert code == 1, out
+    assert orders["status"] == "unparseable"
+    assert "not a CSV text file" in orders["error"] and "PNG image" in orders["error"]
+    assert "--encoding" not in out and "unknown column" not in out
+
+
+def test_a_stray_nul_in_a_text_file_is_reported_on_its_line(export):
+    folder = export()
+    path = folder / "orders_export.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b",", b",\x00", 1)
+    path.write_bytes(b"\n".join(lines))
+
+    _, _, report = migrate(folder)
+
+    assert report["tables"]["orders"]["error"] == "line 3: NUL character in the data"
+
+
 def test_quoted_fields_hold_commas_quotes_and_newlines_and_empty_is_null(export):
     rows = base_rows()
     rows["orders"][0]["customer_name"] = 'Smith, "Jo"\nline two'
@@ -794,6 +829,25 @@ def test_exit_codes(export, tmp_path):
             call_command("migrate_legacy", *args, stdout=io.StringIO())
         assert raised.value.returncode == 2
         assert "\n" not in str(raised.value)
+
+
+def test_a_failed_run_says_where_its_details_are(export, tmp_path):
+    rows = base_rows()
+    _copy(rows, "orders", 0, 909, status="lost")
+    folder = write_export(tmp_path / "bad", rows)
+    rejects = tmp_path / "rejects"
+
+    # without --report: the rejects folder, and how to get the report
+    with pytest.raises(CommandError) as raised:
+        call_command("migrate_legacy", str(folder), "--rejects", str(rejects), stdout=io.StringIO(),
+                     stderr=io.StringIO())
+    assert raised.value.returncode == 1
+    assert f"the rejected rows in {rejects}/" in str(raised.value) and "--report FILE" in str(raised.value)
+    assert "see the report" not in str(raised.value)
+
+    # with it: the report's path
+    code, out, _ = migrate(folder, "--rejects", str(rejects))
+    assert code == 1 and f"the report {folder}.report.json" in out
 
 
 # --- Users ---------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from fynlo.cutover.legacy.report import (
     TableReport,
 )
 from fynlo.cutover.legacy.schema import SETTINGS_SOURCE, SETTINGS_TARGETS, TableSpec, source_order, table_specs
-from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, open_source, records, scan
+from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, first_record, open_source, records, scan
 from fynlo.cutover.legacy.validate import (
     NO_TENANT,
     PRESENT,
@@ -233,8 +233,7 @@ class _Importer:
             if file is None:
                 continue
             try:
-                with file.open_text() as stream:
-                    first = next(records(stream), None)
+                first = first_record(file)
             except ParseError:
                 continue  # reported with its line when the table's turn comes
             except OSError as error:
