@@ -6,8 +6,8 @@ takes its orders, order_items and payments and their parents (platforms, restaur
 users, categories, products, employees). In the same run:
 
 - the limit: `psql \\copy` of each of those files, parents first, into empty tables made from
-  the guide's "Complete Database Schema Definition" DDL (its foreign keys and constraints),
-  in a schema `guide` of the benchmark database;
+  the guide's "Complete Database Schema Definition" DDL (bench/guide_schema.sql: its foreign
+  keys and constraints), in a schema `guide` of the benchmark database;
 - the subject: `manage.py migrate_legacy SOURCE --only <those tables>` into the emptied
   schema, end to end: its own process from start to exit (Django start-up, parse checks,
   validation, COPY, foreign keys and indexes put back, sequences, statistics, the
@@ -37,16 +37,12 @@ TARGET_RATIO = 0.8
 TARGET_RSS_MB = 300
 # Columns of our schema that the guide uses elsewhere but never defines (DESIGN.md, "Data model").
 GUIDE_COMPLETIONS = ("ALTER TABLE users ADD COLUMN profile_image_url TEXT", "ALTER TABLE orders ADD COLUMN receipt_url TEXT")
+GUIDE_SCHEMA = Path(__file__).with_name("guide_schema.sql")
 
 
 def guide_ddl() -> list[str]:
-    from django.conf import settings
-
-    path = Path(os.environ.get("BENCH_GUIDE", Path(settings.BASE_DIR).parent / "shared" / "seed" / "000_dd78d42a08d12dfd.txt"))
-    text = path.read_text(encoding="utf-8")
-    start = text.index("### Complete Database Schema Definition")
-    end = text.index("#### **Multi-Tenant Security Constraints**", start)
-    return re.findall(r"CREATE TABLE \w+ \(.*?\n\);", text[start:end], re.DOTALL)
+    """The guide's CREATE TABLE statements (bench/guide_schema.sql, copied from the migration guide)."""
+    return re.findall(r"^CREATE TABLE \w+ \(.*?\n\);", GUIDE_SCHEMA.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
 
 
 def export(orders: int) -> tuple[Path, dict]:

@@ -82,6 +82,7 @@ class Progress:
         self.count = 0
         self.started = time.monotonic()
         self._last = 0.0
+        self._shown: int | None = None  # the count the last line showed
 
     def update(self, n: int = 1) -> None:
         self.count += n
@@ -103,6 +104,7 @@ class Progress:
         return f"{self.label}: {self.count:,} {self.unit} {rate:,.0f}/s"
 
     def _emit(self, *, final: bool) -> None:
+        self._shown = self.count
         if self.tty:
             self.stream.write("\r" + self._line() + ("\n" if final else ""))
         else:
@@ -110,6 +112,13 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        """The final line, unless the last one shown already holds the final count (a small run
+        counted at once): then only the terminal's line is ended."""
+        if self._shown == self.count:
+            if self.tty:
+                self.stream.write("\n")
+                self.stream.flush()
+            return
         self._emit(final=True)
 
     def __enter__(self):

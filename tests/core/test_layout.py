@@ -5,12 +5,15 @@ inside functions included, and model labels named as strings):
 - tenants stands on core alone;
 - billing, inventory and staff know nothing of orders (never pos);
 - nothing but the cutover tooling (and the tests and benchmarks) imports fynlo/cutover.
+
+And the repository is self-contained: nothing in it names a place outside it.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -164,3 +167,34 @@ def test_the_checker_follows_deferred_imports_and_model_labels(tmp_path):
     # then
     assert deferred == ["fynlo.core.later", "fynlo.core.helper", "tenants"]
     assert labelled == ["fynlo.core.label", "pos"]
+
+
+# Places outside the repository that a file of it could name (each would be missing in a fresh
+# clone): the machine's checkout root, the reference folder that sits beside the checkout here
+# (written relatively), and the parent of BASE_DIR (whatever is joined to it). The character
+# classes keep this file from matching itself.
+OUTSIDE_THE_REPOSITORY = re.compile(
+    r"/wor[k]/"
+    r"|\.\.[/\\]share[d]\b"
+    r"|BASE_DI[R]\)?\.parent\b"
+)
+
+
+def test_no_file_of_the_repository_names_a_path_outside_it():
+    # given every tracked file that is text (a NUL byte in its first 8 KiB marks it binary, as git does)
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    offending = []
+    for name in sorted(filter(None, names.decode().split("\0"))):
+        path = ROOT / name
+        if not path.is_file():
+            continue
+        content = path.read_bytes()
+        if b"\0" in content[:8192]:
+            continue
+        # then none names a path that a fresh clone (with nothing beside it) does not have
+        for number, line in enumerate(content.decode("utf-8", "replace").splitlines(), start=1):
+            if OUTSIDE_THE_REPOSITORY.search(line):
+                offending.append(f"{name}:{number}: {line.strip()}")
+
+    assert len(names) > 0
+    assert offending == []

@@ -6,26 +6,19 @@ import datetime
 import re
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from bench.legacy_import import guide_ddl
 from inventory.models import Product
 from pos.models import Order
 from tenants.context import tenant_context
 from tests.tenants.factories import PlatformOwnerFactory, RestaurantFactory, UserFactory
 
-SEED_NAME = "000_dd78d42a08d12dfd.txt"
 BOTH_DATABASES = pytest.mark.django_db(databases=["default", "owner"])
-
-
-def _guide_path() -> Path:
-    # CI copies shared/ beside the repository clone, as it is beside /work/main here.
-    return Path(settings.BASE_DIR).parent / "shared" / "seed" / SEED_NAME
 
 
 # --- The guide's CREATE TABLE blocks ----------------------------------------------------
@@ -75,15 +68,9 @@ def _expected_type(sql_type: str) -> tuple:
 
 def guide_schema() -> dict[str, dict[str, tuple]]:
     """{table: {column: expected type}} from the guide's "Complete Database Schema Definition"."""
-    path = _guide_path()
-    if not path.is_file():
-        pytest.skip(f"the migration guide is not at {path} (shared/ must sit beside the repository)")
-    text = path.read_text(encoding="utf-8")
-    start = text.index("### Complete Database Schema Definition")
-    end = text.index("#### **Multi-Tenant Security Constraints**", start)
-    section = re.sub(r"--[^\n]*", "", text[start:end])
     tables: dict[str, dict[str, tuple]] = {}
-    for match in re.finditer(r"CREATE TABLE (\w+) \((.*?)\n\);", section, re.DOTALL):
+    for statement in guide_ddl():
+        match = re.match(r"CREATE TABLE (\w+) \((.*)\n\);", re.sub(r"--[^\n]*", "", statement), re.DOTALL)
         columns = {}
         for item in _split_top_level(match[2]):
             first, rest = re.match(r"(\w+)\s*(.*)", item, re.DOTALL).groups()

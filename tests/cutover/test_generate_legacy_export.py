@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from fynlo.core.money import percent_of
+from fynlo.cutover.common import Progress
 from fynlo.cutover.legacy.generate import (
     BAD_KINDS,
     TABLE_MODELS,
@@ -689,6 +690,34 @@ def test_the_command_writes_the_export_and_its_manifest(tmp_path):
     assert report["archive"] == str(tmp_path / "export.zip") and (tmp_path / "export.zip").is_file()
     assert not (tmp_path / "export" / "refunds_export.csv").exists()
     assert {e["table"] for e in report["bad"]} >= set(TABLES) - {"refunds"}
+
+
+def test_the_progress_is_printed_once(tmp_path):
+    # when a small export is written (its orders all counted at once) with stderr not a terminal
+    _, err = run(str(tmp_path / "export"), "--orders", "200", "--seed", "7")
+
+    # then its progress line is there once, not again at the close
+    lines = [line for line in err.splitlines() if line.startswith("generate_legacy_export")]
+    assert len(lines) == 1 and "200/200 orders" in lines[0], err
+
+
+class Terminal(StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stream", [StringIO, Terminal])
+def test_a_progress_closed_where_it_was_last_shown_shows_no_second_line(stream):
+    # given a progress whose last update was shown (the first update always is)
+    out = stream()
+    progress = Progress("rows", total=10, stream=out)
+    progress.update(10)
+
+    # when it is closed
+    progress.close()
+
+    # then the bar was drawn once, and ends its line
+    assert out.getvalue().count("10/10 rows") == 1 and out.getvalue().endswith("\n"), repr(out.getvalue())
 
 
 def test_the_command_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path):

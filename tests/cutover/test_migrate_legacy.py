@@ -169,9 +169,12 @@ def write_export(folder: Path, rows: dict[str, list[dict]], *, headers: dict | N
 
 
 def migrate(source, *args) -> tuple[int, str, dict]:
-    """Run the command; (exit code, stdout, JSON report)."""
+    """Run the command; (exit code, stdout, JSON report). Rejects go beside the source unless
+    --rejects is given (the default, ./legacy-rejects, would be the working tree)."""
     out = io.StringIO()
     report_path = Path(str(source) + ".report.json")
+    if "--rejects" not in args:
+        args = (*args, "--rejects", str(source) + ".rejects")
     code = 0
     try:
         call_command("migrate_legacy", str(source), "--report", str(report_path), *args, stdout=out,
@@ -491,6 +494,38 @@ def test_cp1252_needs_the_encoding_option(export, rejects_dir):
     assert owner_rows("restaurants", "name")[0] == ("Café £ Olé",)
 
 
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_binary_file_named_like_an_export_is_said_not_to_be_text(export, encoding):
+    # given an image renamed orders_export.csv
+    folder = export()
+    (folder / "orders_export.csv").write_bytes(PNG + bytes(range(256)) * 4)
+
+    # when it is imported, with or without the encoding a decoding error would suggest
+    code, out, report = migrate(folder, "--encoding", encoding)
+
+    # then the file is said not to be text; no --encoding advice, no column read from it
+    orders = report["tables"]["orders"]
+    assert code == 1, out
+    assert orders["status"] == "unparseable"
+    assert "not a CSV text file" in orders["error"] and "PNG image" in orders["error"]
+    assert "--encoding" not in out and "unknown column" not in out
+
+
+def test_a_stray_nul_in_a_text_file_is_reported_on_its_line(export):
+    folder = export()
+    path = folder / "orders_export.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b",", b",\x00", 1)
+    path.write_bytes(b"\n".join(lines))
+
+    _, _, report = migrate(folder)
+
+    assert report["tables"]["orders"]["error"] == "line 3: NUL character in the data"
+
+
 def test_quoted_fields_hold_commas_quotes_and_newlines_and_empty_is_null(export):
     rows = base_rows()
     rows["orders"][0]["customer_name"] = 'Smith, "Jo"\nline two'
@@ -612,6 +647,37 @@ def test_plain_table_named_files_are_found_too(export):
     assert report["tables"]["orders"]["file"] == "orders.csv"
 
 
+@pytest.mark.parametrize("names", [[], ["legacy_orders.csv", "Orders Export.csv"]])
+def test_an_export_with_no_table_file_is_an_error_naming_the_expected_files(tmp_path, names):
+    # given a folder that is empty, or whose files are all misnamed
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text("id,order_number\n1,R1\n")
+
+    # when
+    code, out, report = migrate(folder)
+
+    # then exit 2, in one line naming the files expected (and the ones ignored), nothing imported
+    assert code == 2, out
+    message = out.split("CommandError: ", 1)[1]
+    assert "\n" not in message
+    assert "no export file found" in message and "orders_export.csv" in message and "platforms_export.csv" in message
+    assert all(name in message for name in names)
+    assert report == {} and owner_rows("orders") == []
+
+
+def test_ignored_files_head_the_summary(export):
+    folder = export()
+    (folder / "legacy_orders.csv").write_text("id\n1\n")
+
+    code, out, report = migrate(folder)
+
+    assert code == 0, out
+    assert report["ignored_files"] == ["legacy_orders.csv"]
+    assert "ignored files" in out.splitlines()[1] and "legacy_orders.csv" in out.splitlines()[1]
+
+
 # --- Idempotency, conflicts, dry run -----------------------------------------------------------------
 
 
@@ -673,6 +739,40 @@ def test_a_legacy_hash_upgraded_at_login_is_not_a_conflict(export):
     assert report["tables"]["users"]["already_present"] == 4
 
 
+def test_a_second_run_under_another_secret_key_is_not_a_conflict(export, settings):
+    # given an import whose cook has a non-bcrypt hash (stored as an unusable password)
+    folder = export()
+    assert migrate(folder)[0] == 0
+    before = _row_versions()
+
+    # when the same export runs again from a checkout with another secret key
+    settings.SECRET_KEY = "another-checkout-another-secret-key-0123456789abcdef"
+    code, out, report = migrate(folder)
+
+    # then the cook is already present, not a conflict, and nothing was written
+    assert code == 0, out
+    assert report["conflicts"] == {} and report["tables"]["users"]["already_present"] == 4
+    assert _row_versions() == before
+
+
+def test_an_unusable_password_reset_by_its_user_since_the_import_is_not_a_conflict(export):
+    # given an import, then the cook (whose legacy hash was unusable) set a new password as told
+    folder = export()
+    migrate(folder)
+    with tenant_context(all_tenants=True):
+        cook = User.objects.get(id=4)
+        cook.set_password("a-new-password-for-the-cook")
+        cook.save(update_fields=["password"])
+
+    # when the import runs again
+    code, out, report = migrate(folder)
+
+    # then the cook is already present and keeps the new password
+    assert code == 0, out
+    assert report["tables"]["users"]["already_present"] == 4
+    assert authenticate(email="cook@r10.test", password="a-new-password-for-the-cook") is not None
+
+
 def test_a_dry_run_writes_nothing_and_reports_what_a_run_would(export, rejects_dir, tmp_path):
     # given a bad row
     rows = base_rows()
@@ -729,6 +829,25 @@ def test_exit_codes(export, tmp_path):
             call_command("migrate_legacy", *args, stdout=io.StringIO())
         assert raised.value.returncode == 2
         assert "\n" not in str(raised.value)
+
+
+def test_a_failed_run_says_where_its_details_are(export, tmp_path):
+    rows = base_rows()
+    _copy(rows, "orders", 0, 909, status="lost")
+    folder = write_export(tmp_path / "bad", rows)
+    rejects = tmp_path / "rejects"
+
+    # without --report: the rejects folder, and how to get the report
+    with pytest.raises(CommandError) as raised:
+        call_command("migrate_legacy", str(folder), "--rejects", str(rejects), stdout=io.StringIO(),
+                     stderr=io.StringIO())
+    assert raised.value.returncode == 1
+    assert f"the rejected rows in {rejects}/" in str(raised.value) and "--report FILE" in str(raised.value)
+    assert "see the report" not in str(raised.value)
+
+    # with it: the report's path
+    code, out, _ = migrate(folder, "--rejects", str(rejects))
+    assert code == 1 and f"the report {folder}.report.json" in out
 
 
 # --- Users ---------------------------------------------------------------------------------------------

@@ -33,13 +33,20 @@ def owner_connection() -> psycopg.Connection:
 
 def dump() -> dict[str, list[tuple]]:
     """Every row of every importable table, in a stable order. The settings export has no
-    id and no timestamps: those columns are the database's own (identity, now())."""
+    id and no timestamps: those columns are the database's own (identity, now()). An unusable
+    password is Django's (random after its "!"): only that it is unusable is the import's."""
     rows = {}
     with owner_connection() as conn:
         for table in table_specs():
             if table in SETTINGS_TABLES:
                 columns = [c for c in table_specs()[table].columns if c not in ("id", "created_at", "updated_at")]
                 query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {SETTINGS_TABLES[table]}"
+            elif table == "users":
+                columns = [
+                    "CASE WHEN password_hash LIKE '!%' THEN '!' ELSE password_hash END" if c == "password_hash" else c
+                    for c in table_specs()[table].columns
+                ]
+                query = f"SELECT {', '.join(columns)} FROM users ORDER BY id"
             else:
                 query = f"SELECT * FROM {table} ORDER BY id"
             rows[table] = conn.execute(query).fetchall()

@@ -37,7 +37,7 @@ from fynlo.cutover.legacy.report import (
     TableReport,
 )
 from fynlo.cutover.legacy.schema import SETTINGS_SOURCE, SETTINGS_TARGETS, TableSpec, source_order, table_specs
-from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, open_source, records, scan
+from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, first_record, open_source, records, scan
 from fynlo.cutover.legacy.validate import (
     NO_TENANT,
     PRESENT,
@@ -151,6 +151,7 @@ class _Importer:
         started = clock.monotonic()
         with open_source(self.source_path, tables=self.order, encoding=self.encoding) as source:
             self.report.ignored_files = source.ignored
+            self._check_found(source)
             self._check_headers(source)
             self._connect()
             try:
@@ -210,6 +211,17 @@ class _Importer:
                     f"{restored.name} on {restored.table} restored NOT VALID: existing rows violate it ({restored.error})"
                 )
 
+    def _check_found(self, source: Source) -> None:
+        """An export with no file for any selected table would import nothing: an error, not 0 rows."""
+        if any(name in source.files for name in self.selected):
+            return
+        expected = ", ".join(f"{name}_export.csv" for name in self.selected)
+        ignored = f"; ignored: {', '.join(source.ignored)}" if source.ignored else ""
+        raise CutoverError(
+            f"{self.source_path}: no export file found (expected files named <table>_export.csv or <table>.csv: "
+            f"{expected}){ignored}"
+        )
+
     # -- headers: all checked before anything is written --
 
     def _check_headers(self, source: Source) -> None:
@@ -221,8 +233,7 @@ class _Importer:
             if file is None:
                 continue
             try:
-                with file.open_text() as stream:
-                    first = next(records(stream), None)
+                first = first_record(file)
             except ParseError:
                 continue  # reported with its line when the table's turn comes
             except OSError as error:

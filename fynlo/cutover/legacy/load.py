@@ -491,10 +491,14 @@ class BatchLoader:
             name = sql.Identifier(column)
             differs = sql.SQL("c.{0} IS DISTINCT FROM t.{0}").format(name)
             if column == "password_hash":
-                # a legacy bcrypt hash upgraded at first login is the same password
+                # Compared as what the import writes: a legacy bcrypt hash upgraded at first login
+                # is the same password; a non-bcrypt one is written as an unusable password (random,
+                # so never equal to the one stored), the same as any unusable password in the
+                # database or a password its user has set since, as the report asks them to.
                 differs = sql.SQL(
                     "({} AND NOT (c.password_hash LIKE '$2%%' AND t.password_hash NOT LIKE '$2%%'"
-                    " AND t.password_hash NOT LIKE '!%%'))"
+                    " AND t.password_hash NOT LIKE '!%%')"
+                    " AND NOT (c.password_hash LIKE '!%%' AND t.password_hash NOT LIKE '$2%%'))"
                 ).format(differs)
             differences.append(sql.SQL("CASE WHEN {} THEN {} END").format(differs, sql.Literal(column)))
         diff = sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(

@@ -252,6 +252,10 @@ def summary_lines(report: ImportReport) -> list[str]:
     lines = []
     title = "migrate_legacy (dry run: nothing written)" if report.dry_run else "migrate_legacy"
     lines.append(f"{title}: {report.source}")
+    if report.ignored_files:
+        lines.append(
+            f"ignored files (not <table>_export.csv or <table>.csv of a known table): {', '.join(report.ignored_files)}"
+        )
     header = f"{'table':<22} {'rows_in':>10} {'imported':>10} {'present':>10} {'rejected':>9} {'seconds':>8} {'rows/s':>9}"
     lines.append(header)
     lines.append("-" * len(header))
@@ -267,8 +271,6 @@ def summary_lines(report: ImportReport) -> list[str]:
         )
     if report.absent:
         lines.append(f"absent (no file): {', '.join(report.absent)}")
-    if report.ignored_files:
-        lines.append(f"ignored files (no such table): {', '.join(report.ignored_files)}")
     for restored in report.restored_constraints:
         lines.append(
             f"restored {restored['kind']} {restored['name']} on {restored['table']} (set aside by an interrupted run)"

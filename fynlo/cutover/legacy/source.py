@@ -280,6 +280,48 @@ def _decode_message(error: UnicodeDecodeError) -> str:
     return f"not valid {error.encoding} (byte 0x{byte}); pass --encoding (e.g. cp1252)"
 
 
+# How files that are not text begin: a file renamed to .csv is no CSV in any encoding.
+BINARY_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one)"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.xls)"),
+)
+SNIFF = 8192
+# Control bytes no text holds (tab, line ends, form feed and escape aside). A text file with a
+# stray NUL is still text (the line is reported); one whose head is a tenth control bytes is not.
+CONTROL_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
+
+
+def not_text(head: bytes, encoding: str) -> str | None:
+    """What a file that begins with `head` is, if it is not text (else None)."""
+    for signature, kind in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if encoding.startswith(("utf-16", "utf-32")) or b"\x00" not in head:
+        return None
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
+    return "binary data (NUL and other control bytes)" if controls * 10 > len(head) else None
+
+
+def check_text(source_file: SourceFile) -> None:
+    """Raise ParseError if the file is not text (an image, an archive): no --encoding reads it."""
+    with source_file.open_bytes() as data:
+        kind = not_text(data.read(SNIFF), source_file.encoding)
+    if kind is not None:
+        raise ParseError(1, f"not a CSV text file: it is {kind}")
+
+
+def first_record(source_file: SourceFile) -> tuple[int, list[str]] | None:
+    """The file's first record (its header), once the file is known to be text. Raises ParseError."""
+    check_text(source_file)
+    with source_file.open_text() as stream:
+        return next(records(stream), None)
+
+
 @dataclass
 class Scan:
     rows: int  # records after the header (exact when the file holds no quote)
@@ -289,6 +331,7 @@ class Scan:
 def scan(source_file: SourceFile) -> Scan:
     """Check that a whole file decodes and parses before any of it is loaded, and count
     its records (the progress bar's total). Raises ParseError with the line."""
+    check_text(source_file)
     decoder = codecs.getincrementaldecoder(source_file.encoding)(errors="strict")
     newlines = 0
     quoted = False

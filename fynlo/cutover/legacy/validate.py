@@ -17,8 +17,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
+from django.contrib.auth.hashers import make_password
 from django.db.models import F, Q
-from django.utils.crypto import salted_hmac
 
 from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap, IdSet, KeySet
 from fynlo.cutover.legacy.schema import (
@@ -597,9 +597,10 @@ def build_plan(
             check.columns[0] if len(check.columns) == 1 else None, CHECK_MESSAGES.get(check.name, f"violates {check.name}")
         )
 
-    def password(ident: int | None, stored: str) -> str | None:
+    def password(stored: str) -> str | None:
+        """None for a legacy bcrypt hash (kept), else an unusable password (Django's, random)."""
         raw = stored[1:-1].replace('""', '"') if stored.startswith('"') else stored
-        return None if is_legacy_bcrypt(raw) else unusable_password(ident, raw)
+        return None if is_legacy_bcrypt(raw) else make_password(None)
 
     namespace = {
         "Invalid": Invalid, "RowError": RowError, "BOOLEANS": _BOOLEANS, "width_error": width_error,
@@ -713,7 +714,7 @@ def build_plan(
         emit("            raise failed_check(check)")
     if spec.name == "users" and "password_hash" in positions:
         at = positions["password_hash"]
-        emit(f"    replaced = password(ident, out[{at}])")
+        emit(f"    replaced = password(out[{at}])")
         emit("    if replaced is not None:")
         emit(f"        out[{at}] = replaced")
         emit("        return out, ident, restaurant, True")
@@ -739,12 +740,6 @@ def tenant_value(spec: TableSpec, out: list[str], positions: dict[str, int], res
             return -int(out[platform])
         return NO_TENANT
     return PRESENT
-
-
-def unusable_password(ident: int | None, legacy: str) -> str:
-    """A password no one can log in with (Django's "!" prefix), the same on every run."""
-    digest = salted_hmac("fynlo.cutover.legacy.unusable-password", f"{ident}:{legacy}").hexdigest()
-    return "!" + digest[:40]
 
 
 # --- Unique keys ---------------------------------------------------------------------------

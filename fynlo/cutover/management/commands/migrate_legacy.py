@@ -75,4 +75,21 @@ class Command(BaseCommand):
                 reasons.append(f"{len(report.unbalanced)} tables not accounted for")
             if report.constraint_problems:
                 reasons.append(f"{len(report.constraint_problems)} constraint problems")
-            raise CommandError("; ".join(reasons) + " (see the report)", returncode=report.exit_code)
+            raise CommandError(
+                "; ".join(reasons) + f" (see {_where_the_details_are(report, options['report'])})",
+                returncode=report.exit_code,
+            )
+
+
+def _where_the_details_are(report, report_option: str | None) -> str:
+    """The rejects folder and the JSON report as this run wrote them (or how to get the report)."""
+    places = []
+    if report.rejected and report.rejects_dir:
+        places.append(f"the rejected rows in {report.rejects_dir}/")
+    if report_option == "-":
+        places.append("the JSON report above")
+    elif report_option:
+        places.append(f"the report {report_option}")
+    else:
+        places.append("the summary above; --report FILE writes the details as JSON")
+    return ", ".join(places)
