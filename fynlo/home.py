@@ -7,14 +7,12 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from fynlo.demo.seed import demo_logins, demo_password
+
 
 @require_safe
 def home(request):
     context = {"show_logins": settings.DEMO_SHOW_LOGINS, "logins": []}
     if settings.DEMO_SHOW_LOGINS:
-        # The project's wiring, not an app: only a demo server reads the demo's logins, so the
-        # product itself still never loads the cutover tooling.
-        from fynlo.cutover.demo import demo_logins, demo_password
-
         context["logins"] = demo_logins(password=demo_password())
     return render(request, "home.html", context)

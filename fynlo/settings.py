@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "inventory",
     "staff",
     "pos",
+    "fynlo.demo",
     "fynlo.cutover",
 ]
 

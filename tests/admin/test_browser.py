@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from fynlo.cutover.demo import DEFAULT_DEMO_PASSWORD, PLATFORM_OWNER, RESTAURANT, demo_seed
+from fynlo.demo.seed import DEFAULT_DEMO_PASSWORD, PLATFORM_OWNER, RESTAURANT, demo_seed
 from tenants.context import tenant_context
 from tenants.models import Restaurant
 from tests.browser import screenshot, wait_for

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fynlo.cutover.demo import DEFAULT_DEMO_PASSWORD, demo_seed
+from fynlo.demo.seed import DEFAULT_DEMO_PASSWORD, demo_seed
 
 pytestmark = pytest.mark.django_db
 

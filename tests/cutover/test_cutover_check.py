@@ -21,7 +21,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
-from fynlo.cutover.demo import demo_seed
+from fynlo.demo.seed import demo_seed
 from pos.models import Order, OrderItem
 from tenants.context import tenant_context
 from tenants.models import TenantScope

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan
 from fynlo.core.money import percent_of
-from fynlo.cutover.demo import DEFAULT_DEMO_PASSWORD, demo_seed
+from fynlo.demo.seed import DEFAULT_DEMO_PASSWORD, demo_seed
 from inventory.models import Category, InventoryItem, Product, Supplier
 from pos.models import Order, OrderItem, Payment
 from staff.models import Employee

@@ -38,7 +38,7 @@ from billing.models import (
     SubscriptionStatus,
 )
 from fynlo.core.money import percent_of, quantize
-from fynlo.cutover.common import first_line
+from fynlo.core.messages import first_line
 from inventory.models import Category, InventoryItem, Product, Supplier
 from pos.models import Order, OrderItem, OrderStatus, Payment, PaymentStatus
 from staff.models import Employee

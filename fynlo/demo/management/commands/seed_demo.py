@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from fynlo.cutover.common import first_line
-from fynlo.cutover.demo import (
+from fynlo.core.messages import first_line
+from fynlo.demo.seed import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_PASSWORD_ENV,
     DemoReport,
