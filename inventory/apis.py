@@ -10,11 +10,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fynlo.core.api import CursorPages, validated
+from fynlo.core.api import CursorPages, JSONParser, validated
 from fynlo.core.permissions import ALL_ROLES, MANAGERS, roles
 from fynlo.core.storage import file_store
 from inventory import selectors, services
