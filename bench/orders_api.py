@@ -63,11 +63,11 @@ class Round:
 def seed(restaurants: int) -> list[Till]:
     """Restaurants with a cashier, a token and five products (two tracked); old bench orders removed."""
     from django.db import transaction
-    from rest_framework.authtoken.models import Token
 
     from inventory.models import InventoryItem, Product
     from tenants.context import tenant_context
     from tenants.models import Platform, Restaurant, User, UserRole
+    from tenants.services import api_token_create, user_logout
 
     owner = connect("owner")
     ids = [row[0] for row in owner.execute("SELECT id FROM restaurants WHERE slug LIKE %s", [f"{SLUG}-%"])]
@@ -89,8 +89,8 @@ def seed(restaurants: int) -> list[Till]:
                     f"till{number}@{SLUG}.test", "bench-password", restaurant=restaurant, platform=platform,
                     role=UserRole.CASHIER, first_name="Till", last_name=str(number),
                 )
-            Token.objects.filter(user=user).delete()
-            token = Token.objects.create(user=user)
+            user_logout(user=user, token_id=None, everywhere=True)
+            key = api_token_create(user=user, device="bench")
             products = []
             for index in range(5):
                 product, _ = Product.objects.get_or_create(
@@ -106,7 +106,7 @@ def seed(restaurants: int) -> list[Till]:
                 "order_type": "dine_in", "table_number": "12",
                 "items": [{"product_id": p.pk, "quantity": 1 + i % 2} for i, p in enumerate(products)],
             }
-            tills.append(Till(restaurant.pk, token.key, json.dumps(body).encode()))
+            tills.append(Till(restaurant.pk, key, json.dumps(body).encode()))
     return tills
 
 

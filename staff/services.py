@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from fynlo.core.money import quantize
 from staff.errors import StaffError, field_error
@@ -26,6 +25,7 @@ from tenants.permissions import (
     user_role,
 )
 from tenants.selectors import restaurant_settings
+from tenants.services import user_logout
 
 OVERTIME_MULTIPLIER = Decimal("1.5")
 _HOUR = Decimal(3600 * 10**6)  # microseconds
@@ -164,7 +164,7 @@ def employee_deactivate(*, employee: Employee, actor) -> Employee:
         user.is_active = False
         user.updated_at = now
         user.save(update_fields=["is_active", "updated_at"])
-    Token.objects.filter(user_id=user.pk).delete()
+    user_logout(user=user, token_id=None, everywhere=True)
     return employee
 
 

@@ -5,20 +5,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fynlo.core.api import validated
+from tenants.identity import ApiCredential
 from tenants.permissions import ALL_ROLES, OWNERS, roles
-from tenants.selectors import restaurant_get, restaurant_list
+from tenants.selectors import api_token_list, restaurant_get, restaurant_list
 from tenants.serializers import (
+    ApiTokenSerializer,
     LoginSerializer,
+    LogoutFilterSerializer,
     RestaurantSerializer,
     RestaurantUpdateSerializer,
     UserSerializer,
 )
-from tenants.services import restaurant_update, user_login, user_logout
+from tenants.services import api_token_revoke, restaurant_update, user_login, user_logout
 from tenants.throttles import LoginClientThrottle, LoginEmailThrottle
 
 
+def _token_id(request) -> int | None:
+    """The id of the API token a request signed in with (None for a session)."""
+    return request.auth.token_id if isinstance(request.auth, ApiCredential) else None
+
+
 class LoginResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="This login's key: shown once, only its hash is kept.")
     user = UserSerializer()
 
 
@@ -30,17 +38,38 @@ class LoginApi(APIView):
     @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer}, summary="Sign in")
     def post(self, request):
         credentials = validated(LoginSerializer, request.data)
-        user, token = user_login(request=request._request, **credentials)
-        return Response({"token": token.key, "user": UserSerializer(user).data})
+        user, key = user_login(request=request._request, **credentials)
+        return Response({"token": key, "user": UserSerializer(user).data})
 
 
 class LogoutApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None}, summary="Revoke the token")
+    @extend_schema(
+        request=None, parameters=[LogoutFilterSerializer], responses={204: None},
+        summary="Revoke this login's token (?all=true: every token of the user)",
+    )
     def post(self, request):
-        if request.auth:
-            user_logout(token_key=request.auth)
+        everywhere = validated(LogoutFilterSerializer, request.query_params.dict())["all"]
+        user_logout(user=request.user, token_id=_token_id(request), everywhere=everywhere)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: ApiTokenSerializer(many=True)}, summary="Your API tokens: one per login")
+    def get(self, request):
+        tokens = api_token_list(user=request.user)
+        return Response(ApiTokenSerializer(tokens, many=True, context={"current_token_id": _token_id(request)}).data)
+
+
+class TokenDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke one of your API tokens (another device)")
+    def delete(self, request, token_id: int):
+        api_token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from django.http import Http404
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
-from tenants.identity import identify_by_id, load_user
 from fynlo.core.api import ApiError
+from tenants.identity import identify_by_token, load_user
 from tenants.request import RestaurantSuspended, activate_for_request
 from tenants.services import token_is_expired
 
 
-class TenantTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>` (or `Bearer <key>`); the user is found through the
-    identity path, then the tenant is set before the view runs."""
+class TenantTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <key>` (or `Bearer <key>`); the token and its user are found
+    through the identity path, then the tenant is set before the view runs. `request.auth`
+    is the token's ApiCredential (which token: logout revokes that one)."""
 
     keywords = ("Token", "Bearer")
 
@@ -29,11 +29,13 @@ class TenantTokenAuthentication(TokenAuthentication):
         return self.authenticate_credentials(parts[1], request)
 
     def authenticate_credentials(self, key, request=None):
-        token = Token.objects.filter(key=key).first()
-        if token is not None and token_is_expired(token):
+        found = identify_by_token(key)
+        if found is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        credential, identity = found
+        if token_is_expired(credential.created_at):
             raise exceptions.AuthenticationFailed("Token has expired.")
-        identity = identify_by_id(token.user_id) if token is not None else None
-        if identity is None or not identity.is_active:
+        if not identity.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user = load_user(identity, for_request=True)
         if user is None:
@@ -44,7 +46,7 @@ class TenantTokenAuthentication(TokenAuthentication):
             raise exceptions.NotFound("No such restaurant.") from None
         except RestaurantSuspended as suspended:
             raise ApiError(suspended.code, str(suspended), status=403) from None
-        return user, key
+        return user, credential
 
     def authenticate_header(self, request):
         return "Token"

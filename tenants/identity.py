@@ -1,14 +1,16 @@
 """The one narrow path that reads users before any tenant is known.
 
 Login by email and "token or session to user" must find a user's tenant before row-level
-security lets anyone see the user. Two SECURITY DEFINER functions (tenants.rls) return
-only the tenant keys of one user, never the row or its password hash; the user itself is
-then loaded through the ORM under that user's own tenant.
+security lets anyone see the user. SECURITY DEFINER functions (tenants.rls) return only
+the tenant keys of one user, never the row or its password hash; the user itself is then
+loaded through the ORM under that user's own tenant.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connections
 
@@ -35,10 +37,22 @@ class Identity:
         return Tenant()
 
 
-def _identify(function: str, value) -> Identity | None:
+@dataclass(frozen=True)
+class ApiCredential:
+    """The API token a request signed in with (DRF's `request.auth`)."""
+
+    token_id: int
+    created_at: datetime
+
+
+def _lookup(function: str, value) -> tuple | None:
     with connections["default"].cursor() as cursor:
         cursor.execute(f"SELECT * FROM {function}(%s)", [value])
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _identify(function: str, value) -> Identity | None:
+    row = _lookup(function, value)
     return Identity(*row) if row else None
 
 
@@ -52,6 +66,17 @@ def identify_by_id(user_id) -> Identity | None:
     except (TypeError, ValueError):
         return None
     return _identify("fynlo_identity_by_id", user_id)
+
+
+def token_key_hash(key: str) -> str:
+    """What is stored of an API token's key: its SHA-256 (the keys are random, so unsalted)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def identify_by_token(key: str) -> tuple[ApiCredential, Identity] | None:
+    """The token and its user's identity for an API token's key (its last use is recorded)."""
+    row = _lookup("fynlo_identity_by_token", token_key_hash(key))
+    return (ApiCredential(*row[:2]), Identity(*row[2:])) if row else None
 
 
 def load_user(identity: Identity, *, for_request: bool = False):

@@ -306,3 +306,25 @@ class UserPermission(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return self.permission
+
+
+class ApiToken(models.Model):
+    """One API sign-in (a till, a phone): a user holds one per login, and logging out ends
+    only that one. Only the SHA-256 of the key is stored; the key is shown once, at login.
+
+    A global table (tenants.scope.GLOBAL_TABLES): a key is looked up before any tenant is
+    known, through the identity path's SECURITY DEFINER function, and otherwise tokens are
+    read and revoked only as the signed-in user's own (by user_id)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, db_column="user_id", related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    device = models.CharField(max_length=100, blank=True, db_default="")
+    created_at = models.DateTimeField(db_default=Now())
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_tokens"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.device or 'token'} {self.pk}"

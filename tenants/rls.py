@@ -86,6 +86,30 @@ DROP FUNCTION IF EXISTS fynlo_platform_ids();
 DROP FUNCTION IF EXISTS fynlo_restaurant_ids();
 """
 
+# An API token's key (its SHA-256) to the token and its user's tenant keys, in one round trip;
+# the token's last use is recorded on the way, at most once a minute per token and never
+# waiting for a concurrent request of the same token (SKIP LOCKED).
+TOKEN_FUNCTION_SQL = r"""
+CREATE OR REPLACE FUNCTION fynlo_identity_by_token(lookup_hash text)
+RETURNS TABLE (token_id int, token_created_at timestamptz,
+               id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    WITH used AS (
+        UPDATE api_tokens SET last_used_at = now()
+        WHERE api_tokens.id IN (
+            SELECT t.id FROM api_tokens t
+            WHERE t.key_hash = lookup_hash AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')
+            FOR UPDATE SKIP LOCKED
+        )
+    )
+    SELECT t.id, t.created_at, u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
+    FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.key_hash = lookup_hash
+$$;
+"""
+
+DROP_TOKEN_FUNCTION_SQL = "DROP FUNCTION IF EXISTS fynlo_identity_by_token(text);"
+
 _RESTAURANTS = "(SELECT fynlo_restaurant_ids())::int[]"
 _PLATFORMS = "(SELECT fynlo_platform_ids())::int[]"
 _VISIBLE_PLATFORMS = "(SELECT fynlo_visible_platform_ids())::int[]"

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from fynlo.core.api import ApiError
 from fynlo.core.money import quantize
 from tenants.context import Tenant
-from tenants.models import Restaurant, RestaurantSetting, SettingType
+from tenants.models import ApiToken, Restaurant, RestaurantSetting, SettingType, User
 
 logger = logging.getLogger(__name__)
 
@@ -138,3 +138,8 @@ def restaurant_get(*, tenant: Tenant, restaurant_id: int) -> Restaurant:
     if restaurant is None:
         raise ApiError("not_found", "No such restaurant.", status=404)
     return _with_settings([restaurant])[0]
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    """A user's API tokens, newest first (what is stored of them: never a key)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -1,11 +1,24 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tenants.models import Restaurant, User
+from tenants.models import ApiToken, Restaurant, User
+from tenants.services import token_expires_at
 
 
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, write_only=True)
+    device = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="A name for this login's device (e.g. \"Till 2\"), shown in the token list.",
+    )
+
+
+class LogoutFilterSerializer(serializers.Serializer):
+    all = serializers.BooleanField(
+        required=False, default=False,
+        help_text="true: revoke every token of the signed-in user (every device), not only this one.",
+    )
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -111,3 +124,24 @@ class RestaurantUpdateSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("partial", True)
         super().__init__(*args, **kwargs)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it: which device and when, never the key."""
+
+    expires_at = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField(help_text="The token this request signed in with.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "device", "created_at", "last_used_at", "expires_at", "current"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True, help_text="null: never (API_TOKEN_TTL_HOURS=0)"))
+    def get_expires_at(self, token: ApiToken):
+        expires_at = token_expires_at(token.created_at)
+        return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_current(self, token: ApiToken) -> bool:
+        return token.pk == self.context.get("current_token_id")

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tenants.context import tenant_context
+from tenants.services import api_token_create
 from tests.tenants.factories import PlatformFactory, PlatformOwnerFactory, RestaurantFactory, UserFactory, make_shop
 
 
@@ -54,13 +53,12 @@ def platform_owner(platform):
 
 @pytest.fixture
 def api_client_for(db):
-    """An API client signed in with a token as the given user."""
+    """An API client signed in as the given user with a token of its own (one per call, as
+    one login per device)."""
 
-    def make(user) -> APIClient:
-        with tenant_context(all_tenants=True):
-            token, _ = Token.objects.get_or_create(user=user)
+    def make(user, device: str = "") -> APIClient:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, device=device)}")
         return client
 
     return make

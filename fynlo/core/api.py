@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -117,8 +117,22 @@ def exception_handler(exc, context):
         fields = _flatten(exc.detail)
         return error_response("invalid", "The request has invalid fields.", status_code=400, fields=fields, headers=headers)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    code = _CODES.get(exc.status_code, getattr(exc, "default_code", "error"))
+    if isinstance(exc, exceptions.ParseError):
+        code = exc.default_code  # "parse_error": the body as a whole, not a field, is wrong
+    else:
+        code = _CODES.get(exc.status_code, getattr(exc, "default_code", "error"))
     return error_response(code, detail, status_code=exc.status_code, headers=headers)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that a body nested deeper than Python's json module can
+    follow is a ParseError (400) like any other malformed JSON, not a RecursionError (500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class CursorPages(CursorPagination):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
-from fynlo.core.api import validated
+from fynlo.core.api import JSONParser, validated
 
 
 def filters(serializer_class, request) -> dict:

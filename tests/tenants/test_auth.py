@@ -182,14 +182,14 @@ def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_
     # given a token and a request inside the request's transaction, no tenant set yet
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
     from tenants.authentication import TenantTokenAuthentication
     from tenants.context import current_tenant, read_tenant
+    from tenants.services import api_token_create
 
-    key = Token.objects.create(user=user).key
+    key = api_token_create(user=user)
     request = Request(APIRequestFactory().get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}"))
 
     # (in a copy of the context: the request's tenant variable must not outlive this test, as

@@ -1,0 +1,58 @@
+"""Every endpoint parses JSON bodies with the project's parser: a body that is not JSON, or
+JSON nested deeper than Python's parser can follow, is a 400 `parse_error` in the error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tenants.factories import make_shop
+
+pytestmark = pytest.mark.django_db
+
+DEEPLY_NESTED = '{"items": [' * 2000
+
+
+@pytest.fixture
+def cashier_client(api_client_for):
+    return api_client_for(make_shop()["cashier"])
+
+
+@pytest.mark.parametrize("body", [DEEPLY_NESTED, DEEPLY_NESTED + "]}" * 2000, '{"items": [}', "not json"])
+@pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/auth/login"])
+def test_a_body_that_cannot_be_parsed_is_a_400_parse_error(cashier_client, path, body):
+    response = cashier_client.post(path, data=body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "parse_error"
+    assert error["message"].startswith("JSON parse error")
+    assert error["fields"] == {}
+
+
+def _api_views(patterns, prefix=""):
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _api_views(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            view = getattr(pattern.callback, "cls", None)
+            if view is not None:
+                yield prefix + str(pattern.pattern), view
+
+
+def test_no_endpoint_parses_json_with_drfs_parser_directly():
+    from django.urls import get_resolver
+    from rest_framework import parsers
+
+    from fynlo.core.api import JSONParser
+
+    views = dict(_api_views(get_resolver().url_patterns))
+    assert "api/v1/orders/" in views
+    drf_json = {
+        path: view.__name__ for path, view in views.items()
+        if any(parser is parsers.JSONParser for parser in view.parser_classes)
+    }
+    assert drf_json == {}, "use fynlo.core.api.JSONParser"
+    assert all(
+        JSONParser in view.parser_classes for view in views.values()
+        if any(issubclass(parser, parsers.JSONParser) for parser in view.parser_classes)
+    )
