@@ -18,9 +18,15 @@ non-superuser admin (CREATEROLE, CREATEDB; e.g. DigitalOcean's doadmin) could no
 the owner role (owns the database and schema, runs migrations), the runtime role
 (NOSUPERUSER NOBYPASSRLS, owns nothing) and the database. See DESIGN.md "Tenancy".
 
-Environment knobs: FYNLO_ENV_FILE (the .env to write), FYNLO_ADMIN_DATABASE_URL,
-FYNLO_DB_NAME, FYNLO_OWNER_ROLE, FYNLO_APP_ROLE, FYNLO_VALKEY_PORT (default 6390),
-FYNLO_FORCE_EMBEDDED=1 (ignore the machine's servers; use the project-local ones).
+An existing role's password is never changed (another checkout may log in with it): its URL
+carries the password `.env` names for it, or none; when that does not log in, the script says so
+in one line. A database that belongs to another role is never taken over.
+
+Settings (README "Configuration"; in the environment or in `.env`, the environment winning):
+FYNLO_ENV_FILE (the .env to write; environment only), FYNLO_ADMIN_DATABASE_URL, FYNLO_DB_NAME
+(fynlo), FYNLO_OWNER_ROLE (<db>_owner), FYNLO_APP_ROLE (<db>_app), FYNLO_VALKEY_PORT (6390),
+FYNLO_FORCE_EMBEDDED=1 (ignore the machine's servers; use the project-local ones). When set, the
+names win over the URLs `.env` holds.
 """
 
 from __future__ import annotations
@@ -157,7 +163,7 @@ def pg_url_parts(url: str) -> dict:
 
 
 def build_pg_url(user: str, password: str, host: str, port: int, dbname: str, params: dict) -> str:
-    cred = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    cred = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
     query = dict(params)
     if host.startswith("/"):  # unix socket directory, libpq style ?host=/dir
         netloc = f"{cred}@" + (f":{port}" if port and port != 5432 else "")
@@ -459,7 +465,11 @@ ROLE_KEYWORDS = {
 }
 
 
-def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_super: bool) -> None:
+def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_super: bool) -> bool:
+    """Create the role with `password`, or bring an existing one's attributes to `want`.
+
+    The password of an existing role is never changed: another checkout (or a deployed server)
+    may log in with it. Returns True when the role was created."""
     from psycopg import sql
 
     columns = list(ROLE_KEYWORDS)
@@ -476,7 +486,7 @@ def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_sup
                 sql.Identifier(name), sql.SQL(" ".join(options)), sql.Literal(password)
             )
         )
-        return
+        return True
     current = dict(zip(columns, row))
     changes = []
     for attr, value in want.items():
@@ -489,11 +499,9 @@ def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_sup
                 f"ALTER ROLE {name} {ROLE_KEYWORDS[attr][1]} (the admin connection is not one)"
             )
         changes.append(ROLE_KEYWORDS[attr][0 if value else 1])
-    conn.execute(
-        sql.SQL("ALTER ROLE {} WITH {} PASSWORD {}").format(
-            sql.Identifier(name), sql.SQL(" ".join(changes)), sql.Literal(password)
-        )
-    )
+    if changes:
+        conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(name), sql.SQL(" ".join(changes))))
+    return False
 
 
 def ensure_admin_can_set_role(conn, role: str, admin_super: bool) -> None:
@@ -520,6 +528,13 @@ def ensure_database(conn, db: str, owner: str, admin_super: bool) -> None:
         ensure_admin_can_set_role(conn, owner, admin_super)
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(owner)))
     elif row[0] != owner:
+        # A database the admin made (e.g. in a managed database's control panel) is handed to the
+        # owner role; one that belongs to another role is another checkout's: never taken over.
+        if row[0] != conn.info.user:
+            raise ServiceError(
+                f"database {db} exists and belongs to role {row[0]}, not {owner}: set FYNLO_OWNER_ROLE={row[0]} "
+                f"(and its URL with the password in DATABASE_OWNER_URL), or another FYNLO_DB_NAME"
+            )
         ensure_admin_can_set_role(conn, owner, admin_super)
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db), sql.Identifier(owner)))
 
@@ -580,9 +595,10 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     db, owner, app = names["db"], names["owner"], names["app"]
-    owner_pw = existing_password(owner, known_urls) or secrets.token_urlsafe(24)
-    app_pw = existing_password(app, known_urls) or secrets.token_urlsafe(24)
+    owner_pw = existing_password(owner, known_urls)
+    app_pw = existing_password(app, known_urls)
 
+    created: dict[str, bool] = {}
     try:
         with pg_connect(admin_url) as conn:
             admin_super, createrole, createdb = conn.execute(
@@ -595,11 +611,17 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
                     "(or set FYNLO_ADMIN_DATABASE_URL to one that has them)"
                 )
             host, port = conn.info.host, conn.info.port
-            ensure_role(conn, owner, owner_pw,
-                        {"rolsuper": False, "rolcreatedb": True, "rolcanlogin": True}, admin_super)
-            ensure_role(conn, app, app_pw,
-                        {"rolsuper": False, "rolbypassrls": False, "rolcreatedb": False,
-                         "rolcreaterole": False, "rolcanlogin": True}, admin_super)
+            # A role created now gets the password .env already names for it, or a new one; an
+            # existing role keeps its password, and its URL carries the one .env names (or none:
+            # a server that trusts local connections needs none; otherwise see below).
+            new_owner_pw, new_app_pw = owner_pw or secrets.token_urlsafe(24), app_pw or secrets.token_urlsafe(24)
+            if ensure_role(conn, owner, new_owner_pw,
+                           {"rolsuper": False, "rolcreatedb": True, "rolcanlogin": True}, admin_super):
+                owner_pw, created[owner] = new_owner_pw, True
+            if ensure_role(conn, app, new_app_pw,
+                           {"rolsuper": False, "rolbypassrls": False, "rolcreatedb": False,
+                            "rolcreaterole": False, "rolcanlogin": True}, admin_super):
+                app_pw, created[app] = new_app_pw, True
             ensure_database(conn, db, owner, admin_super)
     except ServiceError:
         raise
@@ -608,8 +630,8 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
 
     admin_params = conninfo_to_dict(admin_url)
     params = {key: str(admin_params[key]) for key in CARRIED_PARAMS if admin_params.get(key)}
-    app_url = build_pg_url(app, app_pw, host, port, db, params)
-    owner_url = build_pg_url(owner, owner_pw, host, port, db, params)
+    app_url = build_pg_url(app, app_pw or "", host, port, db, params)
+    owner_url = build_pg_url(owner, owner_pw or "", host, port, db, params)
 
     # Schema grants in the new database: as the admin when it is a superuser, otherwise as
     # the owner (on PostgreSQL 15+ the database owner owns `public` via pg_database_owner),
@@ -632,26 +654,67 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
         detail = "; ".join(problems) if problems != ["not attempted"] else last_error
         raise ServiceError(f"schema grants in database {db} are incomplete: {detail}")
 
-    for role, url in ((app, app_url), (owner, owner_url)):
+    locked_out = []
+    for role, url, variable in ((owner, owner_url, "DATABASE_OWNER_URL"), (app, app_url, "DATABASE_URL")):
         try:
             with pg_connect(url) as conn:
                 who = conn.execute("SELECT current_user").fetchone()[0]
         except psycopg.Error as exc:
-            raise ServiceError(f"the new URL for {role} does not connect: {one_line(exc)}") from None
+            if created.get(role):
+                raise ServiceError(f"the new URL for {role} does not connect: {one_line(exc)}") from None
+            locked_out.append(f"{role} (set {variable} with its password)")
+            continue
         if who != role:
             raise ServiceError(f"the URL for {role} connects as {who}")
+    if locked_out:
+        raise ServiceError(
+            f"cannot log in as existing role {' and '.join(locked_out)}; the password of a role not created "
+            "here is never changed. Or give this checkout its own database and roles with FYNLO_DB_NAME=<name> "
+            "(roles <name>_owner and <name>_app; or FYNLO_OWNER_ROLE, FYNLO_APP_ROLE)"
+        )
     return app_url, owner_url
 
 
 # --- main flow ---------------------------------------------------------------------------
 
 
+# This script's own settings. Like every other variable they may be kept in .env; the environment
+# wins. (FYNLO_ENV_FILE names the file, so only the environment can set it.)
+KNOBS = ("FYNLO_ADMIN_DATABASE_URL", "FYNLO_DB_NAME", "FYNLO_OWNER_ROLE", "FYNLO_APP_ROLE",
+         "FYNLO_VALKEY_PORT", "FYNLO_FORCE_EMBEDDED")
+NAME_KNOBS = {"db": "FYNLO_DB_NAME", "owner": "FYNLO_OWNER_ROLE", "app": "FYNLO_APP_ROLE"}
+
+
+def load_knobs(file_values: dict[str, str]) -> None:
+    for key in KNOBS:
+        if file_values.get(key) and not os.environ.get(key):
+            os.environ[key] = file_values[key]
+
+
 def role_names() -> dict[str, str]:
-    return {
-        "db": os.environ.get("FYNLO_DB_NAME") or "fynlo",
-        "owner": os.environ.get("FYNLO_OWNER_ROLE") or "fynlo_owner",
-        "app": os.environ.get("FYNLO_APP_ROLE") or "fynlo_app",
+    """The database and its roles: FYNLO_DB_NAME (fynlo), FYNLO_OWNER_ROLE (<db>_owner),
+    FYNLO_APP_ROLE (<db>_app). Naming the roles after the database gives a checkout with its own
+    database its own roles, whose passwords no other checkout knows or needs."""
+    db = os.environ.get("FYNLO_DB_NAME") or "fynlo"
+    names = {
+        "db": db,
+        "owner": os.environ.get("FYNLO_OWNER_ROLE") or f"{db}_owner",
+        "app": os.environ.get("FYNLO_APP_ROLE") or f"{db}_app",
     }
+    for key, name in names.items():
+        if len(name.encode()) > 63:  # PostgreSQL would silently cut it to 63 bytes
+            raise ServiceError(f"{name!r} is longer than PostgreSQL's 63 bytes; set a shorter {NAME_KNOBS[key]}")
+    return names
+
+
+def urls_differ_from_knobs(db_url: str, owner_url: str, names: dict[str, str]) -> list[str]:
+    """The knobs that are set and that the current URLs do not follow (e.g. a new FYNLO_DB_NAME)."""
+    try:
+        app, owner = pg_url_parts(db_url), pg_url_parts(owner_url)
+    except Exception:  # noqa: BLE001 - not URLs libpq reads: provision anew
+        return ["DATABASE_URL"]
+    current = {"db": {app["dbname"], owner["dbname"]}, "owner": {owner["user"]}, "app": {app["user"]}}
+    return [knob for key, knob in NAME_KNOBS.items() if os.environ.get(knob) and current[key] != {names[key]}]
 
 
 def resolve(file_values: dict[str, str]) -> dict[str, str]:
@@ -662,12 +725,13 @@ def resolve(file_values: dict[str, str]) -> dict[str, str]:
 
 def setup_postgres(merged: dict[str, str], file_values: dict[str, str], force: bool) -> tuple[dict, str]:
     """Return ({key: value} to write, summary line)."""
+    names = role_names()
     db_url, owner_url = merged.get("DATABASE_URL"), merged.get("DATABASE_OWNER_URL")
-    if db_url and owner_url and (not force or (is_embedded_pg_url(db_url) and is_embedded_pg_url(owner_url))):
+    if (db_url and owner_url and (not force or (is_embedded_pg_url(db_url) and is_embedded_pg_url(owner_url)))
+            and not urls_differ_from_knobs(db_url, owner_url, names)):
         if pg_probe(db_url) is None and pg_probe(owner_url) is None:
             return {}, f"PostgreSQL: {pg_kind(db_url)}, reused from settings ({redact(db_url)})"
 
-    names = role_names()
     notes = []
     admin_url, kind = None, None
     # A checkout that ran on its embedded server keeps using it, even if a machine server appears.
@@ -780,6 +844,7 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n", 2)[2].strip())
         return 0
     try:
+        load_knobs(read_dotenv(env_file_path()))
         return {"up": cmd_up, "stop": cmd_stop, "env": cmd_env}[command]()
     except (ServiceError, ImproperlyConfigured) as exc:
         print(f"services: {exc}", file=sys.stderr)
