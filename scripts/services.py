@@ -26,7 +26,7 @@ Settings (README "Configuration"; in the environment or in `.env`, the environme
 FYNLO_ENV_FILE (the .env to write; environment only), FYNLO_ADMIN_DATABASE_URL, FYNLO_DB_NAME
 (fynlo), FYNLO_OWNER_ROLE (<db>_owner), FYNLO_APP_ROLE (<db>_app), FYNLO_VALKEY_PORT (6390),
 FYNLO_FORCE_EMBEDDED=1 (ignore the machine's servers; use the project-local ones). When set, the
-names win over the URLs `.env` holds.
+names win over the URLs `.env` holds. CACHE_KEY_PREFIX is written as the database's name.
 """
 
 from __future__ import annotations
@@ -781,6 +781,26 @@ def setup_valkey(merged: dict[str, str], file_values: dict[str, str], force: boo
     return {"VALKEY_URL": url}, f"Valkey: embedded, {how} ({url}, data in {VALKEY_DIR})"
 
 
+def cache_key_prefix(merged: dict[str, str], file_values: dict[str, str], updates: dict[str, str]) -> str | None:
+    """The CACHE_KEY_PREFIX to write, if any: the database's name.
+
+    Sessions, login throttles and cached rows live in the cache under this prefix; checkouts
+    with databases of their own share one Valkey (database 0) without seeing each other's keys.
+    A prefix set in the environment or by hand is kept; one that followed the old database
+    follows the new one."""
+    if os.environ.get("CACHE_KEY_PREFIX"):
+        return None
+    try:
+        database = pg_url_parts(updates.get("DATABASE_URL") or merged.get("DATABASE_URL") or "")["dbname"]
+        previous = pg_url_parts(file_values.get("DATABASE_URL") or "")["dbname"]
+    except Exception:  # noqa: BLE001 - not a URL libpq reads: leave the prefix alone
+        return None
+    current = file_values.get("CACHE_KEY_PREFIX")
+    if not database or current == database or (current and current != previous):
+        return None
+    return database
+
+
 def cmd_up() -> int:
     path = env_file_path()
     lines, file_values = read_env_file(path)
@@ -801,6 +821,9 @@ def cmd_up() -> int:
 
     if not (merged.get("DJANGO_SECRET_KEY")):
         updates["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    prefix = cache_key_prefix(merged, file_values, updates)
+    if prefix:
+        updates["CACHE_KEY_PREFIX"] = prefix
     for key, value in LOCAL_DEFAULTS.items():
         if key not in merged:
             updates[key] = value

@@ -210,6 +210,7 @@ def test_fynlo_db_name_in_the_environment_wins_over_the_urls_in_env_file(cluster
     assert parse_database_url(values["DATABASE_URL"])["NAME"] == f"{names}_b"
     assert parse_database_url(values["DATABASE_OWNER_URL"])["NAME"] == f"{names}_b"
     assert connects(values["DATABASE_URL"]) == f"{names}_b_app"
+    assert values["CACHE_KEY_PREFIX"] == f"{names}_b"  # it followed the database
 
 
 def test_the_knobs_may_be_kept_in_env_file_and_the_environment_wins_over_them(cluster, names, tmp_path):
@@ -303,3 +304,29 @@ def test_a_database_another_role_owns_is_not_taken_over(cluster, names, tmp_path
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and other in lines[0] and "FYNLO_DB_NAME" in lines[0], result.stderr
+
+
+# --- issue 12, item 5: a cache key prefix per database ------------------------------------------------
+
+
+def test_the_cache_key_prefix_is_written_to_env_file_after_the_database(cluster, names, tmp_path):
+    first, second = tmp_path / "first.env", tmp_path / "second.env"
+
+    results = [
+        run_services(first, FYNLO_ADMIN_DATABASE_URL=cluster, FYNLO_DB_NAME=f"{names}_a"),
+        run_services(second, FYNLO_ADMIN_DATABASE_URL=cluster, FYNLO_DB_NAME=f"{names}_b"),
+    ]
+
+    assert [result.returncode for result in results] == [0, 0], [result.stderr for result in results]
+    assert read_dotenv(first)["CACHE_KEY_PREFIX"] == f"{names}_a"
+    assert read_dotenv(second)["CACHE_KEY_PREFIX"] == f"{names}_b"
+
+
+def test_a_cache_key_prefix_already_chosen_is_kept(cluster, names, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("CACHE_KEY_PREFIX=mine\n")
+
+    result = run_services(env_file, FYNLO_ADMIN_DATABASE_URL=cluster, FYNLO_DB_NAME=names)
+
+    assert result.returncode == 0, result.stderr
+    assert read_dotenv(env_file)["CACHE_KEY_PREFIX"] == "mine"
