@@ -148,16 +148,22 @@ def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> boo
 def pg_url_parts(url: str) -> dict:
     """user, password, host, port, dbname of a URL, as libpq reads it (psycopg's conninfo parser).
 
-    Raises psycopg.ProgrammingError for what libpq would not accept."""
+    Raises ServiceError for what libpq would not accept."""
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    params = conninfo_to_dict(url)
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise ServiceError(f"{redact(url)} is not a PostgreSQL URL: {one_line(exc)}") from None
     port = str(params.get("port") or "")
+    if port and not port.isdigit():
+        raise ServiceError(f"{redact(url)} is not a PostgreSQL URL: port {port!r}")
     return {
         "user": str(params.get("user") or ""),
         "password": str(params.get("password") or ""),
         "host": str(params.get("host") or ""),
-        "port": int(port) if port.isdigit() else None,
+        "port": int(port) if port else None,
         "dbname": str(params.get("dbname") or ""),
     }
 
@@ -582,7 +588,7 @@ def existing_password(role: str, urls: list[str | None]) -> str | None:
             continue
         try:
             parts = pg_url_parts(url)
-        except Exception:  # noqa: BLE001 - psycopg.ProgrammingError: not a URL libpq reads
+        except ServiceError:  # not a URL libpq reads
             continue
         if parts["user"] == role and parts["password"]:
             return parts["password"]
@@ -709,10 +715,7 @@ def role_names() -> dict[str, str]:
 
 def urls_differ_from_knobs(db_url: str, owner_url: str, names: dict[str, str]) -> list[str]:
     """The knobs that are set and that the current URLs do not follow (e.g. a new FYNLO_DB_NAME)."""
-    try:
-        app, owner = pg_url_parts(db_url), pg_url_parts(owner_url)
-    except Exception:  # noqa: BLE001 - not URLs libpq reads: provision anew
-        return ["DATABASE_URL"]
+    app, owner = pg_url_parts(db_url), pg_url_parts(owner_url)
     current = {"db": {app["dbname"], owner["dbname"]}, "owner": {owner["user"]}, "app": {app["user"]}}
     return [knob for key, knob in NAME_KNOBS.items() if os.environ.get(knob) and current[key] != {names[key]}]
 
@@ -793,7 +796,7 @@ def cache_key_prefix(merged: dict[str, str], file_values: dict[str, str], update
     try:
         database = pg_url_parts(updates.get("DATABASE_URL") or merged.get("DATABASE_URL") or "")["dbname"]
         previous = pg_url_parts(file_values.get("DATABASE_URL") or "")["dbname"]
-    except Exception:  # noqa: BLE001 - not a URL libpq reads: leave the prefix alone
+    except ServiceError:  # not a URL libpq reads: leave the prefix alone
         return None
     current = file_values.get("CACHE_KEY_PREFIX")
     if not database or current == database or (current and current != previous):

