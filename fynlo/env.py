@@ -2,40 +2,61 @@
 
 A `.env` file beside manage.py is read when present; variables already set in the
 environment win over it. URLs are parsed here into Django's settings shapes.
+
+This module is the project's one `.env` reader: scripts/services.py imports it before any
+Django settings exist, so it must stay importable without them (django.core.exceptions only).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 
-def load_dotenv(path: Path) -> None:
-    """Read KEY=VALUE lines into os.environ without overriding what is already set."""
+def parse_dotenv_line(raw: str) -> tuple[str, str] | None:
+    """(KEY, value) of one `.env` line, or None for a blank line, a comment or no `=`.
+
+    `export KEY=value` and one pair of matching quotes around the value are accepted."""
+    line = raw.strip()
+    if not line or line.startswith("#") or "=" not in line:
+        return None
+    key, value = line.split("=", 1)
+    key = key.strip().removeprefix("export ").strip()
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return key, value
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The KEY=VALUE pairs of a `.env` file ({} when there is none); the first of a repeated key wins."""
     if not path.is_file():
-        return
+        return {}
+    values: dict[str, str] = {}
     for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        parsed = parse_dotenv_line(raw)
+        if parsed:
+            values.setdefault(*parsed)
+    return values
+
+
+def load_dotenv(path: Path) -> None:
+    """Read a `.env` file into os.environ without overriding what is already set."""
+    for key, value in read_dotenv(path).items():
         os.environ.setdefault(key, value)
 
 
-def env_str(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
+def env_str(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name)
     return default if value is None or value == "" else value
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
+def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(name)
     if value is None or value == "":
         return default
     lowered = value.strip().lower()

