@@ -128,12 +128,17 @@ if env_str("VALKEY_CA_FILE"):
         raise ImproperlyConfigured("VALKEY_CA_FILE is set but VALKEY_URL is not a rediss:// (TLS) URL")
     _cache_pool_kwargs["ssl_ca_certs"] = env_str("VALKEY_CA_FILE")
 CACHE_SOCKET_TIMEOUT = float(env_str("CACHE_SOCKET_TIMEOUT", "2"))
+_cache_key_prefix = env_str("CACHE_KEY_PREFIX", "fynlo")
+if TESTING:
+    # A test run keeps its sessions and throttles apart from the served app's and from another
+    # checkout's test run on the same Valkey: the prefix names the test database.
+    _cache_key_prefix += ":" + (DATABASES["owner"]["TEST"]["NAME"] or "test_" + DATABASES["owner"]["NAME"])
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": VALKEY_URL,
         "TIMEOUT": env_int("CACHE_TTL", 3600),
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "fynlo"),
+        "KEY_PREFIX": _cache_key_prefix,
         "OPTIONS": {
             "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,

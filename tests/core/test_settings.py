@@ -197,3 +197,12 @@ def test_an_idempotency_key_lifetime_under_an_hour_is_refused():
 
     assert refused.returncode != 0
     assert "IDEMPOTENCY_KEY_TTL_HOURS=0 must be at least 1" in refused.stderr
+
+
+def test_a_test_run_keeps_its_cache_keys_apart_from_the_served_apps(settings):
+    # the served app and another checkout's tests share Valkey: this run's keys name its test database
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    database = settings.DATABASES["owner"]["NAME"]
+
+    assert prefix.endswith(":" + database)
+    assert database.startswith("test_") or database == settings.DATABASES["owner"]["TEST"]["NAME"]
