@@ -22,15 +22,34 @@ DEFAULT_CURRENCY = "GBP"
 DEFAULT_OVERTIME_AFTER_HOURS = Decimal("8.00")
 
 
+# The settings that are a percentage of what the guest pays.
+RATE_KEYS = ("vat_rate", "service_charge_rate")
+
+
 @dataclass(frozen=True)
 class RestaurantSettings:
-    """A restaurant's settings, with the defaults filled in where a key is unset."""
+    """A restaurant's settings, with the defaults filled in where a key is unset.
 
-    vat_rate: Decimal = DEFAULT_VAT_RATE
-    service_charge_rate: Decimal = DEFAULT_SERVICE_CHARGE_RATE
+    `unreadable` maps each key whose stored text cannot be read to that text. An unreadable
+    rate is None, never the default: charging a VAT or service charge the restaurant did not
+    set puts wrong money on every receipt, so the till refuses orders until the owner fixes it
+    (pos.pricing.restaurant_rates). Any other unreadable setting falls back to its default.
+    """
+
+    vat_rate: Decimal | None = DEFAULT_VAT_RATE
+    service_charge_rate: Decimal | None = DEFAULT_SERVICE_CHARGE_RATE
     currency: str = DEFAULT_CURRENCY
     opening_hours: dict = field(default_factory=dict)
     overtime_after_hours: Decimal = DEFAULT_OVERTIME_AFTER_HOURS
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def parse_rate(text: str) -> Decimal:
+    """A percentage from 0 to 100, two places: "12.5", "12.50" and "12.5%" are all 12.50."""
+    value = Decimal(text.strip().removesuffix("%").rstrip())
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValueError("not a percentage from 0 to 100")
+    return quantize(value)
 
 
 def _number(text: str) -> Decimal:
@@ -56,28 +75,38 @@ def _opening_hours(text: str) -> dict:
 
 # setting key -> (stored type, parser of the stored text, serializer of a Python value)
 SETTING_KEYS: dict[str, tuple[str, object, object]] = {
-    "vat_rate": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
-    "service_charge_rate": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
+    "vat_rate": (SettingType.NUMBER, parse_rate, lambda value: str(quantize(value))),
+    "service_charge_rate": (SettingType.NUMBER, parse_rate, lambda value: str(quantize(value))),
     "currency": (SettingType.STRING, _currency, str),
     "opening_hours": (SettingType.JSON, _opening_hours, lambda value: json.dumps(value, sort_keys=True)),
     "overtime_after_hours": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
 }
 
 
+def parse_setting(key: str, text: str):
+    """The value of a stored setting of a known key; ValueError when the text is not one."""
+    _, parse, _ = SETTING_KEYS[key]
+    try:
+        return parse(text)
+    except (ValueError, InvalidOperation, TypeError) as error:
+        raise ValueError(f"{text!r} is not a valid {key}") from error
+
+
 def _settings_from_rows(restaurant_id: int, rows) -> RestaurantSettings:
-    values = {}
+    values, unreadable = {}, {}
     for key, text in rows:
-        if text is None:
+        if text is None or not text.strip():
             continue
-        _, parse, _ = SETTING_KEYS[key]
         try:
-            values[key] = parse(text)
-        except (ValueError, InvalidOperation, TypeError):
-            # A bad stored value (a legacy import, a hand edit) must not stop the tills;
-            # the default applies and the log names the row to fix.
-            logger.warning("restaurant %s: setting %s has an unreadable value %r; using the default",
-                           restaurant_id, key, text)
-    return RestaurantSettings(**values)
+            values[key] = parse_setting(key, text)
+        except ValueError:
+            # Only a legacy import or a hand edit stores such a value (the API and the admin
+            # refuse it); the log names the row to fix.
+            logger.warning("restaurant %s: setting %s has an unreadable value %r", restaurant_id, key, text)
+            unreadable[key] = text
+            if key in RATE_KEYS:
+                values[key] = None
+    return RestaurantSettings(**values, unreadable=unreadable)
 
 
 def restaurant_settings_for(*, restaurant_ids) -> dict[int, RestaurantSettings]:
@@ -96,12 +125,6 @@ def restaurant_settings_for(*, restaurant_ids) -> dict[int, RestaurantSettings]:
 def restaurant_settings(*, restaurant_id: int) -> RestaurantSettings:
     """One restaurant's settings (defaults where unset), in one query."""
     return restaurant_settings_for(restaurant_ids=[restaurant_id])[restaurant_id]
-
-
-def restaurant_pricing_settings(*, restaurant_id: int) -> tuple[Decimal, Decimal]:
-    """(VAT rate, service charge rate) in percent with two places, e.g. (Decimal("20.00"), Decimal("12.50"))."""
-    current = restaurant_settings(restaurant_id=restaurant_id)
-    return current.vat_rate, current.service_charge_rate
 
 
 def scope_to_tenant(queryset: QuerySet, *, tenant: Tenant, restaurant_field: str = "restaurant_id") -> QuerySet:
