@@ -8,7 +8,7 @@ have already scoped.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from fynlo.core.dates import local_day_bounds
 from tenants.models import Restaurant
 
 ZERO = Decimal("0.00")
@@ -27,14 +28,14 @@ CURRENT_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
 
 def month_start(now: datetime | None = None) -> datetime:
     """Midnight of the first day of the current month, in the project's time zone."""
-    local = timezone.localtime(now or timezone.now())
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    today = timezone.localdate(now or timezone.now())
+    return local_day_bounds(today.replace(day=1))[0]
 
 
 def days_start(days: int, now: datetime | None = None) -> datetime:
     """Midnight starting a period of `days` calendar days that ends today (local time)."""
-    today = timezone.localtime(now or timezone.now()).date()
-    return timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), time.min))
+    today = timezone.localdate(now or timezone.now())
+    return local_day_bounds(today - timedelta(days=days - 1))[0]
 
 
 def restaurants_with_figures(queryset: QuerySet, *, start: datetime, end: datetime) -> QuerySet:

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from fynlo.core.dates import local_day_bounds
 from pos.models import Order, OrderItem, Payment, Refund
 from tenants.models import Restaurant
 
@@ -36,10 +37,6 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def order_list(
     *,
     restaurant_id: int | None,
@@ -52,9 +49,9 @@ def order_list(
     if status is not None:
         orders = orders.filter(status=status)
     if date_from is not None:
-        orders = orders.filter(created_at__gte=_day_start(date_from))
+        orders = orders.filter(created_at__gte=local_day_bounds(date_from)[0])
     if date_to is not None:
-        orders = orders.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+        orders = orders.filter(created_at__lt=local_day_bounds(date_to)[1])
     return _with_lines(orders)
 
 

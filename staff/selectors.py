@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
+from fynlo.core.dates import local_day_bounds
 from fynlo.core.permissions import MANAGERS, user_role
 from staff.errors import StaffError
 from staff.models import Employee, Schedule, Shift, TimeTracking
@@ -18,15 +18,6 @@ from tenants.selectors import scope_to_tenant
 def is_manager(user) -> bool:
     """Managers and owners see and manage every employee of their restaurant."""
     return user_role(user) in MANAGERS
-
-
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar day in the project's time zone (23 or 25 hours on DST days)."""
-    zone = timezone.get_default_timezone()
-    return (
-        datetime.combine(day, time.min, tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
-    )
 
 
 def _own_rows(queryset: QuerySet, *, viewer, employee_path: str) -> QuerySet:

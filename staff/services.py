@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from fynlo.core.dates import local_day_bounds
 from fynlo.core.money import quantize
 from fynlo.core.permissions import (
     CASHIER,
@@ -23,7 +24,7 @@ from fynlo.core.permissions import (
 )
 from staff.errors import StaffError, field_error
 from staff.models import Employee, EmployeeRole, Schedule, Shift, ShiftStatus, TimeTracking, TimeTrackingStatus
-from staff.selectors import local_day_bounds, open_time_entry
+from staff.selectors import open_time_entry
 from tenants.models import Restaurant, User
 from tenants.selectors import restaurant_settings
 
