@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -58,6 +58,11 @@ def validated(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def money_field(*, max_digits: int = 10, **kwargs) -> serializers.DecimalField:
+    """Money in the API: a decimal string with two places, "12.50"."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, **kwargs)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
