@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
 from fynlo.core.dates import local_day_bounds
 from tenants.models import Restaurant
 
@@ -74,6 +75,24 @@ def restaurant_current_subscription(*, restaurant: Restaurant) -> RestaurantSubs
         .order_by("-start_date", "-pk")
         .first()
     )
+
+
+def commission_rate_for(*, restaurant: Restaurant) -> Decimal:
+    """The commission the platform takes, in percent: the restaurant's current subscription's rate,
+    else its platform's active plan named by the restaurant's tier, else the guide's rate for that tier."""
+    subscription = restaurant_current_subscription(restaurant=restaurant)
+    if subscription is not None:
+        return subscription.commission_rate
+    tier = (restaurant.subscription_tier or DEFAULT_PLAN.name).strip().lower()
+    plan = (
+        SubscriptionPlan.objects.filter(platform_id=restaurant.platform_id, name__iexact=tier, is_active=True)
+        .order_by("pk")
+        .values_list("commission_rate", flat=True)
+        .first()
+    )
+    if plan is not None:
+        return plan
+    return GUIDE_PLANS_BY_NAME.get(tier, DEFAULT_PLAN).commission_rate
 
 
 def restaurant_subscriptions(*, restaurant: Restaurant) -> list[RestaurantSubscription]:

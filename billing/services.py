@@ -1,4 +1,5 @@
-"""Writes of the billing app: suspending and reactivating a restaurant, changing its plan.
+"""Writes of the billing app: suspending and reactivating a restaurant, changing its plan, and
+the commission taken on a payment.
 
 Each change is recorded twice: in the data (the subscription rows keep the plan history with
 start and end dates and the suspension as their status) and in the restaurant's admin
@@ -9,15 +10,23 @@ hides does not exist here either.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.models import (
+    CommissionPaymentStatus,
+    CommissionRecord,
+    RestaurantSubscription,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
 from billing.selectors import restaurant_current_subscription
 from fynlo.core.api import ApiError
+from fynlo.core.money import percent_of
 from tenants.models import Restaurant, User
 
 
@@ -125,3 +134,26 @@ def restaurant_plan_change(
             ),
         )
     return subscription
+
+
+def commission_record(
+    *,
+    restaurant: Restaurant,
+    order_id: int,
+    gross_amount: Decimal,
+    rate: Decimal,
+    processed_at: datetime,
+    payment_status: str = CommissionPaymentStatus.PENDING,
+) -> CommissionRecord:
+    """Record the platform's commission on an amount the restaurant took: `rate` percent of it,
+    rounded half up (the rate from billing.selectors.commission_rate_for)."""
+    return CommissionRecord.objects.create(
+        restaurant_id=restaurant.pk,
+        platform_id=restaurant.platform_id,
+        order_id=order_id,
+        gross_amount=gross_amount,
+        commission_rate=rate,
+        commission_amount=percent_of(gross_amount, rate),
+        processed_at=processed_at,
+        payment_status=payment_status,
+    )

@@ -16,8 +16,9 @@ from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from billing.models import CommissionRecord
-from fynlo.core.money import percent_of, quantize
+from billing.selectors import commission_rate_for
+from billing.services import commission_record
+from fynlo.core.money import quantize
 from inventory.errors import InsufficientStock
 from inventory.selectors import products_by_id
 from inventory.services import stock_return_for_order, stock_sell
@@ -34,7 +35,6 @@ from pos.models import (
     RefundStatus,
 )
 from pos.pricing import DiscountTooLarge, order_price, restaurant_rates
-from pos.selectors import commission_rate_for
 from staff.models import Employee
 from tenants.models import Restaurant
 
@@ -267,28 +267,24 @@ def payment_record(
         handed, applied, change = None, amount, ZERO
 
     restaurant = Restaurant.objects.only("pk", "platform_id", "subscription_tier").get(pk=restaurant_id)
-    rate = commission_rate_for(restaurant=restaurant)
-    commission = percent_of(applied, rate)
     now = timezone.now()
+    commission = commission_record(
+        restaurant=restaurant,
+        order_id=order.pk,
+        gross_amount=applied,
+        rate=commission_rate_for(restaurant=restaurant),
+        processed_at=now,
+    )
     payment = Payment.objects.create(
         restaurant_id=restaurant_id,
         order=order,
         payment_method=payment_method,
         amount=applied,
-        commission_rate=rate,
-        commission_amount=commission,
+        commission_rate=commission.commission_rate,
+        commission_amount=commission.commission_amount,
         transaction_id=transaction_id or None,
         processor_response={"tendered": _money(handed), "change": _money(change)} if handed is not None else None,
         status=PaymentStatus.COMPLETED,
-        processed_at=now,
-    )
-    CommissionRecord.objects.create(
-        restaurant_id=restaurant_id,
-        platform_id=restaurant.platform_id,
-        order_id=order.pk,
-        gross_amount=applied,
-        commission_rate=rate,
-        commission_amount=commission,
         processed_at=now,
     )
     paid += applied
