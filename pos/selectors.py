@@ -13,10 +13,8 @@ from django.shortcuts import get_object_or_404
 
 from fynlo.core.dates import local_day_bounds
 from pos.models import Order, OrderItem, Payment, Refund
-
-
-def _in_restaurant(queryset: QuerySet, restaurant_id: int | None) -> QuerySet:
-    return queryset if restaurant_id is None else queryset.filter(restaurant_id=restaurant_id)
+from tenants.context import Tenant
+from tenants.selectors import scope_to_tenant
 
 
 def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -31,13 +29,13 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 
 def order_list(
     *,
-    restaurant_id: int | None,
+    tenant: Tenant,
     status: str | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
 ) -> QuerySet[Order]:
     """Orders with their items and payments; dates are local days, both ends included."""
-    orders = _in_restaurant(Order.objects.all(), restaurant_id)
+    orders = scope_to_tenant(Order.objects.all(), tenant=tenant)
     if status is not None:
         orders = orders.filter(status=status)
     if date_from is not None:
@@ -47,9 +45,9 @@ def order_list(
     return _with_lines(orders)
 
 
-def order_get(*, restaurant_id: int | None, order_id: int) -> Order:
-    return get_object_or_404(_with_lines(_in_restaurant(Order.objects.all(), restaurant_id)), pk=order_id)
+def order_get(*, tenant: Tenant, order_id: int) -> Order:
+    return get_object_or_404(_with_lines(scope_to_tenant(Order.objects.all(), tenant=tenant)), pk=order_id)
 
 
-def payment_get(*, restaurant_id: int | None, payment_id: int) -> Payment:
-    return get_object_or_404(_in_restaurant(Payment.objects.all(), restaurant_id), pk=payment_id)
+def payment_get(*, tenant: Tenant, payment_id: int) -> Payment:
+    return get_object_or_404(scope_to_tenant(Payment.objects.all(), tenant=tenant), pk=payment_id)

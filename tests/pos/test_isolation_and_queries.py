@@ -9,9 +9,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from inventory import selectors as inventory_selectors
 from inventory.models import InventoryItem, Product, RestockOrder, Supplier
+from pos import selectors as pos_selectors
 from pos.models import Order, Payment
-from tenants.context import tenant_context
+from tenants.context import NO_TENANT, tenant_context
 from tests.factories import PlatformOwnerFactory
 from tests.factories_pos import CategoryFactory, InventoryItemFactory, ProductFactory, SupplierFactory
 from tests.pos.helpers import place
@@ -192,3 +194,13 @@ def test_menu_and_stock_lists_cost_the_same_queries_for_1_or_20_rows(api, shop):
     after = {path: _queries(lambda: client.get(path)) for path in paths}
 
     assert after == before
+
+
+def test_the_second_wall_fails_closed_without_a_tenant(theirs):
+    # given a database context that shows every tenant's rows (RLS is wide open here)
+    with tenant_context(all_tenants=True):
+        assert Product.objects.exists() and Order.objects.exists()
+        # when the code asks for no tenant's rows, then it gets none (not everything RLS shows)
+        assert not inventory_selectors.product_list(tenant=NO_TENANT).exists()
+        assert not inventory_selectors.inventory_item_list(tenant=NO_TENANT).exists()
+        assert not pos_selectors.order_list(tenant=NO_TENANT).exists()
