@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from fynlo.core.services import model_update
 from tenants.errors import TenantsError
 from tenants.models import Restaurant, RestaurantSetting, User
 from tenants.request import RestaurantSuspended, staff_restaurant_is_active
@@ -52,12 +53,9 @@ def restaurant_update(*, restaurant: Restaurant, profile: dict, new_settings: di
     from tenants.selectors import SETTING_KEYS
 
     now = timezone.now()
-    changed = [name for name in RESTAURANT_PROFILE_FIELDS if name in profile]
-    for name in changed:
-        setattr(restaurant, name, profile[name])
-    if changed or new_settings:
-        restaurant.updated_at = now
-        restaurant.save(update_fields=[*changed, "updated_at"])
+    # Changing its settings changes the restaurant too.
+    values = {**profile, "updated_at": now} if new_settings else profile
+    model_update(instance=restaurant, fields=[*RESTAURANT_PROFILE_FIELDS, "updated_at"], data=values, now=now)
     rows = []
     for key, value in new_settings.items():
         setting_type, _, dump = SETTING_KEYS[key]
