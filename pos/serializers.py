@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fynlo.core.api import money_field
-from fynlo.core.money import quantize
+from fynlo.core.money import money_text
 from pos.models import Order, OrderItem, OrderStatus, OrderType, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
 MAX_ITEMS = 100
@@ -63,7 +63,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 def _sum(values) -> str:
-    return f"{quantize(sum(values, Decimal('0'))):f}"
+    return money_text(sum(values, Decimal("0")))
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from billing.selectors import commission_rate_for
 from billing.services import commission_record
-from fynlo.core.money import quantize
+from fynlo.core.money import money_text
 from inventory.errors import InsufficientStock
 from inventory.selectors import products_by_id
 from inventory.services import stock_return_for_order, stock_sell
@@ -55,10 +55,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # What the kitchen may set.
 KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY})
 CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMethod.SUMUP})
-
-
-def _money(value: Decimal) -> str:
-    return f"{quantize(value):f}"
 
 
 def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
@@ -261,7 +257,7 @@ def payment_record(
             message = "Only cash payments have an amount tendered."
             raise PosError("invalid", message, fields={"tendered": [message]})
         if amount > due:
-            message = f"Only {_money(due)} is due."
+            message = f"Only {money_text(due)} is due."
             raise PosError("overpayment", f"A {payment_method} payment cannot exceed what is due: {message}",
                            status=409, fields={"amount": [message]})
         handed, applied, change = None, amount, ZERO
@@ -283,7 +279,7 @@ def payment_record(
         commission_rate=commission.commission_rate,
         commission_amount=commission.commission_amount,
         transaction_id=transaction_id or None,
-        processor_response={"tendered": _money(handed), "change": _money(change)} if handed is not None else None,
+        processor_response={"tendered": money_text(handed), "change": money_text(change)} if handed is not None else None,
         status=PaymentStatus.COMPLETED,
         processed_at=now,
     )
@@ -322,7 +318,7 @@ def refund_issue(
     )
     refundable = payment.amount - refunded
     if amount > refundable:
-        message = f"At most {_money(refundable)} of this payment can be refunded."
+        message = f"At most {money_text(refundable)} of this payment can be refunded."
         raise PosError("refund_exceeds_payment", message, status=409, fields={"amount": [message]})
     now = timezone.now()
     refund = Refund.objects.create(
