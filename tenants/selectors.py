@@ -13,6 +13,7 @@ from fynlo.core.api import ApiError
 from fynlo.core.money import quantize
 from tenants.context import Tenant
 from tenants.models import Restaurant, RestaurantSetting, SettingType
+from tenants.permissions import platform_rows, restaurant_rows
 
 logger = logging.getLogger(__name__)
 
@@ -127,14 +128,13 @@ def restaurant_settings(*, restaurant_id: int) -> RestaurantSettings:
     return restaurant_settings_for(restaurant_ids=[restaurant_id])[restaurant_id]
 
 
-def scope_to_tenant(queryset: QuerySet, *, tenant: Tenant, restaurant_field: str = "restaurant_id") -> QuerySet:
-    """Filter a restaurant-scoped queryset to the tenant, as a second wall behind RLS."""
+def scope_to_tenant(queryset: QuerySet, *, tenant: Tenant) -> QuerySet:
+    """Filter a queryset to the tenant, as the second wall behind RLS: a restaurant's rows, a
+    platform's, everything for operations staff; nothing without a tenant (it fails closed)."""
     if tenant.restaurant_id is not None:
-        return queryset.filter(**{restaurant_field: tenant.restaurant_id})
+        return queryset.filter(restaurant_rows(queryset.model, tenant.restaurant_id))
     if tenant.platform_id is not None:
-        prefix = restaurant_field.removesuffix("_id").removesuffix("id").rstrip("_")
-        lookup = f"{prefix}__platform_id" if prefix else "platform_id"
-        return queryset.filter(**{lookup: tenant.platform_id})
+        return queryset.filter(platform_rows(queryset.model, tenant.platform_id))
     if tenant.all_tenants:
         return queryset
     return queryset.none()
@@ -149,13 +149,13 @@ def _with_settings(restaurants: list[Restaurant]) -> list[Restaurant]:
 
 def restaurant_list(*, tenant: Tenant) -> list[Restaurant]:
     """The restaurants a tenant sees (a platform's, or one), each with its settings; two queries."""
-    restaurants = scope_to_tenant(Restaurant.objects.all(), tenant=tenant, restaurant_field="id").order_by("id")
+    restaurants = scope_to_tenant(Restaurant.objects.all(), tenant=tenant).order_by("id")
     return _with_settings(list(restaurants))
 
 
 def restaurant_get(*, tenant: Tenant, restaurant_id: int) -> Restaurant:
     """One restaurant the tenant sees, with its settings; 404 for any other."""
-    restaurant = scope_to_tenant(Restaurant.objects.all(), tenant=tenant, restaurant_field="id").filter(
+    restaurant = scope_to_tenant(Restaurant.objects.all(), tenant=tenant).filter(
         pk=restaurant_id
     ).first()
     if restaurant is None:
