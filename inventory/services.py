@@ -118,9 +118,7 @@ def product_deactivate(*, product: Product) -> Product:
 
 def product_set_image(*, product: Product, image_url: str) -> Product:
     """Point a product at its uploaded image."""
-    product.image_url = image_url
-    product.updated_at = timezone.now()
-    product.save(update_fields=["image_url", "updated_at"])
+    model_update(instance=product, fields=["image_url"], data={"image_url": image_url})
     return product
 
 
@@ -367,8 +365,6 @@ def restock_order_receive(
     )
     StockMovement.objects.bulk_create(movements)
     RestockOrderItem.objects.bulk_update(lines, ["quantity_received"])
-    order.status = RestockStatus.DELIVERED
-    order.actual_delivery = timezone.localdate()
-    order.updated_at = now
-    order.save(update_fields=["status", "actual_delivery", "updated_at"])
+    delivered = {"status": RestockStatus.DELIVERED, "actual_delivery": timezone.localdate()}
+    model_update(instance=order, fields=delivered, data=delivered, now=now)
     return order

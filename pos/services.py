@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.selectors import commission_rate_for
 from billing.services import commission_record
 from fynlo.core.money import money_text
+from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock
 from inventory.selectors import products_by_id
 from inventory.services import stock_return_for_order, stock_sell
@@ -193,9 +194,7 @@ def order_set_status(*, restaurant_id: int, order_id: int, status: str, user=Non
         raise PosError("order_not_paid", "The order is not paid in full; take the payment first.", status=409)
     if status == OrderStatus.CANCELLED and _amount_paid(order) > _amount_refunded(order):
         raise PosError("order_has_payments", "Refund the order's payments before cancelling it.", status=409)
-    order.status = status
-    order.updated_at = timezone.now()
-    order.save(update_fields=["status", "updated_at"])
+    model_update(instance=order, fields=["status"], data={"status": status})
     if status == OrderStatus.CANCELLED:
         stock_return_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, notes=f"Order {order.order_number} cancelled", user=user
@@ -285,9 +284,7 @@ def payment_record(
     )
     paid += applied
     if paid >= order.total_amount:
-        order.status = OrderStatus.COMPLETED
-        order.updated_at = now
-        order.save(update_fields=["status", "updated_at"])
+        model_update(instance=order, fields=["status"], data={"status": OrderStatus.COMPLETED}, now=now)
     balance = OrderBalance(
         id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status, total_amount=order.total_amount,
         amount_paid=paid, amount_due=max(order.total_amount - paid, ZERO),
@@ -344,7 +341,5 @@ def refund_issue(
 
 def order_attach_receipt(*, order: Order, receipt_url: str) -> Order:
     """Point an order at its stored receipt."""
-    order.receipt_url = receipt_url
-    order.updated_at = timezone.now()
-    order.save(update_fields=["receipt_url", "updated_at"])
+    model_update(instance=order, fields=["receipt_url"], data={"receipt_url": receipt_url})
     return order

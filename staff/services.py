@@ -146,16 +146,13 @@ def employee_deactivate(*, employee: Employee, actor) -> Employee:
         raise StaffError("cannot_deactivate_self", "You cannot deactivate your own employee record.", status=409)
     _check_may_manage(actor, employee)
     now = timezone.now()
-    if employee.is_active or employee.termination_date is None:
-        employee.is_active = False
-        employee.termination_date = employee.termination_date or max(timezone.localdate(), employee.hire_date)
-        employee.updated_at = now
-        employee.save(update_fields=["is_active", "termination_date", "updated_at"])
+    ended = {
+        "is_active": False,
+        "termination_date": employee.termination_date or max(timezone.localdate(), employee.hire_date),
+    }
+    model_update(instance=employee, fields=ended, data=ended, now=now)
     user = employee.user
-    if user.is_active:
-        user.is_active = False
-        user.updated_at = now
-        user.save(update_fields=["is_active", "updated_at"])
+    model_update(instance=user, fields=["is_active"], data={"is_active": False}, now=now)
     Token.objects.filter(user_id=user.pk).delete()
     return employee
 
@@ -409,9 +406,7 @@ def shift_clock_out(*, employee: Employee, at: datetime | None = None) -> TimeTr
         "clock_out", "break_end", "total_hours", "overtime_hours", "total_pay", "status", "updated_at",
     ])
     if shift is not None and shift.status in (ShiftStatus.SCHEDULED, ShiftStatus.CONFIRMED):
-        shift.status = ShiftStatus.COMPLETED
-        shift.updated_at = at
-        shift.save(update_fields=["status", "updated_at"])
+        model_update(instance=shift, fields=["status"], data={"status": ShiftStatus.COMPLETED}, now=at)
     return entry
 
 
@@ -423,9 +418,8 @@ def shift_break_start(*, employee: Employee, at: datetime | None = None) -> Time
         if entry.break_end is None:
             raise StaffError("already_on_break", "You are already on a break.", status=409)
         raise StaffError("break_already_taken", "A break was already taken since you clocked in.", status=409)
-    entry.break_start = at or timezone.now()
-    entry.updated_at = entry.break_start
-    entry.save(update_fields=["break_start", "updated_at"])
+    at = at or timezone.now()
+    model_update(instance=entry, fields=["break_start"], data={"break_start": at}, now=at)
     return entry
 
 
@@ -435,7 +429,6 @@ def shift_break_end(*, employee: Employee, at: datetime | None = None) -> TimeTr
     entry = _open_entry(_locked(employee))
     if entry.break_start is None or entry.break_end is not None:
         raise StaffError("not_on_break", "You are not on a break.", status=409)
-    entry.break_end = at or timezone.now()
-    entry.updated_at = entry.break_end
-    entry.save(update_fields=["break_end", "updated_at"])
+    at = at or timezone.now()
+    model_update(instance=entry, fields=["break_end"], data={"break_end": at}, now=at)
     return entry
