@@ -4,8 +4,8 @@ second wall behind row-level security (tenants.selectors.scope_to_tenant: no ten
 from __future__ import annotations
 
 from django.db.models import F, QuerySet
-from django.shortcuts import get_object_or_404
 
+from fynlo.core.api import get_or_404
 from inventory.models import Category, InventoryItem, Product, RestockOrder, Supplier
 from tenants.context import Tenant
 from tenants.selectors import scope_to_tenant
@@ -19,7 +19,7 @@ def category_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet[
 
 
 def category_get(*, tenant: Tenant, category_id: int) -> Category:
-    return get_object_or_404(scope_to_tenant(Category.objects.all(), tenant=tenant), pk=category_id)
+    return get_or_404(scope_to_tenant(Category.objects.all(), tenant=tenant), pk=category_id, what="category")
 
 
 def product_list(
@@ -40,7 +40,7 @@ def product_list(
 
 
 def product_get(*, tenant: Tenant, product_id: int) -> Product:
-    return get_object_or_404(scope_to_tenant(Product.objects.all(), tenant=tenant), pk=product_id)
+    return get_or_404(scope_to_tenant(Product.objects.all(), tenant=tenant), pk=product_id, what="product")
 
 
 def products_by_id(*, restaurant_id: int, product_ids: set[int]) -> dict[int, Product]:
@@ -58,7 +58,8 @@ def inventory_item_list(*, tenant: Tenant, low_stock: bool | None = None) -> Que
 
 
 def inventory_item_get(*, tenant: Tenant, item_id: int) -> InventoryItem:
-    return get_object_or_404(scope_to_tenant(InventoryItem.objects.select_related("product"), tenant=tenant), pk=item_id)
+    items = scope_to_tenant(InventoryItem.objects.select_related("product"), tenant=tenant)
+    return get_or_404(items, pk=item_id, what="inventory item")
 
 
 def supplier_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet[Supplier]:
@@ -69,7 +70,7 @@ def supplier_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet[
 
 
 def supplier_get(*, tenant: Tenant, supplier_id: int) -> Supplier:
-    return get_object_or_404(scope_to_tenant(Supplier.objects.all(), tenant=tenant), pk=supplier_id)
+    return get_or_404(scope_to_tenant(Supplier.objects.all(), tenant=tenant), pk=supplier_id, what="supplier")
 
 
 def restock_order_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[RestockOrder]:
@@ -80,6 +81,5 @@ def restock_order_list(*, tenant: Tenant, status: str | None = None) -> QuerySet
 
 
 def restock_order_get(*, tenant: Tenant, restock_order_id: int) -> RestockOrder:
-    return get_object_or_404(
-        scope_to_tenant(RestockOrder.objects.prefetch_related("items"), tenant=tenant), pk=restock_order_id
-    )
+    orders = scope_to_tenant(RestockOrder.objects.prefetch_related("items"), tenant=tenant)
+    return get_or_404(orders, pk=restock_order_id, what="restock order")

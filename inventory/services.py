@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock, InventoryError
@@ -163,7 +163,9 @@ def stock_adjust(
     if movement_type == MovementType.WASTE and quantity > 0:
         message = "Waste takes stock away: the quantity must be negative."
         raise InventoryError("invalid", message, fields={"quantity": [message]})
-    item = get_object_or_404(InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=item_id)
+    item = get_or_404(
+        InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=item_id, what="inventory item"
+    )
     if item.current_stock + quantity < 0:
         raise InsufficientStock(
             {item.product_id: item.current_stock},
@@ -331,8 +333,9 @@ def restock_order_receive(
 ) -> RestockOrder:
     """Take a delivery into stock: each line as ordered, or `received` (line id -> quantity; lines
     not named received nothing); adds restock movements and closes the order."""
-    order = get_object_or_404(
-        RestockOrder.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=restock_order_id
+    order = get_or_404(
+        RestockOrder.objects.select_for_update().filter(restaurant_id=restaurant_id),
+        pk=restock_order_id, what="restock order",
     )
     if order.status in (RestockStatus.DELIVERED, RestockStatus.CANCELLED):
         raise InventoryError("restock_order_closed", f"This restock order is already {order.status}.", status=409)

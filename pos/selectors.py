@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Prefetch, QuerySet
-from django.shortcuts import get_object_or_404
 
+from fynlo.core.api import get_or_404
 from fynlo.core.dates import local_day_bounds
 from pos.models import Order, OrderItem, Payment, Refund
 from tenants.context import Tenant
@@ -46,8 +46,8 @@ def order_list(
 
 
 def order_get(*, tenant: Tenant, order_id: int) -> Order:
-    return get_object_or_404(_with_lines(scope_to_tenant(Order.objects.all(), tenant=tenant)), pk=order_id)
+    return get_or_404(_with_lines(scope_to_tenant(Order.objects.all(), tenant=tenant)), pk=order_id, what="order")
 
 
 def payment_get(*, tenant: Tenant, payment_id: int) -> Payment:
-    return get_object_or_404(scope_to_tenant(Payment.objects.all(), tenant=tenant), pk=payment_id)
+    return get_or_404(scope_to_tenant(Payment.objects.all(), tenant=tenant), pk=payment_id, what="payment")

@@ -13,11 +13,11 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from billing.selectors import commission_rate_for
 from billing.services import commission_record
+from fynlo.core.api import get_or_404
 from fynlo.core.money import money_text
 from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock
@@ -59,7 +59,7 @@ CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMetho
 
 
 def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
-    return get_object_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id)
+    return get_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id, what="order")
 
 
 def _amount_paid(order: Order) -> Decimal:
@@ -304,7 +304,7 @@ def refund_issue(
 ) -> RefundIssued:
     """Give back part or all of a payment (never more than it took); `restock` puts the order's
     products back in stock (once per order)."""
-    found = get_object_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id)
+    found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED):

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import QuerySet
 
-from fynlo.core.api import ApiError
+from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from tenants.context import Tenant
 from tenants.models import Restaurant, RestaurantSetting, SettingType
@@ -155,9 +155,5 @@ def restaurant_list(*, tenant: Tenant) -> list[Restaurant]:
 
 def restaurant_get(*, tenant: Tenant, restaurant_id: int) -> Restaurant:
     """One restaurant the tenant sees, with its settings; 404 for any other."""
-    restaurant = scope_to_tenant(Restaurant.objects.all(), tenant=tenant).filter(
-        pk=restaurant_id
-    ).first()
-    if restaurant is None:
-        raise ApiError("not_found", "No such restaurant.", status=404)
+    restaurant = get_or_404(scope_to_tenant(Restaurant.objects.all(), tenant=tenant), pk=restaurant_id, what="restaurant")
     return _with_settings([restaurant])[0]

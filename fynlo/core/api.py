@@ -60,6 +60,15 @@ def validated(serializer_class, data, **kwargs) -> dict:
     return dict(serializer.validated_data)
 
 
+def get_or_404(queryset, *, pk, what: str):
+    """The row of `queryset` with this primary key, else a 404 that names what was looked for
+    ("No such order."). Another tenant's row is not in the queryset: 404, never 403."""
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        raise ApiError("not_found", f"No such {what}.", status=404)
+    return row
+
+
 def money_field(*, max_digits: int = 10, **kwargs) -> serializers.DecimalField:
     """Money in the API: a decimal string with two places, "12.50"."""
     return serializers.DecimalField(max_digits=max_digits, decimal_places=2, **kwargs)

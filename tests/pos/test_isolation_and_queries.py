@@ -3,6 +3,7 @@ details and creation run a fixed number of queries whatever the order's size."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -80,6 +81,8 @@ def test_another_restaurants_object_is_404_and_untouched(api, theirs, method, pa
 
     assert response.status_code == 404, response.json()
     assert response.json()["error"]["code"] == "not_found"
+    # the message names what was looked for, as staff's and the restaurants' 404s do
+    assert re.fullmatch(r"No such [a-z ]+\.", response.json()["error"]["message"])
     assert _snapshot() == before
 
 
