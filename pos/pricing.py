@@ -49,6 +49,18 @@ class OrderPrice:
     service_charge: Decimal
     total_amount: Decimal
 
+    def order_fields(self) -> dict:
+        """The order's stored totals, and its `items_count`: the guide's count of line items,
+        not the sum of their quantities."""
+        return {
+            "subtotal": self.subtotal,
+            "discount_amount": self.discount_amount,
+            "tax_amount": self.tax_amount,
+            "service_charge": self.service_charge,
+            "total_amount": self.total_amount,
+            "items_count": len(self.lines),
+        }
+
 
 class DiscountTooLarge(ValueError):
     """The discount is more than the items cost."""

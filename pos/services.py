@@ -142,13 +142,7 @@ def order_create(
         customer_name=customer_name or None,
         order_type=order_type,
         status=OrderStatus.CONFIRMED,
-        subtotal=price.subtotal,
-        tax_amount=price.tax_amount,
-        service_charge=price.service_charge,
-        discount_amount=price.discount_amount,
-        total_amount=price.total_amount,
-        # the guide's count: line items, not the sum of their quantities
-        items_count=len(items),
+        **price.order_fields(),
         served_by_id=served_by,
         created_by=user,
     )
