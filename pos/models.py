@@ -41,6 +41,10 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+# The payments that took the guest's money: a refunded one took it too (and gave some or all back).
+TAKEN_PAYMENT_STATUSES = (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED)
+
+
 class RefundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     COMPLETED = "completed", "Completed"

@@ -11,7 +11,17 @@ from rest_framework import serializers
 
 from fynlo.core.api import money_field
 from fynlo.core.money import money_text
-from pos.models import Order, OrderItem, OrderStatus, OrderType, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from pos.models import (
+    TAKEN_PAYMENT_STATUSES,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderType,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
+)
 
 MAX_ITEMS = 100
 
@@ -89,8 +99,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(money_field(help_text="What the payments took, refunds not deducted."))
     def get_amount_paid(self, order: Order) -> str:
-        counted = (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED)
-        return _sum(payment.amount for payment in order.payments.all() if payment.status in counted)
+        return _sum(payment.amount for payment in order.payments.all() if payment.status in TAKEN_PAYMENT_STATUSES)
 
     @extend_schema_field(money_field())
     def get_amount_refunded(self, order: Order) -> str:

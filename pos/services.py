@@ -25,6 +25,7 @@ from inventory.selectors import products_by_id
 from inventory.services import stock_return_for_order, stock_sell
 from pos.errors import PosError
 from pos.models import (
+    TAKEN_PAYMENT_STATUSES,
     Order,
     OrderItem,
     OrderStatus,
@@ -64,9 +65,7 @@ def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
 
 def _amount_paid(order: Order) -> Decimal:
     """What the order's payments took, refunds not deducted."""
-    total = Payment.objects.filter(
-        order=order, status__in=[PaymentStatus.COMPLETED, PaymentStatus.REFUNDED]
-    ).aggregate(total=Sum("amount"))["total"]
+    total = Payment.objects.filter(order=order, status__in=TAKEN_PAYMENT_STATUSES).aggregate(total=Sum("amount"))["total"]
     return total or ZERO
 
 
@@ -301,7 +300,7 @@ def refund_issue(
     found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
-    if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED):
+    if payment.status not in TAKEN_PAYMENT_STATUSES:
         raise PosError("payment_not_refundable", f"The payment is {payment.status}.", status=409)
     refunded = (
         Refund.objects.filter(payment=payment, status=RefundStatus.COMPLETED).aggregate(total=Sum("amount"))["total"]
