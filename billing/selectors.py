@@ -8,7 +8,7 @@ have already scoped.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -16,6 +16,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
+from fynlo.core.dates import local_day_bounds
 from tenants.models import Restaurant
 
 ZERO = Decimal("0.00")
@@ -27,14 +29,14 @@ CURRENT_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
 
 def month_start(now: datetime | None = None) -> datetime:
     """Midnight of the first day of the current month, in the project's time zone."""
-    local = timezone.localtime(now or timezone.now())
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    today = timezone.localdate(now or timezone.now())
+    return local_day_bounds(today.replace(day=1))[0]
 
 
 def days_start(days: int, now: datetime | None = None) -> datetime:
     """Midnight starting a period of `days` calendar days that ends today (local time)."""
-    today = timezone.localtime(now or timezone.now()).date()
-    return timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), time.min))
+    today = timezone.localdate(now or timezone.now())
+    return local_day_bounds(today - timedelta(days=days - 1))[0]
 
 
 def restaurants_with_figures(queryset: QuerySet, *, start: datetime, end: datetime) -> QuerySet:
@@ -73,6 +75,24 @@ def restaurant_current_subscription(*, restaurant: Restaurant) -> RestaurantSubs
         .order_by("-start_date", "-pk")
         .first()
     )
+
+
+def commission_rate_for(*, restaurant: Restaurant) -> Decimal:
+    """The commission the platform takes, in percent: the restaurant's current subscription's rate,
+    else its platform's active plan named by the restaurant's tier, else the guide's rate for that tier."""
+    subscription = restaurant_current_subscription(restaurant=restaurant)
+    if subscription is not None:
+        return subscription.commission_rate
+    tier = (restaurant.subscription_tier or DEFAULT_PLAN.name).strip().lower()
+    plan = (
+        SubscriptionPlan.objects.filter(platform_id=restaurant.platform_id, name__iexact=tier, is_active=True)
+        .order_by("pk")
+        .values_list("commission_rate", flat=True)
+        .first()
+    )
+    if plan is not None:
+        return plan
+    return GUIDE_PLANS_BY_NAME.get(tier, DEFAULT_PLAN).commission_rate
 
 
 def restaurant_subscriptions(*, restaurant: Restaurant) -> list[RestaurantSubscription]:

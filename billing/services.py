@@ -1,4 +1,5 @@
-"""Writes of the billing app: suspending and reactivating a restaurant, changing its plan.
+"""Writes of the billing app: suspending and reactivating a restaurant, changing its plan, and
+the commission taken on a payment.
 
 Each change is recorded twice: in the data (the subscription rows keep the plan history with
 start and end dates and the suspension as their status) and in the restaurant's admin
@@ -9,15 +10,24 @@ hides does not exist here either.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.models import (
+    CommissionPaymentStatus,
+    CommissionRecord,
+    RestaurantSubscription,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
 from billing.selectors import restaurant_current_subscription
 from fynlo.core.api import ApiError
+from fynlo.core.money import percent_of
+from fynlo.core.services import model_update
 from tenants.models import Restaurant, User
 
 
@@ -43,21 +53,26 @@ def _record(*, by: User, restaurant: Restaurant, message: str) -> None:
     )
 
 
+def _set_active(restaurant: Restaurant, *, active: bool) -> None:
+    """The restaurant and its running subscription are suspended, or reactivated, together."""
+    now = timezone.now()
+    model_update(instance=restaurant, fields=["is_active"], data={"is_active": active}, now=now)
+    subscription = restaurant_current_subscription(restaurant=restaurant)
+    before, after = (
+        (SubscriptionStatus.SUSPENDED, SubscriptionStatus.ACTIVE) if active
+        else (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
+    )
+    if subscription is not None and subscription.status == before:
+        model_update(instance=subscription, fields=["status"], data={"status": after}, now=now)
+
+
 def restaurant_suspend(*, restaurant: Restaurant, by: User, reason: str = "") -> Restaurant:
     """Suspend a restaurant: it becomes inactive and its running subscription suspended; recorded."""
     with transaction.atomic():
         locked = _lock(restaurant)
         if not locked.is_active:
             raise BillingError("already_suspended", f"{locked.name} is already suspended.")
-        now = timezone.now()
-        locked.is_active = False
-        locked.updated_at = now
-        locked.save(update_fields=["is_active", "updated_at"])
-        subscription = restaurant_current_subscription(restaurant=locked)
-        if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
-            subscription.status = SubscriptionStatus.SUSPENDED
-            subscription.updated_at = now
-            subscription.save(update_fields=["status", "updated_at"])
+        _set_active(locked, active=False)
         reason = reason.strip()
         _record(by=by, restaurant=locked, message=f"Suspended{f': {reason}' if reason else ''}.")
     return locked
@@ -69,15 +84,7 @@ def restaurant_reactivate(*, restaurant: Restaurant, by: User) -> Restaurant:
         locked = _lock(restaurant)
         if locked.is_active:
             raise BillingError("not_suspended", f"{locked.name} is not suspended.")
-        now = timezone.now()
-        locked.is_active = True
-        locked.updated_at = now
-        locked.save(update_fields=["is_active", "updated_at"])
-        subscription = restaurant_current_subscription(restaurant=locked)
-        if subscription is not None and subscription.status == SubscriptionStatus.SUSPENDED:
-            subscription.status = SubscriptionStatus.ACTIVE
-            subscription.updated_at = now
-            subscription.save(update_fields=["status", "updated_at"])
+        _set_active(locked, active=True)
         _record(by=by, restaurant=locked, message="Reactivated.")
     return locked
 
@@ -100,10 +107,8 @@ def restaurant_plan_change(
         today = today or timezone.localdate()
         now = timezone.now()
         if current is not None:
-            current.status = SubscriptionStatus.CANCELLED
-            current.end_date = today
-            current.updated_at = now
-            current.save(update_fields=["status", "end_date", "updated_at"])
+            ended = {"status": SubscriptionStatus.CANCELLED, "end_date": today}
+            model_update(instance=current, fields=ended, data=ended, now=now)
         subscription = RestaurantSubscription.objects.create(
             restaurant=locked,
             plan=plan,
@@ -113,9 +118,7 @@ def restaurant_plan_change(
             monthly_fee=plan.monthly_fee,
         )
         previous = current.plan.name if current is not None else locked.subscription_tier
-        locked.subscription_tier = plan.name[:50]
-        locked.updated_at = now
-        locked.save(update_fields=["subscription_tier", "updated_at"])
+        model_update(instance=locked, fields=["subscription_tier"], data={"subscription_tier": plan.name[:50]}, now=now)
         _record(
             by=by,
             restaurant=locked,
@@ -125,3 +128,26 @@ def restaurant_plan_change(
             ),
         )
     return subscription
+
+
+def commission_record(
+    *,
+    restaurant: Restaurant,
+    order_id: int,
+    gross_amount: Decimal,
+    rate: Decimal,
+    processed_at: datetime,
+    payment_status: str = CommissionPaymentStatus.PENDING,
+) -> CommissionRecord:
+    """Record the platform's commission on an amount the restaurant took: `rate` percent of it,
+    rounded half up (the rate from billing.selectors.commission_rate_for)."""
+    return CommissionRecord.objects.create(
+        restaurant_id=restaurant.pk,
+        platform_id=restaurant.platform_id,
+        order_id=order_id,
+        gross_amount=gross_amount,
+        commission_rate=rate,
+        commission_amount=percent_of(gross_amount, rate),
+        processed_at=processed_at,
+        payment_status=payment_status,
+    )

@@ -36,7 +36,7 @@ from inventory.serializers import (
     SupplierSerializer,
 )
 from tenants.permissions import ALL_ROLES, MANAGERS, roles
-from tenants.request import acting_restaurant_id, reading_restaurant_id
+from tenants.request import acting_restaurant_id, acting_tenant
 
 # The README's roles table, for this app.
 MENU_ROLES = roles(read=ALL_ROLES, write=MANAGERS)
@@ -53,7 +53,7 @@ class CategoryListApi(JsonApi):
     @extend_schema(parameters=[CategoryFilterSerializer], responses=CategorySerializer(many=True), summary="Menu categories")
     def get(self, request):
         wanted = filters(CategoryFilterSerializer, request)
-        categories = selectors.category_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        categories = selectors.category_list(tenant=request.tenant, **wanted)
         return Response(CategorySerializer(categories, many=True).data)
 
     @extend_schema(request=CategoryInputSerializer, responses={201: CategorySerializer}, summary="Add a category")
@@ -68,12 +68,12 @@ class CategoryDetailApi(JsonApi):
 
     @extend_schema(responses=CategorySerializer, summary="A category")
     def get(self, request, category_id: int):
-        category = selectors.category_get(restaurant_id=reading_restaurant_id(request), category_id=category_id)
+        category = selectors.category_get(tenant=request.tenant, category_id=category_id)
         return Response(CategorySerializer(category).data)
 
     @extend_schema(request=CategoryInputSerializer(partial=True), responses=CategorySerializer, summary="Change a category")
     def patch(self, request, category_id: int):
-        category = selectors.category_get(restaurant_id=acting_restaurant_id(request), category_id=category_id)
+        category = selectors.category_get(tenant=acting_tenant(request), category_id=category_id)
         data = validated(CategoryInputSerializer, request.data, partial=True)
         return Response(CategorySerializer(services.category_update(category=category, data=data)).data)
 
@@ -85,7 +85,7 @@ class ProductListApi(JsonApi):
     def get(self, request):
         wanted = filters(ProductFilterSerializer, request)
         products = selectors.product_list(
-            restaurant_id=reading_restaurant_id(request),
+            tenant=request.tenant,
             category_id=wanted.get("category"),
             is_active=wanted.get("is_active"),
             available_in_pos=wanted.get("available_in_pos"),
@@ -104,18 +104,18 @@ class ProductDetailApi(JsonApi):
 
     @extend_schema(responses=ProductSerializer, summary="A product")
     def get(self, request, product_id: int):
-        product = selectors.product_get(restaurant_id=reading_restaurant_id(request), product_id=product_id)
+        product = selectors.product_get(tenant=request.tenant, product_id=product_id)
         return Response(ProductSerializer(product).data)
 
     @extend_schema(request=ProductInputSerializer(partial=True), responses=ProductSerializer, summary="Change a product")
     def patch(self, request, product_id: int):
-        product = selectors.product_get(restaurant_id=acting_restaurant_id(request), product_id=product_id)
+        product = selectors.product_get(tenant=acting_tenant(request), product_id=product_id)
         data = validated(ProductInputSerializer, request.data, partial=True)
         return Response(ProductSerializer(services.product_update(product=product, data=data)).data)
 
     @extend_schema(request=None, responses=ProductSerializer, summary="Deactivate a product (it stays on past orders)")
     def delete(self, request, product_id: int):
-        product = selectors.product_get(restaurant_id=acting_restaurant_id(request), product_id=product_id)
+        product = selectors.product_get(tenant=acting_tenant(request), product_id=product_id)
         return Response(ProductSerializer(services.product_deactivate(product=product)).data)
 
 
@@ -126,7 +126,7 @@ class ProductImageApi(UploadApi):
                    summary="Upload a product's image (JPEG, PNG, WebP or GIF, at most 5 MB)")
     def post(self, request, product_id: int):
         restaurant_id = acting_restaurant_id(request)
-        product = selectors.product_get(restaurant_id=restaurant_id, product_id=product_id)
+        product = selectors.product_get(tenant=request.tenant, product_id=product_id)
         url = file_store(file=uploaded_file(request), folder="products", restaurant_id=restaurant_id)
         return Response(ProductSerializer(services.product_set_image(product=product, image_url=url)).data)
 
@@ -142,7 +142,7 @@ class InventoryItemListApi(JsonApi):
     )
     def get(self, request):
         wanted = filters(InventoryItemFilterSerializer, request)
-        items = selectors.inventory_item_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        items = selectors.inventory_item_list(tenant=request.tenant, **wanted)
         return Response(InventoryItemSerializer(items, many=True).data)
 
 
@@ -151,7 +151,7 @@ class InventoryItemDetailApi(JsonApi):
 
     @extend_schema(responses=InventoryItemSerializer, summary="One item's stock")
     def get(self, request, item_id: int):
-        item = selectors.inventory_item_get(restaurant_id=reading_restaurant_id(request), item_id=item_id)
+        item = selectors.inventory_item_get(tenant=request.tenant, item_id=item_id)
         return Response(InventoryItemSerializer(item).data)
 
     @extend_schema(
@@ -159,7 +159,7 @@ class InventoryItemDetailApi(JsonApi):
         summary="Change an item's supplier, thresholds, cost or unit",
     )
     def patch(self, request, item_id: int):
-        item = selectors.inventory_item_get(restaurant_id=acting_restaurant_id(request), item_id=item_id)
+        item = selectors.inventory_item_get(tenant=acting_tenant(request), item_id=item_id)
         data = validated(InventoryItemInputSerializer, request.data, partial=True)
         return Response(InventoryItemSerializer(services.inventory_item_update(item=item, data=data)).data)
 
@@ -188,7 +188,7 @@ class SupplierListApi(JsonApi):
     @extend_schema(parameters=[SupplierFilterSerializer], responses=SupplierSerializer(many=True), summary="Suppliers")
     def get(self, request):
         wanted = filters(SupplierFilterSerializer, request)
-        suppliers = selectors.supplier_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        suppliers = selectors.supplier_list(tenant=request.tenant, **wanted)
         return Response(SupplierSerializer(suppliers, many=True).data)
 
     @extend_schema(request=SupplierInputSerializer, responses={201: SupplierSerializer}, summary="Add a supplier")
@@ -203,12 +203,12 @@ class SupplierDetailApi(JsonApi):
 
     @extend_schema(responses=SupplierSerializer, summary="A supplier")
     def get(self, request, supplier_id: int):
-        supplier = selectors.supplier_get(restaurant_id=reading_restaurant_id(request), supplier_id=supplier_id)
+        supplier = selectors.supplier_get(tenant=request.tenant, supplier_id=supplier_id)
         return Response(SupplierSerializer(supplier).data)
 
     @extend_schema(request=SupplierInputSerializer(partial=True), responses=SupplierSerializer, summary="Change a supplier")
     def patch(self, request, supplier_id: int):
-        supplier = selectors.supplier_get(restaurant_id=acting_restaurant_id(request), supplier_id=supplier_id)
+        supplier = selectors.supplier_get(tenant=acting_tenant(request), supplier_id=supplier_id)
         data = validated(SupplierInputSerializer, request.data, partial=True)
         return Response(SupplierSerializer(services.supplier_update(supplier=supplier, data=data)).data)
 
@@ -222,7 +222,7 @@ class RestockOrderListApi(JsonListApi):
                    summary="Restock orders, newest first")
     def get(self, request):
         wanted = filters(RestockOrderFilterSerializer, request)
-        orders = selectors.restock_order_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        orders = selectors.restock_order_list(tenant=request.tenant, **wanted)
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(RestockOrderSerializer(page, many=True).data)
 
@@ -232,7 +232,7 @@ class RestockOrderListApi(JsonListApi):
         restaurant_id = acting_restaurant_id(request)
         data = validated(RestockOrderInputSerializer, request.data)
         order = services.restock_order_create(restaurant_id=restaurant_id, user=request.user, **data)
-        order = selectors.restock_order_get(restaurant_id=restaurant_id, restock_order_id=order.pk)
+        order = selectors.restock_order_get(tenant=request.tenant, restock_order_id=order.pk)
         return Response(RestockOrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
@@ -241,9 +241,7 @@ class RestockOrderDetailApi(JsonApi):
 
     @extend_schema(responses=RestockOrderSerializer, summary="A restock order")
     def get(self, request, restock_order_id: int):
-        order = selectors.restock_order_get(
-            restaurant_id=reading_restaurant_id(request), restock_order_id=restock_order_id
-        )
+        order = selectors.restock_order_get(tenant=request.tenant, restock_order_id=restock_order_id)
         return Response(RestockOrderSerializer(order).data)
 
 
@@ -261,5 +259,5 @@ class RestockOrderReceiveApi(JsonApi):
         services.restock_order_receive(
             restaurant_id=restaurant_id, restock_order_id=restock_order_id, received=received, user=request.user
         )
-        order = selectors.restock_order_get(restaurant_id=restaurant_id, restock_order_id=restock_order_id)
+        order = selectors.restock_order_get(tenant=request.tenant, restock_order_id=restock_order_id)
         return Response(RestockOrderSerializer(order).data)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from fynlo.core.api import money_field
 from inventory.models import (
     Category,
     InventoryItem,
@@ -18,10 +19,6 @@ from inventory.models import (
     StockMovement,
     Supplier,
 )
-
-
-def money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
 
 def stock(**kwargs) -> serializers.DecimalField:
@@ -68,8 +65,8 @@ class ProductInputSerializer(serializers.Serializer):
     category_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
-    price = money(min_value=0)
-    cost = money(min_value=0, required=False, allow_null=True)
+    price = money_field(min_value=0)
+    cost = money_field(min_value=0, required=False, allow_null=True)
     sku = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     available_in_pos = serializers.BooleanField(required=False)
@@ -112,7 +109,7 @@ class InventoryItemInputSerializer(serializers.Serializer):
     minimum_stock = stock(min_value=0, required=False)
     maximum_stock = stock(min_value=0, required=False)
     reorder_point = stock(min_value=0, required=False)
-    unit_cost = money(min_value=0, required=False)
+    unit_cost = money_field(min_value=0, required=False)
     unit_measure = serializers.CharField(max_length=50, required=False)
 
 
@@ -204,7 +201,7 @@ class RestockOrderSerializer(serializers.ModelSerializer):
 class RestockLineInputSerializer(serializers.Serializer):
     inventory_item_id = serializers.IntegerField(min_value=1)
     quantity_ordered = stock(min_value=Decimal("0.001"))
-    unit_cost = money(min_value=0)
+    unit_cost = money_field(min_value=0)
     notes = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
 
 

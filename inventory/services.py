@@ -13,10 +13,11 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
+from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
@@ -38,14 +39,6 @@ PRODUCT_FIELDS = (
 SUPPLIER_FIELDS = ("name", "contact_person", "email", "phone", "address", "payment_terms", "is_active")
 INVENTORY_ITEM_FIELDS = ("supplier_id", "minimum_stock", "maximum_stock", "reorder_point", "unit_cost", "unit_measure")
 ADJUSTMENT_TYPES = frozenset({MovementType.WASTE, MovementType.ADJUSTMENT})
-
-
-def _apply(instance, data: dict, fields: tuple[str, ...]) -> list[str]:
-    """Set the given fields that changed; the names of those fields."""
-    changed = [name for name in fields if name in data and getattr(instance, name) != data[name]]
-    for name in changed:
-        setattr(instance, name, data[name])
-    return changed
 
 
 def _duplicate(field: str, message: str) -> InventoryError:
@@ -81,13 +74,11 @@ def category_create(
 
 def category_update(*, category: Category, data: dict) -> Category:
     """Change a menu category's name, icon, order or active flag."""
-    changed = _apply(category, data, CATEGORY_FIELDS)
-    if changed:
-        try:
-            with transaction.atomic():
-                category.save(update_fields=changed)
-        except IntegrityError as error:
-            raise _duplicate("name", "A category with this name exists.") from error
+    try:
+        with transaction.atomic():
+            model_update(instance=category, fields=CATEGORY_FIELDS, data=data)
+    except IntegrityError as error:
+        raise _duplicate("name", "A category with this name exists.") from error
     return category
 
 
@@ -110,14 +101,10 @@ def product_update(*, product: Product, data: dict) -> Product:
     """Change a product; turning inventory tracking on gives it a stock row if it had none."""
     if "category_id" in data:
         _check_category(restaurant_id=product.restaurant_id, category_id=data["category_id"])
-    changed = _apply(product, data, PRODUCT_FIELDS)
-    if not changed:
-        return product
-    product.updated_at = timezone.now()
     try:
         with transaction.atomic():
-            product.save(update_fields=[*changed, "updated_at"])
-            if product.track_inventory:
+            _, changed = model_update(instance=product, fields=PRODUCT_FIELDS, data=data)
+            if changed and product.track_inventory:
                 InventoryItem.objects.get_or_create(restaurant_id=product.restaurant_id, product=product)
     except IntegrityError as error:
         raise _duplicate("sku", "A product with this SKU exists.") from error
@@ -131,9 +118,7 @@ def product_deactivate(*, product: Product) -> Product:
 
 def product_set_image(*, product: Product, image_url: str) -> Product:
     """Point a product at its uploaded image."""
-    product.image_url = image_url
-    product.updated_at = timezone.now()
-    product.save(update_fields=["image_url", "updated_at"])
+    model_update(instance=product, fields=["image_url"], data={"image_url": image_url})
     return product
 
 
@@ -144,10 +129,7 @@ def inventory_item_update(*, item: InventoryItem, data: dict) -> InventoryItem:
     """Change an inventory item's supplier, thresholds, cost or unit (never its stock: see stock_adjust)."""
     if "supplier_id" in data:
         _check_supplier(restaurant_id=item.restaurant_id, supplier_id=data["supplier_id"])
-    changed = _apply(item, data, INVENTORY_ITEM_FIELDS)
-    if changed:
-        item.updated_at = timezone.now()
-        item.save(update_fields=[*changed, "updated_at"])
+    model_update(instance=item, fields=INVENTORY_ITEM_FIELDS, data=data)
     return item
 
 
@@ -181,7 +163,9 @@ def stock_adjust(
     if movement_type == MovementType.WASTE and quantity > 0:
         message = "Waste takes stock away: the quantity must be negative."
         raise InventoryError("invalid", message, fields={"quantity": [message]})
-    item = get_object_or_404(InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=item_id)
+    item = get_or_404(
+        InventoryItem.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=item_id, what="inventory item"
+    )
     if item.current_stock + quantity < 0:
         raise InsufficientStock(
             {item.product_id: item.current_stock},
@@ -279,10 +263,7 @@ def supplier_create(*, restaurant_id: int, data: dict) -> Supplier:
 
 def supplier_update(*, supplier: Supplier, data: dict) -> Supplier:
     """Change a supplier's details."""
-    changed = _apply(supplier, data, SUPPLIER_FIELDS)
-    if changed:
-        supplier.updated_at = timezone.now()
-        supplier.save(update_fields=[*changed, "updated_at"])
+    model_update(instance=supplier, fields=SUPPLIER_FIELDS, data=data)
     return supplier
 
 
@@ -352,8 +333,9 @@ def restock_order_receive(
 ) -> RestockOrder:
     """Take a delivery into stock: each line as ordered, or `received` (line id -> quantity; lines
     not named received nothing); adds restock movements and closes the order."""
-    order = get_object_or_404(
-        RestockOrder.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=restock_order_id
+    order = get_or_404(
+        RestockOrder.objects.select_for_update().filter(restaurant_id=restaurant_id),
+        pk=restock_order_id, what="restock order",
     )
     if order.status in (RestockStatus.DELIVERED, RestockStatus.CANCELLED):
         raise InventoryError("restock_order_closed", f"This restock order is already {order.status}.", status=409)
@@ -386,8 +368,6 @@ def restock_order_receive(
     )
     StockMovement.objects.bulk_create(movements)
     RestockOrderItem.objects.bulk_update(lines, ["quantity_received"])
-    order.status = RestockStatus.DELIVERED
-    order.actual_delivery = timezone.localdate()
-    order.updated_at = now
-    order.save(update_fields=["status", "actual_delivery", "updated_at"])
+    delivered = {"status": RestockStatus.DELIVERED, "actual_delivery": timezone.localdate()}
+    model_update(instance=order, fields=delivered, data=delivered, now=now)
     return order

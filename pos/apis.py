@@ -31,7 +31,7 @@ from pos.serializers import (
     RefundSerializer,
 )
 from tenants.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
-from tenants.request import acting_restaurant_id, reading_restaurant_id
+from tenants.request import acting_restaurant_id
 
 # The README's roles table, for this app.
 ORDER_ROLES = roles(read=ALL_ROLES, write=MANAGERS | {CASHIER, SERVER})
@@ -55,7 +55,7 @@ class OrderListApi(JsonListApi):
                    summary="Orders, newest first (cursor pages)")
     def get(self, request):
         wanted = filters(OrderFilterSerializer, request)
-        orders = selectors.order_list(restaurant_id=reading_restaurant_id(request), **wanted)
+        orders = selectors.order_list(tenant=request.tenant, **wanted)
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
@@ -67,7 +67,7 @@ class OrderListApi(JsonListApi):
         def create() -> Response:
             data = validated(OrderCreateSerializer, request.data)
             order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
-            order = selectors.order_get(restaurant_id=restaurant_id, order_id=order.pk)
+            order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
             return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, restaurant_id=restaurant_id, handler=create)
@@ -78,7 +78,7 @@ class OrderDetailApi(JsonApi):
 
     @extend_schema(responses=OrderSerializer, summary="An order with its items and payments")
     def get(self, request, order_id: int):
-        order = selectors.order_get(restaurant_id=reading_restaurant_id(request), order_id=order_id)
+        order = selectors.order_get(tenant=request.tenant, order_id=order_id)
         return Response(OrderSerializer(order).data)
 
 
@@ -90,10 +90,10 @@ class OrderStatusApi(JsonApi):
         restaurant_id = acting_restaurant_id(request)
         data = validated(OrderStatusSerializer, request.data)
         if user_role(request.user) == COOK and data["status"] not in services.KITCHEN_STATUSES:
-            selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)  # another tenant's order stays 404
+            selectors.order_get(tenant=request.tenant, order_id=order_id)  # another tenant's order stays 404
             raise PermissionDenied("A cook may only set an order preparing or ready.")
         services.order_set_status(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
-        order = selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)
+        order = selectors.order_get(tenant=request.tenant, order_id=order_id)
         return Response(OrderSerializer(order).data)
 
 
@@ -104,7 +104,7 @@ class OrderReceiptApi(UploadApi):
                    summary="Upload an order's receipt (PDF or image, at most 10 MB)")
     def post(self, request, order_id: int):
         restaurant_id = acting_restaurant_id(request)
-        order = selectors.order_get(restaurant_id=restaurant_id, order_id=order_id)
+        order = selectors.order_get(tenant=request.tenant, order_id=order_id)
         url = file_store(file=uploaded_file(request), folder="receipts", restaurant_id=restaurant_id)
         return Response(OrderSerializer(services.order_attach_receipt(order=order, receipt_url=url)).data)
 

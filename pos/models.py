@@ -8,7 +8,6 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from fynlo.core.fields import URLTextField
-
 from tenants.models import RestaurantScopedModel
 
 
@@ -39,6 +38,10 @@ class PaymentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     REFUNDED = "refunded", "Refunded"
+
+
+# The payments that took the guest's money: a refunded one took it too (and gave some or all back).
+TAKEN_PAYMENT_STATUSES = (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED)
 
 
 class RefundStatus(models.TextChoices):

@@ -11,23 +11,20 @@ Rules (Decimal throughout, ROUND_HALF_UP via fynlo.core.money):
   "items plus VAT plus service charge minus discount" always reconciles.
 
 The rates are the restaurant's `vat_rate` and `service_charge_rate` settings (percent,
-"20.00" is 20 %), else the guide's defaults: 20 % and 12.5 %.
+"20.00" is 20 %), else the guide's defaults: 20 % and 12.5 %, as tenants.selectors reads them
+for the restaurants API too; a stored rate it cannot read stops the till (409) instead of
+being guessed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable
 
 from fynlo.core.money import percent_of, quantize
 from pos.errors import PosError
-from tenants.models import RestaurantSetting
-
-DEFAULT_VAT_RATE = Decimal("20.00")
-DEFAULT_SERVICE_CHARGE_RATE = Decimal("12.50")
-VAT_RATE_SETTING = "vat_rate"
-SERVICE_CHARGE_RATE_SETTING = "service_charge_rate"
+from tenants.selectors import DEFAULT_SERVICE_CHARGE_RATE, DEFAULT_VAT_RATE, RATE_KEYS, restaurant_settings
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,18 @@ class OrderPrice:
     tax_amount: Decimal
     service_charge: Decimal
     total_amount: Decimal
+
+    def order_fields(self) -> dict:
+        """The order's stored totals, and its `items_count`: the guide's count of line items,
+        not the sum of their quantities."""
+        return {
+            "subtotal": self.subtotal,
+            "discount_amount": self.discount_amount,
+            "tax_amount": self.tax_amount,
+            "service_charge": self.service_charge,
+            "total_amount": self.total_amount,
+            "items_count": len(self.lines),
+        }
 
 
 class DiscountTooLarge(ValueError):
@@ -78,31 +87,15 @@ def order_price(*, lines: Iterable[tuple[Decimal, int]], rates: Rates, discount_
 
 
 def restaurant_rates(*, restaurant_id: int) -> Rates:
-    """The restaurant's VAT and service charge rates (its settings, else the defaults)."""
-    values = dict(
-        RestaurantSetting.objects.filter(
-            restaurant_id=restaurant_id, setting_key__in=[VAT_RATE_SETTING, SERVICE_CHARGE_RATE_SETTING]
-        ).values_list("setting_key", "setting_value")
-    )
-    return Rates(
-        vat_rate=_rate(values, VAT_RATE_SETTING, DEFAULT_VAT_RATE),
-        service_charge_rate=_rate(values, SERVICE_CHARGE_RATE_SETTING, DEFAULT_SERVICE_CHARGE_RATE),
-    )
-
-
-def _rate(values: dict, key: str, default: Decimal) -> Decimal:
-    raw = values.get(key)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        rate = Decimal(raw.strip().rstrip("%"))
-    except InvalidOperation:
-        rate = None
-    if rate is None or not rate.is_finite() or not 0 <= rate <= 100:
-        # A wrong tax rate must stop the till, not be charged: the owner fixes the setting.
-        raise PosError(
-            "invalid_restaurant_setting",
-            f"The restaurant setting {key} is {raw!r}; it must be a percentage between 0 and 100.",
-            status=409,
-        )
-    return rate
+    """The restaurant's VAT and service charge rates (its settings, else the defaults); 409 when
+    one is stored but unreadable: a wrong tax rate must stop the till, not be charged."""
+    settings = restaurant_settings(restaurant_id=restaurant_id)
+    for key in RATE_KEYS:
+        if key in settings.unreadable:
+            raise PosError(
+                "invalid_restaurant_setting",
+                f"The restaurant setting {key} is {settings.unreadable[key]!r}; "
+                "it must be a percentage between 0 and 100.",
+                status=409,
+            )
+    return Rates(vat_rate=settings.vat_rate, service_charge_rate=settings.service_charge_rate)

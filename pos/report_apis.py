@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fynlo.core.api import money_field
 from fynlo.core.views import filters
 from pos.models import DailyReport
 from pos.reports import daily_report_get
@@ -27,20 +28,20 @@ class TopProductSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=12, decimal_places=2)
+    revenue = money_field(max_digits=12)
 
 
 class StaffPerformanceSerializer(serializers.Serializer):
     employee_id = serializers.IntegerField()
     name = serializers.CharField()
     orders = serializers.IntegerField()
-    sales = serializers.DecimalField(max_digits=12, decimal_places=2)
+    sales = money_field(max_digits=12)
 
 
 class DailyReportSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
     payment_breakdown = serializers.DictField(
-        child=serializers.DecimalField(max_digits=12, decimal_places=2), help_text="payment method -> amount"
+        child=money_field(max_digits=12), help_text="payment method -> amount"
     )
     top_products = TopProductSerializer(many=True)
     staff_performance = StaffPerformanceSerializer(many=True)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from fynlo.core.dates import local_day_bounds
 from fynlo.core.money import quantize
 from pos.models import DailyReport, Order, OrderItem, OrderStatus, Payment, PaymentStatus
-from staff.selectors import local_day_bounds
 
 TOP_PRODUCTS = 5
 ZERO = Decimal("0.00")

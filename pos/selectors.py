@@ -1,4 +1,4 @@
-"""Reads of orders and payments, and the commission rate a restaurant pays.
+"""Reads of orders and payments.
 
 Each selector decides its prefetching, so lists and details run a fixed number of
 queries however many items or payments an order has.
@@ -7,23 +7,14 @@ queries however many items or payments an order has.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.db.models import Prefetch, QuerySet
 
-from billing.models import RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from fynlo.core.api import get_or_404
+from fynlo.core.dates import local_day_bounds
 from pos.models import Order, OrderItem, Payment, Refund
-from tenants.models import Restaurant
-
-# The guide's commission by plan, when a restaurant has no subscription and its platform no such plan.
-DEFAULT_COMMISSION_RATES = {"basic": Decimal("8.00"), "premium": Decimal("6.00"), "enterprise": Decimal("4.00")}
-DEFAULT_TIER = "basic"
-
-
-def _in_restaurant(queryset: QuerySet, restaurant_id: int | None) -> QuerySet:
-    return queryset if restaurant_id is None else queryset.filter(restaurant_id=restaurant_id)
+from tenants.context import Tenant
+from tenants.selectors import scope_to_tenant
 
 
 def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -36,58 +27,27 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def order_list(
     *,
-    restaurant_id: int | None,
+    tenant: Tenant,
     status: str | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
 ) -> QuerySet[Order]:
     """Orders with their items and payments; dates are local days, both ends included."""
-    orders = _in_restaurant(Order.objects.all(), restaurant_id)
+    orders = scope_to_tenant(Order.objects.all(), tenant=tenant)
     if status is not None:
         orders = orders.filter(status=status)
     if date_from is not None:
-        orders = orders.filter(created_at__gte=_day_start(date_from))
+        orders = orders.filter(created_at__gte=local_day_bounds(date_from)[0])
     if date_to is not None:
-        orders = orders.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+        orders = orders.filter(created_at__lt=local_day_bounds(date_to)[1])
     return _with_lines(orders)
 
 
-def order_get(*, restaurant_id: int | None, order_id: int) -> Order:
-    return get_object_or_404(_with_lines(_in_restaurant(Order.objects.all(), restaurant_id)), pk=order_id)
+def order_get(*, tenant: Tenant, order_id: int) -> Order:
+    return get_or_404(_with_lines(scope_to_tenant(Order.objects.all(), tenant=tenant)), pk=order_id, what="order")
 
 
-def payment_get(*, restaurant_id: int | None, payment_id: int) -> Payment:
-    return get_object_or_404(_in_restaurant(Payment.objects.all(), restaurant_id), pk=payment_id)
-
-
-def commission_rate_for(*, restaurant: Restaurant) -> Decimal:
-    """The commission the platform takes: the restaurant's active subscription's rate, else the
-    platform's plan named by the restaurant's tier, else the guide's default for that tier."""
-    today = timezone.localdate()
-    subscription = (
-        RestaurantSubscription.objects.filter(
-            restaurant_id=restaurant.pk, status=SubscriptionStatus.ACTIVE, start_date__lte=today
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .order_by("-start_date", "-pk")
-        .values_list("commission_rate", flat=True)
-        .first()
-    )
-    if subscription is not None:
-        return subscription
-    tier = (restaurant.subscription_tier or DEFAULT_TIER).strip().lower()
-    plan = (
-        SubscriptionPlan.objects.filter(platform_id=restaurant.platform_id, name__iexact=tier, is_active=True)
-        .order_by("pk")
-        .values_list("commission_rate", flat=True)
-        .first()
-    )
-    if plan is not None:
-        return plan
-    return DEFAULT_COMMISSION_RATES.get(tier, DEFAULT_COMMISSION_RATES[DEFAULT_TIER])
+def payment_get(*, tenant: Tenant, payment_id: int) -> Payment:
+    return get_or_404(scope_to_tenant(Payment.objects.all(), tenant=tenant), pk=payment_id, what="payment")

@@ -9,14 +9,21 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fynlo.core.money import quantize
-from pos.models import Order, OrderItem, OrderStatus, OrderType, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from fynlo.core.api import money_field
+from fynlo.core.money import money_text
+from pos.models import (
+    TAKEN_PAYMENT_STATUSES,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderType,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
+)
 
 MAX_ITEMS = 100
-
-
-def money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
 
 # --- Output --------------------------------------------------------------------------------
@@ -66,7 +73,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 def _sum(values) -> str:
-    return f"{quantize(sum(values, Decimal('0'))):f}"
+    return money_text(sum(values, Decimal("0")))
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -90,12 +97,11 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(money(help_text="What the payments took, refunds not deducted."))
+    @extend_schema_field(money_field(help_text="What the payments took, refunds not deducted."))
     def get_amount_paid(self, order: Order) -> str:
-        counted = (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED)
-        return _sum(payment.amount for payment in order.payments.all() if payment.status in counted)
+        return _sum(payment.amount for payment in order.payments.all() if payment.status in TAKEN_PAYMENT_STATUSES)
 
-    @extend_schema_field(money())
+    @extend_schema_field(money_field())
     def get_amount_refunded(self, order: Order) -> str:
         return _sum(
             refund.amount
@@ -110,15 +116,15 @@ class OrderBalanceSerializer(serializers.Serializer):
     restaurant_id = serializers.IntegerField()
     order_number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    total_amount = money()
-    amount_paid = money()
-    amount_due = money()
+    total_amount = money_field()
+    amount_paid = money_field()
+    amount_due = money_field()
 
 
 class PaymentTakenSerializer(serializers.Serializer):
     payment = PaymentSerializer()
-    tendered = money(allow_null=True, help_text="Cash handed over (cash payments only).")
-    change = money(help_text="Cash to give back.")
+    tendered = money_field(allow_null=True, help_text="Cash handed over (cash payments only).")
+    change = money_field(help_text="Cash to give back.")
     order = OrderBalanceSerializer()
 
 
@@ -144,7 +150,7 @@ class OrderCreateSerializer(serializers.Serializer):
     table_number = serializers.CharField(max_length=50, required=False, allow_null=True, allow_blank=True)
     customer_name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
-    discount_amount = money(min_value=Decimal("0"), default=Decimal("0.00"))
+    discount_amount = money_field(min_value=Decimal("0"), default=Decimal("0.00"))
 
 
 class OrderFilterSerializer(serializers.Serializer):
@@ -164,14 +170,14 @@ class OrderStatusSerializer(serializers.Serializer):
 
 class PaymentInputSerializer(serializers.Serializer):
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = money(min_value=Decimal("0.01"))
-    tendered = money(min_value=Decimal("0.01"), required=False, allow_null=True,
+    amount = money_field(min_value=Decimal("0.01"))
+    tendered = money_field(min_value=Decimal("0.01"), required=False, allow_null=True,
                      help_text="Cash handed over; the change is what exceeds the amount due.")
     transaction_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True,
                                            help_text="The card terminal's reference.")
 
 
 class RefundInputSerializer(serializers.Serializer):
-    amount = money(min_value=Decimal("0.01"))
+    amount = money_field(min_value=Decimal("0.01"))
     reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
     restock = serializers.BooleanField(default=False, help_text="Put the order's products back in stock.")

@@ -13,16 +13,19 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from billing.models import CommissionRecord
-from fynlo.core.money import percent_of, quantize
+from billing.selectors import commission_rate_for
+from billing.services import commission_record
+from fynlo.core.api import get_or_404
+from fynlo.core.money import money_text
+from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock
 from inventory.selectors import products_by_id
 from inventory.services import stock_return_for_order, stock_sell
 from pos.errors import PosError
 from pos.models import (
+    TAKEN_PAYMENT_STATUSES,
     Order,
     OrderItem,
     OrderStatus,
@@ -34,7 +37,6 @@ from pos.models import (
     RefundStatus,
 )
 from pos.pricing import DiscountTooLarge, order_price, restaurant_rates
-from pos.selectors import commission_rate_for
 from staff.models import Employee
 from tenants.models import Restaurant
 
@@ -57,19 +59,13 @@ KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY})
 CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMethod.SUMUP})
 
 
-def _money(value: Decimal) -> str:
-    return f"{quantize(value):f}"
-
-
 def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
-    return get_object_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id)
+    return get_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id, what="order")
 
 
 def _amount_paid(order: Order) -> Decimal:
     """What the order's payments took, refunds not deducted."""
-    total = Payment.objects.filter(
-        order=order, status__in=[PaymentStatus.COMPLETED, PaymentStatus.REFUNDED]
-    ).aggregate(total=Sum("amount"))["total"]
+    total = Payment.objects.filter(order=order, status__in=TAKEN_PAYMENT_STATUSES).aggregate(total=Sum("amount"))["total"]
     return total or ZERO
 
 
@@ -145,13 +141,7 @@ def order_create(
         customer_name=customer_name or None,
         order_type=order_type,
         status=OrderStatus.CONFIRMED,
-        subtotal=price.subtotal,
-        tax_amount=price.tax_amount,
-        service_charge=price.service_charge,
-        discount_amount=price.discount_amount,
-        total_amount=price.total_amount,
-        # the guide's count: line items, not the sum of their quantities
-        items_count=len(items),
+        **price.order_fields(),
         served_by_id=served_by,
         created_by=user,
     )
@@ -197,9 +187,7 @@ def order_set_status(*, restaurant_id: int, order_id: int, status: str, user=Non
         raise PosError("order_not_paid", "The order is not paid in full; take the payment first.", status=409)
     if status == OrderStatus.CANCELLED and _amount_paid(order) > _amount_refunded(order):
         raise PosError("order_has_payments", "Refund the order's payments before cancelling it.", status=409)
-    order.status = status
-    order.updated_at = timezone.now()
-    order.save(update_fields=["status", "updated_at"])
+    model_update(instance=order, fields=["status"], data={"status": status})
     if status == OrderStatus.CANCELLED:
         stock_return_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, notes=f"Order {order.order_number} cancelled", user=user
@@ -261,41 +249,35 @@ def payment_record(
             message = "Only cash payments have an amount tendered."
             raise PosError("invalid", message, fields={"tendered": [message]})
         if amount > due:
-            message = f"Only {_money(due)} is due."
+            message = f"Only {money_text(due)} is due."
             raise PosError("overpayment", f"A {payment_method} payment cannot exceed what is due: {message}",
                            status=409, fields={"amount": [message]})
         handed, applied, change = None, amount, ZERO
 
     restaurant = Restaurant.objects.only("pk", "platform_id", "subscription_tier").get(pk=restaurant_id)
-    rate = commission_rate_for(restaurant=restaurant)
-    commission = percent_of(applied, rate)
     now = timezone.now()
+    commission = commission_record(
+        restaurant=restaurant,
+        order_id=order.pk,
+        gross_amount=applied,
+        rate=commission_rate_for(restaurant=restaurant),
+        processed_at=now,
+    )
     payment = Payment.objects.create(
         restaurant_id=restaurant_id,
         order=order,
         payment_method=payment_method,
         amount=applied,
-        commission_rate=rate,
-        commission_amount=commission,
+        commission_rate=commission.commission_rate,
+        commission_amount=commission.commission_amount,
         transaction_id=transaction_id or None,
-        processor_response={"tendered": _money(handed), "change": _money(change)} if handed is not None else None,
+        processor_response={"tendered": money_text(handed), "change": money_text(change)} if handed is not None else None,
         status=PaymentStatus.COMPLETED,
-        processed_at=now,
-    )
-    CommissionRecord.objects.create(
-        restaurant_id=restaurant_id,
-        platform_id=restaurant.platform_id,
-        order_id=order.pk,
-        gross_amount=applied,
-        commission_rate=rate,
-        commission_amount=commission,
         processed_at=now,
     )
     paid += applied
     if paid >= order.total_amount:
-        order.status = OrderStatus.COMPLETED
-        order.updated_at = now
-        order.save(update_fields=["status", "updated_at"])
+        model_update(instance=order, fields=["status"], data={"status": OrderStatus.COMPLETED}, now=now)
     balance = OrderBalance(
         id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status, total_amount=order.total_amount,
         amount_paid=paid, amount_due=max(order.total_amount - paid, ZERO),
@@ -315,10 +297,10 @@ def refund_issue(
 ) -> RefundIssued:
     """Give back part or all of a payment (never more than it took); `restock` puts the order's
     products back in stock (once per order)."""
-    found = get_object_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id)
+    found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
-    if payment.status not in (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED):
+    if payment.status not in TAKEN_PAYMENT_STATUSES:
         raise PosError("payment_not_refundable", f"The payment is {payment.status}.", status=409)
     refunded = (
         Refund.objects.filter(payment=payment, status=RefundStatus.COMPLETED).aggregate(total=Sum("amount"))["total"]
@@ -326,7 +308,7 @@ def refund_issue(
     )
     refundable = payment.amount - refunded
     if amount > refundable:
-        message = f"At most {_money(refundable)} of this payment can be refunded."
+        message = f"At most {money_text(refundable)} of this payment can be refunded."
         raise PosError("refund_exceeds_payment", message, status=409, fields={"amount": [message]})
     now = timezone.now()
     refund = Refund.objects.create(
@@ -352,7 +334,5 @@ def refund_issue(
 
 def order_attach_receipt(*, order: Order, receipt_url: str) -> Order:
     """Point an order at its stored receipt."""
-    order.receipt_url = receipt_url
-    order.updated_at = timezone.now()
-    order.save(update_fields=["receipt_url", "updated_at"])
+    model_update(instance=order, fields=["receipt_url"], data={"receipt_url": receipt_url})
     return order

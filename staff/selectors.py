@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
+from fynlo.core.api import get_or_404
+from fynlo.core.dates import local_day_bounds
 from staff.errors import StaffError
 from staff.models import Employee, Schedule, Shift, TimeTracking
 from tenants.context import Tenant
@@ -20,26 +21,10 @@ def is_manager(user) -> bool:
     return user_role(user) in MANAGERS
 
 
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar day in the project's time zone (23 or 25 hours on DST days)."""
-    zone = timezone.get_default_timezone()
-    return (
-        datetime.combine(day, time.min, tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
 def _own_rows(queryset: QuerySet, *, viewer, employee_path: str) -> QuerySet:
     if is_manager(viewer):
         return queryset
     return queryset.filter(**{f"{employee_path}user_id": viewer.pk})
-
-
-def _get(queryset: QuerySet, pk: int, what: str):
-    row = queryset.filter(pk=pk).first()
-    if row is None:
-        raise StaffError("not_found", f"No such {what}.", status=404)
-    return row
 
 
 def employee_list(*, tenant: Tenant, viewer, is_active: bool | None = None) -> QuerySet:
@@ -51,7 +36,7 @@ def employee_list(*, tenant: Tenant, viewer, is_active: bool | None = None) -> Q
 
 
 def employee_get(*, tenant: Tenant, viewer, employee_id: int) -> Employee:
-    return _get(employee_list(tenant=tenant, viewer=viewer), employee_id, "employee")
+    return get_or_404(employee_list(tenant=tenant, viewer=viewer), pk=employee_id, what="employee")
 
 
 def employee_of_user(*, user, tenant: Tenant) -> Employee:
@@ -82,7 +67,7 @@ def schedule_list(
 
 
 def schedule_get(*, tenant: Tenant, schedule_id: int) -> Schedule:
-    return _get(schedule_list(tenant=tenant), schedule_id, "schedule")
+    return get_or_404(schedule_list(tenant=tenant), pk=schedule_id, what="schedule")
 
 
 def shift_list(
@@ -108,7 +93,7 @@ def shift_list(
 
 
 def shift_get(*, tenant: Tenant, viewer, shift_id: int) -> Shift:
-    return _get(shift_list(tenant=tenant, viewer=viewer), shift_id, "shift")
+    return get_or_404(shift_list(tenant=tenant, viewer=viewer), pk=shift_id, what="shift")
 
 
 def time_entry_list(
@@ -132,7 +117,7 @@ def time_entry_list(
 
 
 def time_entry_get(*, tenant: Tenant, viewer, entry_id: int) -> TimeTracking:
-    return _get(time_entry_list(tenant=tenant, viewer=viewer), entry_id, "time tracking entry")
+    return get_or_404(time_entry_list(tenant=tenant, viewer=viewer), pk=entry_id, what="time tracking entry")
 
 
 def open_time_entry(*, employee: Employee) -> TimeTracking | None:

@@ -2,6 +2,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from fynlo.core.api import money_field
 from staff.models import (
     Employee,
     EmploymentType,
@@ -14,11 +15,6 @@ from staff.models import (
 )
 from tenants.models import User, UserRole
 from tenants.permissions import PLATFORM_OWNER
-
-
-def _money(max_digits: int, **kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, min_value=0, **kwargs)
-
 
 # --- employees ---------------------------------------------------------------------------
 
@@ -105,8 +101,8 @@ class EmployeeDetailsSerializer(serializers.Serializer):
     termination_date = serializers.DateField(required=False, allow_null=True)
     job_title = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
     department = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
-    hourly_rate = _money(8, required=False, allow_null=True)
-    salary = _money(10, required=False, allow_null=True)
+    hourly_rate = money_field(max_digits=8, min_value=0, required=False, allow_null=True)
+    salary = money_field(max_digits=10, min_value=0, required=False, allow_null=True)
     employment_type = serializers.ChoiceField(choices=EmploymentType.choices, required=False)
     emergency_contact_name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     emergency_contact_phone = serializers.CharField(max_length=50, required=False, allow_null=True, allow_blank=True)
@@ -188,8 +184,8 @@ class ShiftWriteSerializer(serializers.Serializer):
     break_duration = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False, help_text="Minutes")
     position = serializers.ChoiceField(choices=ShiftPosition.choices, required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ShiftStatus.choices, required=False)
-    hourly_rate = _money(8, required=False, allow_null=True)
-    overtime_rate = _money(8, required=False, allow_null=True)
+    hourly_rate = money_field(max_digits=8, min_value=0, required=False, allow_null=True)
+    overtime_rate = money_field(max_digits=8, min_value=0, required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
     def validate(self, attrs):

@@ -10,10 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from fynlo.core.dates import local_day_bounds
 from fynlo.core.money import quantize
+from fynlo.core.services import model_update
 from staff.errors import StaffError, field_error
 from staff.models import Employee, EmployeeRole, Schedule, Shift, ShiftStatus, TimeTracking, TimeTrackingStatus
-from staff.selectors import local_day_bounds, open_time_entry
+from staff.selectors import open_time_entry
 from tenants.models import Restaurant, User
 from tenants.permissions import (
     CASHIER,
@@ -123,27 +125,17 @@ def employee_create(
 def employee_update(*, employee: Employee, actor, details: dict, user_details: dict | None = None) -> Employee:
     """Change an employee's record and their user's name, phone or role."""
     _check_may_manage(actor, employee)
-    changed = []
-    if "role_id" in details:
-        employee.role = _employee_role(employee.restaurant_id, details.pop("role_id"))
-        changed.append("role")
-    if "employee_number" in details:
-        _check_employee_number(employee.restaurant_id, details["employee_number"], exclude_pk=employee.pk)
-    for name, value in details.items():
-        setattr(employee, name, value)
-        changed.append(name)
-    _check_dates(employee.hire_date, employee.termination_date)
-    if changed:
-        employee.updated_at = timezone.now()
-        employee.save(update_fields=[*changed, "updated_at"])
+    values = dict(details)
+    if "role_id" in values:
+        values["role"] = _employee_role(employee.restaurant_id, values.pop("role_id"))
+    if "employee_number" in values:
+        _check_employee_number(employee.restaurant_id, values["employee_number"], exclude_pk=employee.pk)
+    _check_dates(values.get("hire_date", employee.hire_date), values.get("termination_date", employee.termination_date))
+    model_update(instance=employee, fields=values, data=values)
     if user_details:
-        user = employee.user
         if "role" in user_details and user_details["role"] not in assignable_roles(actor):
             raise field_error("user.role", f"Your role may not give the role {user_details['role']!r}.")
-        for name, value in user_details.items():
-            setattr(user, name, value)
-        user.updated_at = timezone.now()
-        user.save(update_fields=[*user_details, "updated_at"])
+        model_update(instance=employee.user, fields=user_details, data=user_details)
     return employee
 
 
@@ -154,16 +146,13 @@ def employee_deactivate(*, employee: Employee, actor) -> Employee:
         raise StaffError("cannot_deactivate_self", "You cannot deactivate your own employee record.", status=409)
     _check_may_manage(actor, employee)
     now = timezone.now()
-    if employee.is_active or employee.termination_date is None:
-        employee.is_active = False
-        employee.termination_date = employee.termination_date or max(timezone.localdate(), employee.hire_date)
-        employee.updated_at = now
-        employee.save(update_fields=["is_active", "termination_date", "updated_at"])
+    ended = {
+        "is_active": False,
+        "termination_date": employee.termination_date or max(timezone.localdate(), employee.hire_date),
+    }
+    model_update(instance=employee, fields=ended, data=ended, now=now)
     user = employee.user
-    if user.is_active:
-        user.is_active = False
-        user.updated_at = now
-        user.save(update_fields=["is_active", "updated_at"])
+    model_update(instance=user, fields=["is_active"], data={"is_active": False}, now=now)
     user_logout(user=user, token_id=None, everywhere=True)
     return employee
 
@@ -218,17 +207,13 @@ def schedule_create(*, restaurant_id: int, actor, name: str, week_start: date, w
 @transaction.atomic
 def schedule_update(*, schedule: Schedule, values: dict) -> Schedule:
     """Rename, re-date or change the status of a schedule; its shifts must stay inside its dates."""
-    for name, value in values.items():
-        setattr(schedule, name, value)
-    if schedule.week_end < schedule.week_start:
+    week_start, week_end = values.get("week_start", schedule.week_start), values.get("week_end", schedule.week_end)
+    if week_end < week_start:
         raise field_error("week_end", "The week ends before it starts.")
-    outside = Shift.objects.filter(schedule_id=schedule.pk).exclude(
-        shift_date__gte=schedule.week_start, shift_date__lte=schedule.week_end
-    )
+    outside = Shift.objects.filter(schedule_id=schedule.pk).exclude(shift_date__gte=week_start, shift_date__lte=week_end)
     if {"week_start", "week_end"} & set(values) and outside.exists():
         raise field_error("week_start", "Some shifts of this schedule fall outside these dates.")
-    schedule.updated_at = timezone.now()
-    schedule.save(update_fields=[*values, "updated_at"])
+    model_update(instance=schedule, fields=values, data=values)
     return schedule
 
 
@@ -295,10 +280,7 @@ def shift_update(*, shift: Shift, values: dict) -> Shift:
     merged = {name: getattr(shift, name) for name in fields} | values
     _validated_shift(shift.restaurant_id, merged, exclude_pk=shift.pk)
     previous_schedule = shift.schedule_id
-    for name, value in values.items():
-        setattr(shift, name, value)
-    shift.updated_at = timezone.now()
-    shift.save(update_fields=[*values, "updated_at"])
+    model_update(instance=shift, fields=values, data=values)
     schedule_totals_refresh(schedule_id=shift.schedule_id)
     if previous_schedule != shift.schedule_id:
         schedule_totals_refresh(schedule_id=previous_schedule)
@@ -424,9 +406,7 @@ def shift_clock_out(*, employee: Employee, at: datetime | None = None) -> TimeTr
         "clock_out", "break_end", "total_hours", "overtime_hours", "total_pay", "status", "updated_at",
     ])
     if shift is not None and shift.status in (ShiftStatus.SCHEDULED, ShiftStatus.CONFIRMED):
-        shift.status = ShiftStatus.COMPLETED
-        shift.updated_at = at
-        shift.save(update_fields=["status", "updated_at"])
+        model_update(instance=shift, fields=["status"], data={"status": ShiftStatus.COMPLETED}, now=at)
     return entry
 
 
@@ -438,9 +418,8 @@ def shift_break_start(*, employee: Employee, at: datetime | None = None) -> Time
         if entry.break_end is None:
             raise StaffError("already_on_break", "You are already on a break.", status=409)
         raise StaffError("break_already_taken", "A break was already taken since you clocked in.", status=409)
-    entry.break_start = at or timezone.now()
-    entry.updated_at = entry.break_start
-    entry.save(update_fields=["break_start", "updated_at"])
+    at = at or timezone.now()
+    model_update(instance=entry, fields=["break_start"], data={"break_start": at}, now=at)
     return entry
 
 
@@ -450,7 +429,6 @@ def shift_break_end(*, employee: Employee, at: datetime | None = None) -> TimeTr
     entry = _open_entry(_locked(employee))
     if entry.break_start is None or entry.break_end is not None:
         raise StaffError("not_on_break", "You are not on a break.", status=409)
-    entry.break_end = at or timezone.now()
-    entry.updated_at = entry.break_end
-    entry.save(update_fields=["break_end", "updated_at"])
+    at = at or timezone.now()
+    model_update(instance=entry, fields=["break_end"], data={"break_end": at}, now=at)
     return entry

@@ -26,6 +26,7 @@ from tenants.admin_site import site
 from tenants.identity import identify_by_email
 from tenants.models import Platform, PlatformSetting, Restaurant, RestaurantSetting, User, UserPermission, UserRole
 from tenants.permissions import scope_for_user
+from tenants.selectors import SETTING_KEYS, parse_setting
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -160,8 +161,23 @@ class PlatformSettingAdmin(TenantScopedAdmin):
     readonly_fields = ("created_at", "updated_at")
 
 
+class RestaurantSettingForm(forms.ModelForm):
+    """A setting the restaurants API knows is stored only with a value the API and the till can read."""
+
+    def clean(self):
+        cleaned = super().clean()
+        key, text = cleaned.get("setting_key"), cleaned.get("setting_value")
+        if key in SETTING_KEYS and text and text.strip():
+            try:
+                parse_setting(key, text)
+            except ValueError as error:
+                self.add_error("setting_value", str(error))
+        return cleaned
+
+
 @admin.register(RestaurantSetting, site=site)
 class RestaurantSettingAdmin(TenantScopedAdmin):
+    form = RestaurantSettingForm
     list_display = ("setting_key", "setting_value", "setting_type", "restaurant", "updated_at")
     list_filter = ("setting_type", RestaurantFilter)
     search_fields = ("setting_key", "setting_value", "restaurant__name")

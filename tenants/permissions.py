@@ -114,6 +114,16 @@ def platform_rows(model, platform_id: int) -> Q:
     return Q(pk__in=[])  # a global table holds nothing of a platform's
 
 
+def restaurant_rows(model, restaurant_id: int) -> Q:
+    """The rows of `model` that belong to one restaurant, by the model's tenant scope."""
+    scope = getattr(model, "tenant_scope", None)
+    if scope == TenantScope.RESTAURANT:
+        return Q(restaurant_id=restaurant_id)
+    if scope == TenantScope.RESTAURANT_ROW:
+        return Q(pk=restaurant_id)
+    return Q(pk__in=[])  # nothing else belongs to a restaurant
+
+
 def scope_for_user(queryset: QuerySet, user) -> QuerySet:
     """`queryset` limited to what `user` may see in the admin: everything for operations
     staff, their own platform for a platform owner, nothing for anyone else."""

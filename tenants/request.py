@@ -73,11 +73,6 @@ def activate_for_request(request, user) -> Tenant:
     return tenant
 
 
-def reading_restaurant_id(request) -> int | None:
-    """The restaurant a read is narrowed to; None for a platform owner reading their platform."""
-    return request.tenant.restaurant_id
-
-
 def acting_restaurant_id(request) -> int:
     """The one restaurant a request acts for; a platform owner names it with X-Restaurant-Id (400 otherwise)."""
     restaurant_id = request.tenant.restaurant_id
@@ -87,3 +82,9 @@ def acting_restaurant_id(request) -> int:
             fields={"X-Restaurant-Id": ["This header is required for a platform owner."]},
         )
     return restaurant_id
+
+
+def acting_tenant(request) -> Tenant:
+    """The request's tenant, once it names the one restaurant the request acts for (see acting_restaurant_id)."""
+    acting_restaurant_id(request)
+    return request.tenant

@@ -9,10 +9,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import QuerySet
 
-from fynlo.core.api import ApiError
+from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from tenants.context import Tenant
 from tenants.models import ApiToken, Restaurant, RestaurantSetting, SettingType, User
+from tenants.permissions import platform_rows, restaurant_rows
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +23,34 @@ DEFAULT_CURRENCY = "GBP"
 DEFAULT_OVERTIME_AFTER_HOURS = Decimal("8.00")
 
 
+# The settings that are a percentage of what the guest pays.
+RATE_KEYS = ("vat_rate", "service_charge_rate")
+
+
 @dataclass(frozen=True)
 class RestaurantSettings:
-    """A restaurant's settings, with the defaults filled in where a key is unset."""
+    """A restaurant's settings, with the defaults filled in where a key is unset.
 
-    vat_rate: Decimal = DEFAULT_VAT_RATE
-    service_charge_rate: Decimal = DEFAULT_SERVICE_CHARGE_RATE
+    `unreadable` maps each key whose stored text cannot be read to that text. An unreadable
+    rate is None, never the default: charging a VAT or service charge the restaurant did not
+    set puts wrong money on every receipt, so the till refuses orders until the owner fixes it
+    (pos.pricing.restaurant_rates). Any other unreadable setting falls back to its default.
+    """
+
+    vat_rate: Decimal | None = DEFAULT_VAT_RATE
+    service_charge_rate: Decimal | None = DEFAULT_SERVICE_CHARGE_RATE
     currency: str = DEFAULT_CURRENCY
     opening_hours: dict = field(default_factory=dict)
     overtime_after_hours: Decimal = DEFAULT_OVERTIME_AFTER_HOURS
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def parse_rate(text: str) -> Decimal:
+    """A percentage from 0 to 100, two places: "12.5", "12.50" and "12.5%" are all 12.50."""
+    value = Decimal(text.strip().removesuffix("%").rstrip())
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValueError("not a percentage from 0 to 100")
+    return quantize(value)
 
 
 def _number(text: str) -> Decimal:
@@ -56,28 +76,38 @@ def _opening_hours(text: str) -> dict:
 
 # setting key -> (stored type, parser of the stored text, serializer of a Python value)
 SETTING_KEYS: dict[str, tuple[str, object, object]] = {
-    "vat_rate": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
-    "service_charge_rate": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
+    "vat_rate": (SettingType.NUMBER, parse_rate, lambda value: str(quantize(value))),
+    "service_charge_rate": (SettingType.NUMBER, parse_rate, lambda value: str(quantize(value))),
     "currency": (SettingType.STRING, _currency, str),
     "opening_hours": (SettingType.JSON, _opening_hours, lambda value: json.dumps(value, sort_keys=True)),
     "overtime_after_hours": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
 }
 
 
+def parse_setting(key: str, text: str):
+    """The value of a stored setting of a known key; ValueError when the text is not one."""
+    _, parse, _ = SETTING_KEYS[key]
+    try:
+        return parse(text)
+    except (ValueError, InvalidOperation, TypeError) as error:
+        raise ValueError(f"{text!r} is not a valid {key}") from error
+
+
 def _settings_from_rows(restaurant_id: int, rows) -> RestaurantSettings:
-    values = {}
+    values, unreadable = {}, {}
     for key, text in rows:
-        if text is None:
+        if text is None or not text.strip():
             continue
-        _, parse, _ = SETTING_KEYS[key]
         try:
-            values[key] = parse(text)
-        except (ValueError, InvalidOperation, TypeError):
-            # A bad stored value (a legacy import, a hand edit) must not stop the tills;
-            # the default applies and the log names the row to fix.
-            logger.warning("restaurant %s: setting %s has an unreadable value %r; using the default",
-                           restaurant_id, key, text)
-    return RestaurantSettings(**values)
+            values[key] = parse_setting(key, text)
+        except ValueError:
+            # Only a legacy import or a hand edit stores such a value (the API and the admin
+            # refuse it); the log names the row to fix.
+            logger.warning("restaurant %s: setting %s has an unreadable value %r", restaurant_id, key, text)
+            unreadable[key] = text
+            if key in RATE_KEYS:
+                values[key] = None
+    return RestaurantSettings(**values, unreadable=unreadable)
 
 
 def restaurant_settings_for(*, restaurant_ids) -> dict[int, RestaurantSettings]:
@@ -98,20 +128,13 @@ def restaurant_settings(*, restaurant_id: int) -> RestaurantSettings:
     return restaurant_settings_for(restaurant_ids=[restaurant_id])[restaurant_id]
 
 
-def restaurant_pricing_settings(*, restaurant_id: int) -> tuple[Decimal, Decimal]:
-    """(VAT rate, service charge rate) in percent with two places, e.g. (Decimal("20.00"), Decimal("12.50"))."""
-    current = restaurant_settings(restaurant_id=restaurant_id)
-    return current.vat_rate, current.service_charge_rate
-
-
-def scope_to_tenant(queryset: QuerySet, *, tenant: Tenant, restaurant_field: str = "restaurant_id") -> QuerySet:
-    """Filter a restaurant-scoped queryset to the tenant, as a second wall behind RLS."""
+def scope_to_tenant(queryset: QuerySet, *, tenant: Tenant) -> QuerySet:
+    """Filter a queryset to the tenant, as the second wall behind RLS: a restaurant's rows, a
+    platform's, everything for operations staff; nothing without a tenant (it fails closed)."""
     if tenant.restaurant_id is not None:
-        return queryset.filter(**{restaurant_field: tenant.restaurant_id})
+        return queryset.filter(restaurant_rows(queryset.model, tenant.restaurant_id))
     if tenant.platform_id is not None:
-        prefix = restaurant_field.removesuffix("_id").removesuffix("id").rstrip("_")
-        lookup = f"{prefix}__platform_id" if prefix else "platform_id"
-        return queryset.filter(**{lookup: tenant.platform_id})
+        return queryset.filter(platform_rows(queryset.model, tenant.platform_id))
     if tenant.all_tenants:
         return queryset
     return queryset.none()
@@ -126,17 +149,13 @@ def _with_settings(restaurants: list[Restaurant]) -> list[Restaurant]:
 
 def restaurant_list(*, tenant: Tenant) -> list[Restaurant]:
     """The restaurants a tenant sees (a platform's, or one), each with its settings; two queries."""
-    restaurants = scope_to_tenant(Restaurant.objects.all(), tenant=tenant, restaurant_field="id").order_by("id")
+    restaurants = scope_to_tenant(Restaurant.objects.all(), tenant=tenant).order_by("id")
     return _with_settings(list(restaurants))
 
 
 def restaurant_get(*, tenant: Tenant, restaurant_id: int) -> Restaurant:
     """One restaurant the tenant sees, with its settings; 404 for any other."""
-    restaurant = scope_to_tenant(Restaurant.objects.all(), tenant=tenant, restaurant_field="id").filter(
-        pk=restaurant_id
-    ).first()
-    if restaurant is None:
-        raise ApiError("not_found", "No such restaurant.", status=404)
+    restaurant = get_or_404(scope_to_tenant(Restaurant.objects.all(), tenant=tenant), pk=restaurant_id, what="restaurant")
     return _with_settings([restaurant])[0]
 
 

@@ -80,11 +80,24 @@ class OpeningHoursField(serializers.JSONField):
         return {day: list(data[day]) for day in WEEKDAYS if day in data}
 
 
-class RestaurantSettingsSerializer(serializers.Serializer):
-    """A restaurant's settings (defaults where unset). Rates are percent: "20.00" is 20 %."""
+class RateField(serializers.DecimalField):
+    """A percentage from 0 to 100 with at most two places; "10%" is taken as 10, as the till reads it."""
 
-    vat_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
-    service_charge_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=5, decimal_places=2, min_value=0, max_value=100, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().removesuffix("%")
+        return super().to_internal_value(data)
+
+
+class RestaurantSettingsSerializer(serializers.Serializer):
+    """A restaurant's settings (defaults where unset). Rates are percent: "20.00" is 20 %; a stored
+    rate that cannot be read shows as null (the till refuses orders until it is set again)."""
+
+    vat_rate = RateField()
+    service_charge_rate = RateField()
     currency = serializers.RegexField(
         r"^[A-Z]{3}$", help_text="ISO 4217 code, e.g. GBP",
         error_messages={"invalid": "Expected an ISO 4217 code of three capital letters, e.g. GBP."},

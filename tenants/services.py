@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
+from fynlo.core.services import model_update
 from tenants.errors import TenantsError
 from tenants.identity import token_key_hash
 from tenants.models import ApiToken, Restaurant, RestaurantSetting, User
@@ -79,12 +80,9 @@ def restaurant_update(*, restaurant: Restaurant, profile: dict, new_settings: di
     from tenants.selectors import SETTING_KEYS
 
     now = timezone.now()
-    changed = [name for name in RESTAURANT_PROFILE_FIELDS if name in profile]
-    for name in changed:
-        setattr(restaurant, name, profile[name])
-    if changed or new_settings:
-        restaurant.updated_at = now
-        restaurant.save(update_fields=[*changed, "updated_at"])
+    # Changing its settings changes the restaurant too.
+    values = {**profile, "updated_at": now} if new_settings else profile
+    model_update(instance=restaurant, fields=[*RESTAURANT_PROFILE_FIELDS, "updated_at"], data=values, now=now)
     rows = []
     for key, value in new_settings.items():
         setting_type, _, dump = SETTING_KEYS[key]

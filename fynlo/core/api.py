@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -59,6 +59,19 @@ def validated(serializer_class, data, **kwargs) -> dict:
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
+
+def get_or_404(queryset, *, pk, what: str):
+    """The row of `queryset` with this primary key, else a 404 that names what was looked for
+    ("No such order."). Another tenant's row is not in the queryset: 404, never 403."""
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        raise ApiError("not_found", f"No such {what}.", status=404)
+    return row
+
+
+def money_field(*, max_digits: int = 10, **kwargs) -> serializers.DecimalField:
+    """Money in the API: a decimal string with two places, "12.50"."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, **kwargs)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -17,3 +17,8 @@ def quantize(value: Decimal | int | str) -> Decimal:
 def percent_of(amount: Decimal, rate_percent: Decimal) -> Decimal:
     """`rate_percent` % of `amount`, rounded to pennies (20.00 means 20 %)."""
     return quantize(Decimal(amount) * Decimal(rate_percent) / Decimal(100))
+
+
+def money_text(value: Decimal | int | str) -> str:
+    """A money amount as the API writes it: "12.50" (rounded half up, no exponent)."""
+    return f"{quantize(value):f}"

@@ -3,8 +3,9 @@
 The data is the guide's: the Fynlo platform and its three plans, "Fynlo Mexican Restaurant"
 with its menu, suppliers and staff, and twenty completed orders. What it does differently:
 
-- every amount is a Decimal built from a string or an int, rounded once per line and once
-  per total (`fynlo.core.money`), never a float;
+- every amount is a Decimal built from a string or an int, never a float; orders are priced
+  by the till's own rules and the restaurant's rates (`pos.pricing`), and the commission is
+  the platform's rate recorded by billing (`billing.services.commission_record`);
 - order numbers are `FYN-DEMO-0001`..`FYN-DEMO-0020`, not `timestamp % 1000000`;
 - passwords are real hashes (`set_password`) of one demo password, not `$2b$12$dummy_hash`;
 - the random parts come from `random.Random` seeded per section, and the whole data set is
@@ -30,20 +31,19 @@ from django.contrib.auth.hashers import check_password
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.models import (
-    CommissionPaymentStatus,
-    CommissionRecord,
-    RestaurantSubscription,
-    SubscriptionPlan,
-    SubscriptionStatus,
-)
-from fynlo.core.money import percent_of, quantize
+from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
+from billing.plans import DEFAULT_PLAN, GUIDE_PLANS
+from billing.selectors import commission_rate_for
+from billing.services import commission_record
 from fynlo.core.messages import first_line
 from inventory.models import Category, InventoryItem, Product, Supplier
+from pos.errors import PosError
 from pos.models import Order, OrderItem, OrderStatus, Payment, PaymentStatus
+from pos.pricing import Rates, order_price, restaurant_rates
 from staff.models import Employee
 from tenants.context import tenant_context
 from tenants.models import Platform, Restaurant, RestaurantSetting, SettingType, User, UserRole
+from tenants.selectors import DEFAULT_SERVICE_CHARGE_RATE, DEFAULT_VAT_RATE
 
 DEMO_SEED = 20250301
 DEFAULT_DEMO_PASSWORD = "fynlo-demo-2025"
@@ -58,13 +58,7 @@ PLATFORM = {
     "monthly_revenue": Decimal("125400.00"),
 }
 
-# name, commission rate, service fee rate, monthly fee, max restaurants (None: unlimited)
-PLANS = [
-    ("basic", "8.00", "12.50", "0.00", 10),
-    ("premium", "6.00", "12.50", "49.99", 50),
-    ("enterprise", "4.00", "12.50", "199.99", None),
-]
-RESTAURANT_PLAN = "basic"
+RESTAURANT_PLAN = DEFAULT_PLAN.name
 
 RESTAURANT = {
     "name": "Fynlo Mexican Restaurant",
@@ -78,11 +72,9 @@ RESTAURANT = {
     "monthly_revenue": Decimal("15620.50"),
 }
 
-VAT_RATE = Decimal("20.00")
-SERVICE_CHARGE_RATE = Decimal("12.50")
 RESTAURANT_SETTINGS = [
-    ("vat_rate", VAT_RATE),
-    ("service_charge_rate", SERVICE_CHARGE_RATE),
+    ("vat_rate", DEFAULT_VAT_RATE),
+    ("service_charge_rate", DEFAULT_SERVICE_CHARGE_RATE),
 ]
 
 # name, icon, display order
@@ -192,6 +184,7 @@ OPENING_HOURS = (11, 21)  # first and last hour in which an order is taken, loca
 SUBSCRIPTION_AGE_DAYS = 90
 PAYMENT_METHODS = ["card", "cash", "apple_pay"]
 ORDER_TYPES = ["dine_in", "takeaway"]
+ZERO = Decimal("0.00")
 
 # The order in which the report lists the tables.
 TABLES = [
@@ -397,15 +390,15 @@ class _Seeder:
             Platform, {"slug": PLATFORM["slug"]}, {key: value for key, value in PLATFORM.items() if key != "slug"}
         )
         plans = {
-            name: self.ensure(SubscriptionPlan, {"platform": platform, "name": name}, {
-                "commission_rate": Decimal(commission),
-                "service_fee_rate": Decimal(service_fee),
-                "monthly_fee": Decimal(monthly_fee),
-                "max_restaurants": max_restaurants,
+            plan.name: self.ensure(SubscriptionPlan, {"platform": platform, "name": plan.name}, {
+                "commission_rate": plan.commission_rate,
+                "service_fee_rate": plan.service_fee_rate,
+                "monthly_fee": plan.monthly_fee,
+                "max_restaurants": plan.max_restaurants,
                 "features": {},
                 "is_active": True,
             })
-            for name, commission, service_fee, monthly_fee, max_restaurants in PLANS
+            for plan in GUIDE_PLANS
         }
         restaurant = self.ensure(
             Restaurant,
@@ -428,7 +421,7 @@ class _Seeder:
         products = self.menu(restaurant)
         self.stock(restaurant, products)
         employees = self.people(platform, restaurant)
-        self.orders(platform, restaurant, products, employees, commission_rate=plan.commission_rate)
+        self.orders(restaurant, products, employees)
 
     def menu(self, restaurant) -> dict[str, Product]:
         categories = {
@@ -514,7 +507,7 @@ class _Seeder:
             })
         return employees
 
-    def orders(self, platform, restaurant, products, employees, *, commission_rate: Decimal) -> None:
+    def orders(self, restaurant, products, employees) -> None:
         numbers = [order.order_number for order in self.plan.orders]
         existing = {order.order_number: order for order in Order.objects.filter(order_number__in=numbers)}
         foreign = sorted(number for number, order in existing.items() if order.restaurant_id != restaurant.pk)
@@ -522,21 +515,34 @@ class _Seeder:
             raise DemoSeedError(f"order number {foreign[0]} is already used by restaurant "
                                 f"{existing[foreign[0]].restaurant_id}; the demo's order numbers must be free")
         paid = set(Payment.objects.filter(order__in=existing.values()).values_list("order_id", flat=True))
-        recorded = set(CommissionRecord.objects.filter(
+        recorded = {record.order_id: record for record in CommissionRecord.objects.filter(
             restaurant=restaurant, order_id__in=[order.pk for order in existing.values()],
-        ).values_list("order_id", flat=True))
+        ).order_by("pk")}
         if existing:
             self.report.count("orders", existing=len(existing))
             self.report.count("order_items", existing=OrderItem.objects.filter(order__in=existing.values()).count())
             self.report.count("payments", existing=Payment.objects.filter(order__in=existing.values()).count())
             self.report.count("commission_records", existing=len(recorded))
 
+        # The till's rates and the platform's commission, as a payment at the till would take them.
+        try:
+            rates = restaurant_rates(restaurant_id=restaurant.pk)
+        except PosError as error:
+            raise DemoSeedError(error.message) from error
+        commission_rate = commission_rate_for(restaurant=restaurant)
         for planned in self.plan.orders:
             order = existing.get(planned.order_number)
             if order is None:
-                order = self.create_order(planned, restaurant, products, employees)
+                order = self.create_order(planned, restaurant, products, employees, rates=rates)
             # An existing order keeps its lines and totals; a payment or commission record that
             # went missing is made again from the order as stored.
+            commission = recorded.get(order.pk)
+            if commission is None:
+                self.report.count("commission_records", created=1)
+                commission = commission_record(
+                    restaurant=restaurant, order_id=order.pk, gross_amount=order.total_amount,
+                    rate=commission_rate, processed_at=order.created_at,
+                )
             if order.pk not in paid:
                 self.report.count("payments", created=1)
                 Payment.objects.create(
@@ -544,31 +550,18 @@ class _Seeder:
                     order=order,
                     payment_method=planned.payment_method,
                     amount=order.total_amount,
-                    commission_rate=commission_rate,
-                    commission_amount=percent_of(order.total_amount, commission_rate),
+                    commission_rate=commission.commission_rate,
+                    commission_amount=commission.commission_amount,
                     status=PaymentStatus.COMPLETED,
                     processed_at=order.created_at,
                     created_at=order.created_at,
                 )
-            if order.pk not in recorded:
-                self.report.count("commission_records", created=1)
-                CommissionRecord.objects.create(
-                    restaurant=restaurant,
-                    platform=platform,
-                    order_id=order.pk,
-                    gross_amount=order.total_amount,
-                    commission_rate=commission_rate,
-                    commission_amount=percent_of(order.total_amount, commission_rate),
-                    processed_at=order.created_at,
-                    payment_status=CommissionPaymentStatus.PENDING,
-                )
 
-    def create_order(self, planned: _OrderPlan, restaurant, products, employees) -> Order:
+    def create_order(self, planned: _OrderPlan, restaurant, products, employees, *, rates: Rates) -> Order:
         lines = [(products[line.sku], line.quantity) for line in planned.lines]
-        line_totals = [quantize(product.price * quantity) for product, quantity in lines]
-        subtotal = quantize(sum(line_totals, Decimal("0")))
-        tax = percent_of(subtotal, VAT_RATE)
-        service = percent_of(subtotal, SERVICE_CHARGE_RATE)
+        price = order_price(
+            lines=[(product.price, quantity) for product, quantity in lines], rates=rates, discount_amount=ZERO
+        )
         server = employees[planned.served_by]
         order = Order.objects.create(
             restaurant=restaurant,
@@ -576,13 +569,7 @@ class _Seeder:
             table_number=planned.table_number,
             order_type=planned.order_type,
             status=OrderStatus.COMPLETED,
-            subtotal=subtotal,
-            tax_amount=tax,
-            service_charge=service,
-            discount_amount=Decimal("0.00"),
-            total_amount=quantize(subtotal + tax + service),
-            # the guide's count: line items, not the sum of their quantities
-            items_count=len(lines),
+            **price.order_fields(),
             served_by=server,
             created_by_id=server.user_id,
             created_at=planned.placed_at,
@@ -591,9 +578,9 @@ class _Seeder:
         OrderItem.objects.bulk_create(
             OrderItem(
                 restaurant=restaurant, order=order, product=product, quantity=quantity,
-                unit_price=product.price, total_price=total, created_at=planned.placed_at,
+                unit_price=priced.unit_price, total_price=priced.total_price, created_at=planned.placed_at,
             )
-            for (product, quantity), total in zip(lines, line_totals)
+            for (product, quantity), priced in zip(lines, price.lines)
         )
         self.report.count("orders", created=1)
         self.report.count("order_items", created=len(lines))

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from tenants.admin_site import site
-from tenants.models import Platform, Restaurant
+from tenants.context import tenant_context
+from tenants.models import Platform, Restaurant, RestaurantSetting
 from tenants.permissions import platform_owner_has_perm
 from tests.rows import RowMaker
 
@@ -52,3 +53,16 @@ def test_a_platform_owner_opens_what_their_permissions_allow(world, admin_client
 
     expected = 200 if may_view else 403
     assert (listing.status_code, detail.status_code) == (expected, expected)
+
+
+@pytest.mark.parametrize(("value", "stored"), [("10%", True), ("abc", False), ("101", False)])
+def test_a_restaurant_rate_is_stored_only_when_the_till_can_read_it(world, admin_client_for, value, stored):
+    client = admin_client_for(world.operations)
+
+    response = client.post(reverse("admin:tenants_restaurantsetting_add"), {
+        "restaurant": world.tacos.pk, "setting_key": "vat_rate", "setting_value": value, "setting_type": "number",
+    })
+
+    assert response.status_code == (302 if stored else 200)
+    with tenant_context(all_tenants=True):
+        assert RestaurantSetting.objects.filter(restaurant=world.tacos, setting_key="vat_rate").exists() == stored

@@ -260,3 +260,33 @@ def test_a_demo_seeded_before_it_had_a_restaurant_owner_gets_one():
 def test_an_empty_password_is_refused():
     with pytest.raises(CommandError, match="must not be empty"):
         seed("--password", " ")
+
+
+def _demo_setting(key: str, value: str) -> None:
+    with tenant_context(all_tenants=True):
+        RestaurantSetting.objects.filter(restaurant__slug="fynlo-mexican", setting_key=key).update(setting_value=value)
+
+
+@pytest.mark.django_db
+def test_a_missing_order_is_priced_with_the_restaurants_rates_as_the_till_would(seeded):
+    # given the restaurant now charges 5 % VAT, and one order went missing
+    _demo_setting("vat_rate", "5%")
+    with tenant_context(all_tenants=True):
+        order = Order.objects.get(order_number="FYN-DEMO-0001")
+        CommissionRecord.objects.filter(order_id=order.pk).delete()
+        order.delete()
+    # when
+    seed()
+    # then
+    with tenant_context(all_tenants=True):
+        order = Order.objects.get(order_number="FYN-DEMO-0001")
+    assert order.tax_amount == percent_of(order.subtotal, Decimal("5"))
+    assert order.service_charge == percent_of(order.subtotal, Decimal("12.5"))
+
+
+@pytest.mark.django_db
+def test_an_unreadable_rate_is_a_one_line_error(seeded):
+    _demo_setting("service_charge_rate", "lots")
+
+    with pytest.raises(CommandError, match=r"^The restaurant setting service_charge_rate is 'lots'"):
+        seed()

@@ -82,6 +82,23 @@ def test_the_restaurants_own_rates_apply(api, shop, menu):
     )
 
 
+def test_rates_set_through_the_restaurants_api_are_the_ones_the_till_charges(api, shop, menu):
+    # given: the owner sets the rates as people write them, "10%" and "5"
+    restaurant = f"/api/v1/restaurants/{shop.restaurant.pk}/"
+    changed = api("restaurant_owner").patch(
+        restaurant, {"settings": {"service_charge_rate": "10%", "vat_rate": "5"}}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    # when a cashier takes an order of 3 x 3.50
+    order = place(api(), [(menu["taco"], 3)]).json()
+    # then the till charges what the restaurant shows: VAT 5 % of 10.50 = 0.525 -> 0.53, service 10 % = 1.05
+    shown = api("manager").get(restaurant).json()["settings"]
+    assert (shown["vat_rate"], shown["service_charge_rate"]) == ("5.00", "10.00")
+    assert (order["subtotal"], order["tax_amount"], order["service_charge"], order["total_amount"]) == (
+        "10.50", "0.53", "1.05", "12.08",
+    )
+
+
 def test_a_broken_rate_setting_stops_the_till_with_a_clear_error(api, shop, menu):
     RestaurantSettingFactory(restaurant=shop.restaurant, setting_key="vat_rate", setting_value="twenty")
 
@@ -89,6 +106,9 @@ def test_a_broken_rate_setting_stops_the_till_with_a_clear_error(api, shop, menu
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "invalid_restaurant_setting"
+    # and the restaurants API does not pretend the default applies
+    shown = api("manager").get(f"/api/v1/restaurants/{shop.restaurant.pk}/").json()["settings"]
+    assert shown["vat_rate"] is None
 
 
 def test_order_numbers_are_per_restaurant_per_day_and_readable(api, shop, menu, rival, api_client_for):

@@ -3,13 +3,16 @@ never their data), and ids of theirs in a request body are unknown."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
+from inventory import selectors as inventory_selectors
 from inventory.models import InventoryItem, Product, RestockOrder, Supplier
+from pos import selectors as pos_selectors
 from pos.models import Order, Payment
-from tenants.context import tenant_context
+from tenants.context import NO_TENANT, tenant_context
 from tests.inventory.factories import InventoryItemFactory, ProductFactory, SupplierFactory
 from tests.pos.helpers import place
 from tests.tenants.factories import PlatformOwnerFactory
@@ -76,6 +79,8 @@ def test_another_restaurants_object_is_404_and_untouched(api, theirs, method, pa
 
     assert response.status_code == 404, response.json()
     assert response.json()["error"]["code"] == "not_found"
+    # the message names what was looked for, as staff's and the restaurants' 404s do
+    assert re.fullmatch(r"No such [a-z ]+\.", response.json()["error"]["message"])
     assert _snapshot() == before
 
 
@@ -113,3 +118,13 @@ def test_anothers_ids_in_a_body_are_refused_as_unknown(api, theirs):
     assert order.status_code == 400 and order.json()["error"]["fields"] == {"items.0.product_id": ["No such product."]}
     assert product.status_code == 400 and "category_id" in product.json()["error"]["fields"]
     assert restock.status_code == 400 and "supplier_id" in restock.json()["error"]["fields"]
+
+
+def test_the_second_wall_fails_closed_without_a_tenant(theirs):
+    # given a database context that shows every tenant's rows (RLS is wide open here)
+    with tenant_context(all_tenants=True):
+        assert Product.objects.exists() and Order.objects.exists()
+        # when the code asks for no tenant's rows, then it gets none (not everything RLS shows)
+        assert not inventory_selectors.product_list(tenant=NO_TENANT).exists()
+        assert not inventory_selectors.inventory_item_list(tenant=NO_TENANT).exists()
+        assert not pos_selectors.order_list(tenant=NO_TENANT).exists()

@@ -9,7 +9,7 @@ import pytest
 
 from tenants.context import tenant_context
 from tenants.models import RestaurantSetting, UserRole
-from tenants.selectors import restaurant_pricing_settings, restaurant_settings
+from tenants.selectors import restaurant_settings
 from tests.tenants.factories import RestaurantFactory, UserFactory
 
 DEFAULT_SETTINGS = {
@@ -64,15 +64,26 @@ def test_a_platform_owner_sees_their_platforms_restaurants_and_can_narrow(world,
 
 def test_stored_settings_are_shown_and_an_unreadable_one_falls_back_to_its_default(world, api_client_for):
     _setting(world["a"], "vat_rate", "5")
-    _setting(world["a"], "service_charge_rate", "ten percent")
-    _setting(world["a"], "currency", "EUR", "string")
+    _setting(world["a"], "service_charge_rate", "10%")
+    _setting(world["a"], "currency", "euro", "string")
     _setting(world["a"], "opening_hours", '{"monday": ["09:00-17:00"]}', "json")
 
     body = api_client_for(world["manager_a"]).get(f"/api/v1/restaurants/{world['a'].pk}/").json()
 
     assert body["settings"] == {
-        **DEFAULT_SETTINGS, "vat_rate": "5.00", "currency": "EUR", "opening_hours": {"monday": ["09:00-17:00"]},
+        **DEFAULT_SETTINGS, "vat_rate": "5.00", "service_charge_rate": "10.00",
+        "opening_hours": {"monday": ["09:00-17:00"]},
     }
+
+
+@pytest.mark.parametrize("value", ["ten percent", "-1", "101", "NaN"])
+def test_an_unreadable_rate_is_shown_as_null_not_as_the_default(world, api_client_for, value):
+    # the till refuses orders with such a rate (pos.pricing); showing 12.50 would hide why
+    _setting(world["a"], "service_charge_rate", value)
+
+    body = api_client_for(world["manager_a"]).get(f"/api/v1/restaurants/{world['a'].pk}/").json()
+
+    assert body["settings"] == {**DEFAULT_SETTINGS, "service_charge_rate": None}
 
 
 def test_another_tenants_restaurant_is_404(world, api_client_for):
@@ -113,12 +124,6 @@ def test_an_owner_changes_the_profile_and_settings(world, api_client_for):
     assert stored["currency"] == ("EUR", "string")  # untouched
     assert json.loads(stored["opening_hours"][0]) == {"monday": [], "friday": ["12:00-15:00", "18:00-02:00"]}
     assert stored["opening_hours"][1] == "json"
-    assert restaurant_pricing_settings_of(world["a"]) == (Decimal("17.50"), Decimal("0.00"))
-
-
-def restaurant_pricing_settings_of(restaurant):
-    with tenant_context(restaurant=restaurant):
-        return restaurant_pricing_settings(restaurant_id=restaurant.pk)
 
 
 def test_a_platform_owner_changes_one_of_their_restaurants(world, api_client_for):
@@ -156,6 +161,7 @@ def test_only_owners_may_change_a_restaurant(world, api_client_for, role):
         ({"settings": {"vat_rate": "-1"}}, "settings.vat_rate"),
         ({"settings": {"service_charge_rate": "12.345"}}, "settings.service_charge_rate"),
         ({"settings": {"service_charge_rate": "lots"}}, "settings.service_charge_rate"),
+        ({"settings": {"service_charge_rate": "101%"}}, "settings.service_charge_rate"),
         ({"settings": {"currency": "gbp"}}, "settings.currency"),
         ({"settings": {"currency": "POUND"}}, "settings.currency"),
         ({"settings": {"opening_hours": {"funday": ["09:00-17:00"]}}}, "settings.opening_hours"),
@@ -211,12 +217,11 @@ def test_the_detail_runs_a_constant_number_of_queries(world, api_client_for, dja
         assert api.get(url).json()["settings"]["overtime_after_hours"] == "9.00"
 
 
-def test_pricing_settings_have_defaults_and_read_under_the_tenant(world):
+def test_settings_read_under_the_tenant(world):
     _setting(world["b"], "vat_rate", "5.00")
-    _setting(world["b"], "service_charge_rate", "10.00")
 
-    assert restaurant_pricing_settings_of(world["a"]) == (Decimal("20.00"), Decimal("12.50"))
-    assert restaurant_pricing_settings_of(world["b"]) == (Decimal("5.00"), Decimal("10.00"))
+    with tenant_context(restaurant=world["b"]):
+        assert restaurant_settings(restaurant_id=world["b"].pk).vat_rate == Decimal("5.00")
     # under another restaurant's tenant, RLS hides the rows: the defaults apply
     with tenant_context(restaurant=world["a"]):
         assert restaurant_settings(restaurant_id=world["b"].pk).vat_rate == Decimal("20.00")

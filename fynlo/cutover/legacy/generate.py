@@ -76,6 +76,7 @@ from typing import Callable
 import bcrypt
 from django.apps import apps
 
+from billing.plans import GUIDE_PLANS
 from fynlo.cutover.common import CutoverError
 
 # --- The format ------------------------------------------------------------------------------
@@ -185,7 +186,11 @@ SERVICE_SECONDS = 12 * 3600
 TAX_BP = 2000  # rates in hundredths of a percent: 20.00 %
 SERVICE_BP = 1250
 DISCOUNT_BP = 1000
-PLANS = (("basic", 800, 0, 10), ("premium", 600, 4999, 50), ("enterprise", 400, 19999, None))
+# name, commission rate in hundredths of a percent, monthly fee in pennies, max restaurants
+PLANS = tuple(
+    (plan.name, int(plan.commission_rate * 100), int(plan.monthly_fee * 100), plan.max_restaurants)
+    for plan in GUIDE_PLANS
+)
 STAFF_ROLES = ("restaurant_owner", "manager", "cashier", "cashier", "server", "server", "cook", "cook")
 ROLES = ("platform_owner", "restaurant_owner", "manager", "cashier", "server", "cook")
 
