@@ -176,6 +176,3 @@ def routed_through(bouncer: PgBouncer, alias: str = "default") -> Iterator[PgBou
         connections[alias].close()
         config.update(saved)
 
-
-def routed_alias_port(alias: str = "default") -> int:
-    return int(connections[alias].settings_dict.get("PORT") or 5432)

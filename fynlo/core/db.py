@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core import checks
+from django.core.cache import cache
 from django.db import Error as DatabaseError
 from django.db import connections
 
 from fynlo.core.messages import first_line
+from fynlo.env import POOLER_PORTS
 
 PRIMARY = "default"
 logger = logging.getLogger(__name__)
@@ -200,10 +201,12 @@ def replica_for_reads(user_id=None) -> str | None:
 def check_pooler_settings(app_configs=None, **kwargs):
     """With DATABASE_POOLER=pgbouncer (or a DigitalOcean pool port): nothing may need a server
     connection beyond one transaction, and the owner's connection must be direct."""
-    from fynlo.env import POOLER_PORTS
+    return pooler_messages(settings.DATABASES, pooler=settings.DATABASE_POOLER, replicas=replica_aliases())
 
-    databases = settings.DATABASES
-    pooled = [alias for alias in (PRIMARY, *replica_aliases()) if settings.DATABASE_POOLER is not None
+
+def pooler_messages(databases: dict, *, pooler: str | None, replicas: list[str]) -> list:
+    """The check's messages for these DATABASES."""
+    pooled = [alias for alias in (PRIMARY, *replicas) if pooler is not None
               or databases[alias].get("DISABLE_SERVER_SIDE_CURSORS")]
     if not pooled:
         return []

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from fynlo.core.db import check_pooler_settings
+from fynlo.core.db import check_pooler_settings, pooler_messages
 from fynlo.env import detect_pooler
 from tests.core.test_settings import production_env, settings_in_fresh_process
 
@@ -100,29 +100,28 @@ def _ids(messages) -> set[str]:
 def test_the_check_is_silent_without_a_pooler(settings):
     settings.DATABASE_POOLER = None
     assert check_pooler_settings() == []
+    assert pooler_messages(settings.DATABASES, pooler=None, replicas=[]) == []
 
 
-def test_the_check_refuses_server_side_cursors_and_prepares_behind_a_pooler(settings):
+def test_the_check_refuses_server_side_cursors_and_prepares_behind_a_pooler():
     databases = copy.deepcopy(settings.DATABASES)
     databases["default"]["DISABLE_SERVER_SIDE_CURSORS"] = False
     databases["default"]["OPTIONS"]["prepare_threshold"] = 5
     databases["owner"].update(HOST="db.example.com", PORT="25060")
-    settings.DATABASES = databases
-    settings.DATABASE_POOLER = "pgbouncer"
 
-    assert _ids(check_pooler_settings()) == {"fynlo.I101", "fynlo.E102", "fynlo.E103"}
+    messages = pooler_messages(databases, pooler="pgbouncer", replicas=[])
+
+    assert _ids(messages) == {"fynlo.I101", "fynlo.E102", "fynlo.E103"}
 
 
-def test_the_check_warns_when_the_owner_goes_through_the_pool(settings):
+def test_the_check_warns_when_the_owner_goes_through_the_pool():
     databases = copy.deepcopy(settings.DATABASES)
     for alias in ("default", "owner"):
         databases[alias].update(HOST="db.example.com", PORT="25061")
     databases["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     databases["default"]["OPTIONS"]["prepare_threshold"] = None
-    settings.DATABASES = databases
-    settings.DATABASE_POOLER = "pgbouncer"
 
-    messages = check_pooler_settings()
+    messages = pooler_messages(databases, pooler="pgbouncer", replicas=[])
 
     assert _ids(messages) == {"fynlo.I101", "fynlo.W104"}
     assert "25060" in next(m.hint for m in messages if m.id == "fynlo.W104")
