@@ -143,9 +143,9 @@ class OrderDetailApi(JsonApi):
                     **lines,
                 )
             except VersionConflict as conflict:
-                set_rollback()
                 current = selectors.order_get(tenant=request.tenant, order_id=order_id)
                 body = {**error_body(conflict.code, conflict.message), "order": OrderSerializer(current).data}
+                set_rollback()  # nothing was written; an error response never keeps a write
                 return Response(body, status=conflict.status, headers={"ETag": f'"{current.version}"'})
             return order_response(selectors.order_get(tenant=request.tenant, order_id=order_id))
 
