@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Now
 
 from fynlo.core.fields import URLTextField
@@ -181,6 +181,8 @@ class Refund(RestaurantScopedModel):
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.CASCADE, db_column="payment_id", related_name="refunds"
     )
+    # What was given back, tip included (the guide's column); `tip_amount` is the part of it that
+    # was the payment's tip, so `amount - tip_amount` comes off the payment's `amount`.
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     tip_amount = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
     reason = models.TextField(null=True, blank=True)
@@ -195,15 +197,19 @@ class Refund(RestaurantScopedModel):
     class Meta:
         db_table = "refunds"
         constraints = [
-            models.CheckConstraint(
-                condition=Q(amount__gte=0, tip_amount__gte=0) & (Q(amount__gt=0) | Q(tip_amount__gt=0)),
-                name="refunds_amount_or_tip_positive",
-            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refunds_amount_positive"),
+            models.CheckConstraint(condition=Q(tip_amount__gte=0), name="refunds_tip_amount_nonneg"),
+            models.CheckConstraint(condition=Q(tip_amount__lte=F("amount")), name="refunds_tip_amount_within_amount"),
             models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refunds_status_valid"),
         ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount} on order {self.order_id}"
+
+    @property
+    def payment_amount(self):
+        """The part of the refund that comes off the payment's amount (the rest was its tip)."""
+        return self.amount - self.tip_amount
 
 
 class DailyReport(RestaurantScopedModel):

@@ -57,6 +57,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 class RefundSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
+    amount = money_field(source="payment_amount", read_only=True, help_text="Given back of the payment's amount.")
+    tip_amount = money_field(read_only=True, help_text="Given back of the payment's tip.")
     order_id = serializers.IntegerField(read_only=True)
     payment_id = serializers.IntegerField(read_only=True, allow_null=True)
     processed_by_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -124,7 +126,7 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(money_field())
     def get_amount_refunded(self, order: Order) -> str:
         return _sum(
-            refund.amount
+            refund.payment_amount
             for payment in order.payments.all()
             for refund in payment.refunds.all()
             if refund.status == RefundStatus.COMPLETED

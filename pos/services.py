@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing.selectors import commission_rate_for
@@ -72,8 +72,9 @@ def _amount_paid(order: Order) -> Decimal:
 
 
 def _amount_refunded(order: Order) -> Decimal:
-    total = Refund.objects.filter(order=order, status=RefundStatus.COMPLETED).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    """What refunds gave back of the order's payments (their tips not counted)."""
+    refunds = Refund.objects.filter(order=order, status=RefundStatus.COMPLETED)
+    return refunds.aggregate(total=Sum(F("amount") - F("tip_amount")))["total"] or ZERO
 
 
 def _next_order_number(*, restaurant_id: int) -> str:
@@ -518,7 +519,7 @@ def refund_issue(
     if payment.status not in TAKEN_PAYMENT_STATUSES:
         raise PosError("payment_not_refundable", f"The payment is {payment.status}.", status=409)
     so_far = Refund.objects.filter(payment=payment, status=RefundStatus.COMPLETED).aggregate(
-        amount=Sum("amount"), tip=Sum("tip_amount")
+        amount=Sum(F("amount") - F("tip_amount")), tip=Sum("tip_amount")
     )
     refunded, tip_refunded = so_far["amount"] or ZERO, so_far["tip"] or ZERO
     refundable = payment.amount - refunded
@@ -533,7 +534,7 @@ def refund_issue(
         restaurant_id=restaurant_id,
         order=order,
         payment=payment,
-        amount=amount,
+        amount=amount + tip_amount,  # what is given back; the tip's part of it is tip_amount
         tip_amount=tip_amount,
         reason=reason or None,
         status=RefundStatus.COMPLETED,
