@@ -13,6 +13,8 @@ from tenants.admin_site import site
 from inventory.models import (
     Category,
     InventoryItem,
+    ModifierGroup,
+    ModifierOption,
     Product,
     RestockOrder,
     RestockOrderItem,
@@ -38,6 +40,26 @@ class ProductAdmin(ReadOnlyAdmin):
     list_select_related = ("restaurant", "category")
     search_fields = ("name", "sku", "restaurant__name")
     ordering = ("restaurant", "name")
+
+
+class ModifierOptionInline(ReadOnlyInline):
+    model = ModifierOption
+    fields = ("name", "price_change", "display_order", "is_active", "inventory_item")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("inventory_item__product")
+
+
+@admin.register(ModifierGroup, site=site)
+class ModifierGroupAdmin(ReadOnlyAdmin):
+    list_display = ("name", "restaurant", "min_selected", "max_selected", "allow_repeat", "display_order", "is_active")
+    list_filter = ("is_active", RestaurantFilter)
+    list_select_related = ("restaurant",)
+    search_fields = ("name", "restaurant__name")
+    ordering = ("restaurant", "display_order", "name")
+    exclude = ("products",)
+    inlines = (ModifierOptionInline,)
 
 
 @admin.register(Supplier, site=site)

@@ -22,6 +22,11 @@ from inventory.serializers import (
     InventoryItemFilterSerializer,
     InventoryItemInputSerializer,
     InventoryItemSerializer,
+    ModifierGroupFilterSerializer,
+    ModifierGroupInputSerializer,
+    ModifierGroupSerializer,
+    ModifierOptionInputSerializer,
+    ModifierOptionSerializer,
     ProductFilterSerializer,
     ProductInputSerializer,
     ProductSerializer,
@@ -96,6 +101,7 @@ class ProductListApi(JsonApi):
     def post(self, request):
         data = validated(ProductInputSerializer, request.data)
         product = services.product_create(restaurant_id=acting_restaurant_id(request), data=data)
+        product = selectors.product_get(tenant=request.tenant, product_id=product.pk)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
@@ -111,12 +117,14 @@ class ProductDetailApi(JsonApi):
     def patch(self, request, product_id: int):
         product = selectors.product_get(tenant=acting_tenant(request), product_id=product_id)
         data = validated(ProductInputSerializer, request.data, partial=True)
-        return Response(ProductSerializer(services.product_update(product=product, data=data)).data)
+        services.product_update(product=product, data=data)
+        return Response(ProductSerializer(selectors.product_get(tenant=request.tenant, product_id=product_id)).data)
 
     @extend_schema(request=None, responses=ProductSerializer, summary="Deactivate a product (it stays on past orders)")
     def delete(self, request, product_id: int):
         product = selectors.product_get(tenant=acting_tenant(request), product_id=product_id)
-        return Response(ProductSerializer(services.product_deactivate(product=product)).data)
+        services.product_deactivate(product=product)
+        return Response(ProductSerializer(selectors.product_get(tenant=request.tenant, product_id=product_id)).data)
 
 
 class ProductImageApi(UploadApi):
@@ -129,6 +137,80 @@ class ProductImageApi(UploadApi):
         product = selectors.product_get(tenant=request.tenant, product_id=product_id)
         url = file_store(file=uploaded_file(request), folder="products", restaurant_id=restaurant_id)
         return Response(ProductSerializer(services.product_set_image(product=product, image_url=url)).data)
+
+
+class ModifierGroupListApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(parameters=[ModifierGroupFilterSerializer], responses=ModifierGroupSerializer(many=True),
+                   summary="Modifier groups with their options and products")
+    def get(self, request):
+        wanted = filters(ModifierGroupFilterSerializer, request)
+        return Response(ModifierGroupSerializer(selectors.modifier_group_list(tenant=request.tenant, **wanted), many=True).data)
+
+    @extend_schema(request=ModifierGroupInputSerializer, responses={201: ModifierGroupSerializer},
+                   summary="Add a modifier group")
+    def post(self, request):
+        data = validated(ModifierGroupInputSerializer, request.data)
+        group = services.modifier_group_create(restaurant_id=acting_restaurant_id(request), data=data)
+        group = selectors.modifier_group_get(tenant=request.tenant, group_id=group.pk)
+        return Response(ModifierGroupSerializer(group).data, status=status.HTTP_201_CREATED)
+
+
+class ModifierGroupDetailApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(responses=ModifierGroupSerializer, summary="A modifier group")
+    def get(self, request, group_id: int):
+        return Response(ModifierGroupSerializer(selectors.modifier_group_get(tenant=request.tenant, group_id=group_id)).data)
+
+    @extend_schema(request=ModifierGroupInputSerializer(partial=True), responses=ModifierGroupSerializer,
+                   summary="Change a modifier group")
+    def patch(self, request, group_id: int):
+        group = selectors.modifier_group_get(tenant=acting_tenant(request), group_id=group_id)
+        data = validated(ModifierGroupInputSerializer, request.data, partial=True)
+        services.modifier_group_update(group=group, data=data)
+        return Response(ModifierGroupSerializer(selectors.modifier_group_get(tenant=request.tenant, group_id=group_id)).data)
+
+    @extend_schema(request=None, responses=ModifierGroupSerializer,
+                   summary="Deactivate a modifier group (past orders keep what they sold)")
+    def delete(self, request, group_id: int):
+        group = selectors.modifier_group_get(tenant=acting_tenant(request), group_id=group_id)
+        services.modifier_group_update(group=group, data={"is_active": False})
+        return Response(ModifierGroupSerializer(selectors.modifier_group_get(tenant=request.tenant, group_id=group_id)).data)
+
+
+class ModifierGroupOptionsApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(request=ModifierOptionInputSerializer, responses={201: ModifierOptionSerializer},
+                   summary="Add an option to a modifier group")
+    def post(self, request, group_id: int):
+        group = selectors.modifier_group_get(tenant=acting_tenant(request), group_id=group_id)
+        data = validated(ModifierOptionInputSerializer, request.data)
+        option = services.modifier_option_create(group=group, data=data)
+        return Response(ModifierOptionSerializer(option).data, status=status.HTTP_201_CREATED)
+
+
+class ModifierOptionDetailApi(JsonApi):
+    permission_classes = [MENU_ROLES]
+
+    @extend_schema(responses=ModifierOptionSerializer, summary="A modifier option")
+    def get(self, request, option_id: int):
+        return Response(ModifierOptionSerializer(selectors.modifier_option_get(tenant=request.tenant, option_id=option_id)).data)
+
+    @extend_schema(request=ModifierOptionInputSerializer(partial=True), responses=ModifierOptionSerializer,
+                   summary="Change a modifier option")
+    def patch(self, request, option_id: int):
+        option = selectors.modifier_option_get(tenant=acting_tenant(request), option_id=option_id)
+        data = validated(ModifierOptionInputSerializer, request.data, partial=True)
+        return Response(ModifierOptionSerializer(services.modifier_option_update(option=option, data=data)).data)
+
+    @extend_schema(request=None, responses=ModifierOptionSerializer,
+                   summary="Deactivate a modifier option (past orders keep what they sold)")
+    def delete(self, request, option_id: int):
+        option = selectors.modifier_option_get(tenant=acting_tenant(request), option_id=option_id)
+        return Response(ModifierOptionSerializer(services.modifier_option_update(option=option, data={"is_active": False})).data)
 
 
 # --- Stock ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
 from fynlo.core.fields import URLTextField
@@ -234,3 +234,82 @@ class RestockOrderItem(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity_ordered} of inventory item {self.inventory_item_id}"
+
+
+class ModifierGroup(RestaurantScopedModel):
+    """A choice offered with some products ("Salsa", "Extras"): how many of its options a line
+    must and may take, and whether one option may be taken more than once."""
+
+    name = models.CharField(max_length=100)
+    min_selected = models.IntegerField(db_default=0)
+    max_selected = models.IntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    allow_repeat = models.BooleanField(db_default=False)
+    display_order = models.IntegerField(db_default=0)
+    is_active = models.BooleanField(db_default=True)
+    products = models.ManyToManyField(
+        Product, through="ProductModifierGroup", related_name="modifier_groups", blank=True
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "modifier_groups"
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "name"], name="modifier_groups_restaurant_name_uniq"),
+            models.CheckConstraint(condition=Q(min_selected__gte=0), name="modifier_groups_min_selected_nonneg"),
+            models.CheckConstraint(
+                condition=Q(max_selected__isnull=True) | (Q(max_selected__gte=1) & Q(max_selected__gte=F("min_selected"))),
+                name="modifier_groups_max_selected_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModifierOption(RestaurantScopedModel):
+    """One choice of a group, with what it adds to (or takes off) the line's unit price; linked to
+    an inventory item, each one sold takes one of it out of stock."""
+
+    group = models.ForeignKey(ModifierGroup, on_delete=models.CASCADE, db_column="group_id", related_name="options")
+    name = models.CharField(max_length=100)
+    price_change = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
+    display_order = models.IntegerField(db_default=0)
+    is_active = models.BooleanField(db_default=True)
+    inventory_item = models.ForeignKey(
+        InventoryItem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_column="inventory_item_id",
+        related_name="modifier_options",
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "modifier_options"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="modifier_options_group_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductModifierGroup(RestaurantScopedModel):
+    """A modifier group offered with a product (a group serves many products)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_column="product_id", related_name="+")
+    group = models.ForeignKey(
+        ModifierGroup, on_delete=models.CASCADE, db_column="group_id", related_name="product_links"
+    )
+
+    class Meta:
+        db_table = "product_modifier_groups"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "group"], name="product_modifier_groups_product_group_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} on product {self.product_id}"

@@ -3,10 +3,21 @@ second wall behind row-level security (tenants.selectors.scope_to_tenant: no ten
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import F, Prefetch, QuerySet
 
 from fynlo.core.api import get_or_404
-from inventory.models import Category, InventoryItem, Product, RestockOrder, Supplier
+from inventory.models import (
+    Category,
+    InventoryItem,
+    ModifierGroup,
+    ModifierOption,
+    Product,
+    ProductModifierGroup,
+    RestockOrder,
+    Supplier,
+)
 from tenants.context import Tenant
 from tenants.selectors import scope_to_tenant
 
@@ -20,6 +31,22 @@ def category_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet[
 
 def category_get(*, tenant: Tenant, category_id: int) -> Category:
     return get_or_404(scope_to_tenant(Category.objects.all(), tenant=tenant), pk=category_id, what="category")
+
+
+GROUP_ORDER = ("display_order", "name", "pk")
+OPTION_ORDER = ("display_order", "name", "pk")
+
+
+def _with_modifiers(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Each product's active modifier groups with their active options, as
+    `active_modifier_groups` (two queries for any number of products)."""
+    options = ModifierOption.objects.filter(is_active=True).order_by(*OPTION_ORDER)
+    groups = (
+        ModifierGroup.objects.filter(is_active=True)
+        .order_by(*GROUP_ORDER)
+        .prefetch_related(Prefetch("options", queryset=options, to_attr="active_options"))
+    )
+    return products.prefetch_related(Prefetch("modifier_groups", queryset=groups, to_attr="active_modifier_groups"))
 
 
 def product_list(
@@ -36,11 +63,12 @@ def product_list(
         products = products.filter(is_active=is_active)
     if available_in_pos is not None:
         products = products.filter(available_in_pos=available_in_pos)
-    return products.order_by("name", "pk")
+    return _with_modifiers(products.order_by("name", "pk"))
 
 
 def product_get(*, tenant: Tenant, product_id: int) -> Product:
-    return get_or_404(scope_to_tenant(Product.objects.all(), tenant=tenant), pk=product_id, what="product")
+    products = _with_modifiers(scope_to_tenant(Product.objects.all(), tenant=tenant))
+    return get_or_404(products, pk=product_id, what="product")
 
 
 def products_by_id(*, restaurant_id: int, product_ids: set[int]) -> dict[int, Product]:
@@ -83,3 +111,64 @@ def restock_order_list(*, tenant: Tenant, status: str | None = None) -> QuerySet
 def restock_order_get(*, tenant: Tenant, restock_order_id: int) -> RestockOrder:
     orders = scope_to_tenant(RestockOrder.objects.prefetch_related("items"), tenant=tenant)
     return get_or_404(orders, pk=restock_order_id, what="restock order")
+
+
+# --- Modifiers -----------------------------------------------------------------------------
+
+
+def _groups_with_options(groups: QuerySet[ModifierGroup]) -> QuerySet[ModifierGroup]:
+    return groups.prefetch_related(
+        Prefetch("options", queryset=ModifierOption.objects.order_by(*OPTION_ORDER)),
+        Prefetch("product_links", queryset=ProductModifierGroup.objects.order_by("product_id")),
+    )
+
+
+def modifier_group_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet[ModifierGroup]:
+    """Modifier groups with all their options (active or not) and the products they serve."""
+    groups = scope_to_tenant(ModifierGroup.objects.all(), tenant=tenant)
+    if is_active is not None:
+        groups = groups.filter(is_active=is_active)
+    return _groups_with_options(groups.order_by(*GROUP_ORDER))
+
+
+def modifier_group_get(*, tenant: Tenant, group_id: int) -> ModifierGroup:
+    groups = _groups_with_options(scope_to_tenant(ModifierGroup.objects.all(), tenant=tenant))
+    return get_or_404(groups, pk=group_id, what="modifier group")
+
+
+def modifier_option_get(*, tenant: Tenant, option_id: int) -> ModifierOption:
+    return get_or_404(
+        scope_to_tenant(ModifierOption.objects.all(), tenant=tenant), pk=option_id, what="modifier option"
+    )
+
+
+@dataclass(frozen=True)
+class ModifierMenu:
+    """What an order's lines may choose from: each product's groups (active or not) and the
+    options asked for, by id."""
+
+    groups_by_product: dict[int, list[ModifierGroup]]
+    options: dict[int, ModifierOption]
+
+
+def modifier_menu(*, restaurant_id: int, product_ids: set[int], option_ids: set[int]) -> ModifierMenu:
+    """The products' modifier groups and these options (with their groups) of the restaurant;
+    two queries, none when there is nothing to look up."""
+    groups_by_product: dict[int, list[ModifierGroup]] = {product_id: [] for product_id in product_ids}
+    if product_ids:
+        links = (
+            ProductModifierGroup.objects.filter(restaurant_id=restaurant_id, product_id__in=product_ids)
+            .select_related("group")
+            .order_by("group__display_order", "group__name", "group_id")
+        )
+        for link in links:
+            groups_by_product[link.product_id].append(link.group)
+    options = {}
+    if option_ids:
+        options = {
+            option.pk: option
+            for option in ModifierOption.objects.filter(restaurant_id=restaurant_id, pk__in=option_ids).select_related(
+                "group"
+            )
+        }
+    return ModifierMenu(groups_by_product=groups_by_product, options=options)

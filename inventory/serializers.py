@@ -11,6 +11,8 @@ from fynlo.core.api import money_field
 from inventory.models import (
     Category,
     InventoryItem,
+    ModifierGroup,
+    ModifierOption,
     MovementType,
     Product,
     RestockOrder,
@@ -48,15 +50,98 @@ class CategoryFilterSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, help_text="Only active (true) or inactive (false) ones.")
 
 
+class ModifierOptionSerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    group_id = serializers.IntegerField(read_only=True)
+    inventory_item_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ModifierOption
+        fields = [
+            "id", "restaurant_id", "group_id", "name", "price_change", "display_order", "is_active",
+            "inventory_item_id", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MenuModifierOptionSerializer(serializers.ModelSerializer):
+    """An option as the till offers it with a product."""
+
+    inventory_item_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ModifierOption
+        fields = ["id", "name", "price_change", "display_order", "inventory_item_id"]
+        read_only_fields = fields
+
+
+class MenuModifierGroupSerializer(serializers.ModelSerializer):
+    """A product's active modifier group with its active options (prefetched by inventory.selectors)."""
+
+    options = MenuModifierOptionSerializer(source="active_options", many=True, read_only=True)
+
+    class Meta:
+        model = ModifierGroup
+        fields = ["id", "name", "min_selected", "max_selected", "allow_repeat", "display_order", "options"]
+        read_only_fields = fields
+
+
+class ModifierGroupSerializer(serializers.ModelSerializer):
+    """A modifier group with every option (active or not) and the products that offer it."""
+
+    restaurant_id = serializers.IntegerField(read_only=True)
+    options = ModifierOptionSerializer(many=True, read_only=True)
+    product_ids = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModifierGroup
+        fields = [
+            "id", "restaurant_id", "name", "min_selected", "max_selected", "allow_repeat", "display_order",
+            "is_active", "options", "product_ids", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_product_ids(self, group: ModifierGroup) -> list[int]:
+        return [link.product_id for link in group.product_links.all()]
+
+
+class ModifierGroupInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    min_selected = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    max_selected = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=100, help_text="null: no limit."
+    )
+    allow_repeat = serializers.BooleanField(required=False, help_text="An option may be chosen more than once.")
+    display_order = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    is_active = serializers.BooleanField(required=False)
+
+
+class ModifierOptionInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    price_change = money_field(
+        required=False, min_value=Decimal("-99999999.99"),
+        help_text='Added to the unit price of the line; may be 0 or negative ("no cheese": "-0.50").',
+    )
+    display_order = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    is_active = serializers.BooleanField(required=False)
+    inventory_item_id = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Each one sold takes one unit of this stock."
+    )
+
+
 class ProductSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
     category_id = serializers.IntegerField(read_only=True, allow_null=True)
+    modifier_groups = MenuModifierGroupSerializer(
+        source="active_modifier_groups", many=True, read_only=True,
+        help_text="The active modifier groups offered with the product, with their active options.",
+    )
 
     class Meta:
         model = Product
         fields = [
             "id", "restaurant_id", "category_id", "name", "description", "price", "cost", "sku", "image_url",
-            "is_active", "available_in_pos", "track_inventory", "created_at", "updated_at",
+            "is_active", "available_in_pos", "track_inventory", "modifier_groups", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -71,9 +156,17 @@ class ProductInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
     available_in_pos = serializers.BooleanField(required=False)
     track_inventory = serializers.BooleanField(required=False)
+    modifier_group_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=50,
+        help_text="The modifier groups the product offers (replaces the list).",
+    )
 
     def validate_sku(self, value):
         return value or None  # "" would collide with every other product without a SKU
+
+
+class ModifierGroupFilterSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField(required=False)
 
 
 class ProductFilterSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from fynlo.core.api import get_or_404
@@ -22,9 +22,12 @@ from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
     InventoryItem,
+    ModifierGroup,
+    ModifierOption,
     MovementReferenceType,
     MovementType,
     Product,
+    ProductModifierGroup,
     RestockOrder,
     RestockOrderItem,
     RestockStatus,
@@ -38,6 +41,8 @@ PRODUCT_FIELDS = (
 )
 SUPPLIER_FIELDS = ("name", "contact_person", "email", "phone", "address", "payment_terms", "is_active")
 INVENTORY_ITEM_FIELDS = ("supplier_id", "minimum_stock", "maximum_stock", "reorder_point", "unit_cost", "unit_measure")
+MODIFIER_GROUP_FIELDS = ("name", "min_selected", "max_selected", "allow_repeat", "display_order", "is_active")
+MODIFIER_OPTION_FIELDS = ("name", "price_change", "display_order", "is_active", "inventory_item_id")
 ADJUSTMENT_TYPES = frozenset({MovementType.WASTE, MovementType.ADJUSTMENT})
 
 
@@ -82,9 +87,32 @@ def category_update(*, category: Category, data: dict) -> Category:
     return category
 
 
+def _check_modifier_groups(*, restaurant_id: int, group_ids: list[int]) -> None:
+    known = set(ModifierGroup.objects.filter(restaurant_id=restaurant_id, pk__in=group_ids).values_list("pk", flat=True))
+    unknown = [group_id for group_id in group_ids if group_id not in known]
+    if unknown:
+        message = f"No such modifier group: {unknown[0]}."
+        raise InventoryError("invalid", message, fields={"modifier_group_ids": [message]})
+
+
+def _set_modifier_groups(*, product: Product, group_ids: list[int]) -> None:
+    """The product offers exactly these groups (links added and removed, others kept)."""
+    wanted = set(group_ids)
+    links = ProductModifierGroup.objects.filter(restaurant_id=product.restaurant_id, product=product)
+    links.exclude(group_id__in=wanted).delete()
+    present = set(links.values_list("group_id", flat=True))
+    ProductModifierGroup.objects.bulk_create(
+        ProductModifierGroup(restaurant_id=product.restaurant_id, product=product, group_id=group_id)
+        for group_id in sorted(wanted - present)
+    )
+
+
 def product_create(*, restaurant_id: int, data: dict) -> Product:
-    """Add a product to the menu; a product that tracks inventory gets an (empty) stock row."""
+    """Add a product to the menu; a product that tracks inventory gets an (empty) stock row;
+    `modifier_group_ids` are the modifier groups it offers."""
     _check_category(restaurant_id=restaurant_id, category_id=data.get("category_id"))
+    if "modifier_group_ids" in data:
+        _check_modifier_groups(restaurant_id=restaurant_id, group_ids=data["modifier_group_ids"])
     try:
         with transaction.atomic():
             product = Product.objects.create(
@@ -92,20 +120,27 @@ def product_create(*, restaurant_id: int, data: dict) -> Product:
             )
             if product.track_inventory:
                 InventoryItem.objects.create(restaurant_id=restaurant_id, product=product)
+            if data.get("modifier_group_ids"):
+                _set_modifier_groups(product=product, group_ids=data["modifier_group_ids"])
     except IntegrityError as error:
         raise _duplicate("sku", "A product with this SKU exists.") from error
     return product
 
 
 def product_update(*, product: Product, data: dict) -> Product:
-    """Change a product; turning inventory tracking on gives it a stock row if it had none."""
+    """Change a product; turning inventory tracking on gives it a stock row if it had none;
+    `modifier_group_ids` replaces the modifier groups it offers."""
     if "category_id" in data:
         _check_category(restaurant_id=product.restaurant_id, category_id=data["category_id"])
+    if "modifier_group_ids" in data:
+        _check_modifier_groups(restaurant_id=product.restaurant_id, group_ids=data["modifier_group_ids"])
     try:
         with transaction.atomic():
             _, changed = model_update(instance=product, fields=PRODUCT_FIELDS, data=data)
             if changed and product.track_inventory:
                 InventoryItem.objects.get_or_create(restaurant_id=product.restaurant_id, product=product)
+            if "modifier_group_ids" in data:
+                _set_modifier_groups(product=product, group_ids=data["modifier_group_ids"])
     except IntegrityError as error:
         raise _duplicate("sku", "A product with this SKU exists.") from error
     return product
@@ -120,6 +155,74 @@ def product_set_image(*, product: Product, image_url: str) -> Product:
     """Point a product at its uploaded image."""
     model_update(instance=product, fields=["image_url"], data={"image_url": image_url})
     return product
+
+
+# --- Modifiers -----------------------------------------------------------------------------
+
+
+def _check_group_limits(*, min_selected: int, max_selected: int | None) -> None:
+    if max_selected is not None and max_selected < min_selected:
+        message = "Must not be less than min_selected."
+        raise InventoryError("invalid", message, fields={"max_selected": [message]})
+
+
+def modifier_group_create(*, restaurant_id: int, data: dict) -> ModifierGroup:
+    """Add a modifier group (its options are added to it one by one)."""
+    _check_group_limits(min_selected=data.get("min_selected", 0), max_selected=data.get("max_selected"))
+    try:
+        with transaction.atomic():
+            return ModifierGroup.objects.create(
+                restaurant_id=restaurant_id, **{name: data[name] for name in MODIFIER_GROUP_FIELDS if name in data}
+            )
+    except IntegrityError as error:
+        raise _duplicate("name", "A modifier group with this name exists.") from error
+
+
+def modifier_group_update(*, group: ModifierGroup, data: dict) -> ModifierGroup:
+    """Change a modifier group's name, limits, order or active flag (past orders keep what they sold)."""
+    _check_group_limits(
+        min_selected=data.get("min_selected", group.min_selected),
+        max_selected=data.get("max_selected", group.max_selected),
+    )
+    try:
+        with transaction.atomic():
+            model_update(instance=group, fields=MODIFIER_GROUP_FIELDS, data=data)
+    except IntegrityError as error:
+        raise _duplicate("name", "A modifier group with this name exists.") from error
+    return group
+
+
+def _check_option_item(*, restaurant_id: int, inventory_item_id: int | None) -> None:
+    if inventory_item_id is not None and not InventoryItem.objects.filter(
+        restaurant_id=restaurant_id, pk=inventory_item_id
+    ).exists():
+        message = "No such inventory item."
+        raise InventoryError("invalid", message, fields={"inventory_item_id": [message]})
+
+
+def modifier_option_create(*, group: ModifierGroup, data: dict) -> ModifierOption:
+    """Add an option to a modifier group; linked to an inventory item, it takes stock when sold."""
+    _check_option_item(restaurant_id=group.restaurant_id, inventory_item_id=data.get("inventory_item_id"))
+    try:
+        with transaction.atomic():
+            return ModifierOption.objects.create(
+                restaurant_id=group.restaurant_id, group=group,
+                **{name: data[name] for name in MODIFIER_OPTION_FIELDS if name in data},
+            )
+    except IntegrityError as error:
+        raise _duplicate("name", "This group has an option with this name.") from error
+
+
+def modifier_option_update(*, option: ModifierOption, data: dict) -> ModifierOption:
+    """Change an option's name, price change, order, active flag or stock link."""
+    if "inventory_item_id" in data:
+        _check_option_item(restaurant_id=option.restaurant_id, inventory_item_id=data["inventory_item_id"])
+    try:
+        with transaction.atomic():
+            model_update(instance=option, fields=MODIFIER_OPTION_FIELDS, data=data)
+    except IntegrityError as error:
+        raise _duplicate("name", "This group has an option with this name.") from error
+    return option
 
 
 # --- Stock ---------------------------------------------------------------------------------
@@ -188,35 +291,64 @@ def _lock_items(*, restaurant_id: int, **lookup) -> list[InventoryItem]:
     )
 
 
-def stock_sell(*, restaurant_id: int, quantities: dict[int, int], order_id: int, user=None) -> list[StockMovement]:
-    """Take sold products (product id -> quantity) out of stock for an order; InsufficientStock
-    when any would go below zero (a tracked product without a stock row has none).
+def stock_move_for_order(
+    *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
+    notes: str | None = None, user=None,
+) -> list[StockMovement]:
+    """Move stock for an order by signed quantities of products (product id -> units, through
+    their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
+    positive is sold (a `sale` movement), negative is given back (an `adjustment`, never more
+    than the order took). InsufficientStock, by product id, when a sale would go below zero
+    (a tracked product without a stock row has none).
 
     Runs inside the caller's transaction (the order's): it writes only after every check passed.
     """
-    if not quantities:
+    products = {product_id: units for product_id, units in (products or {}).items() if units}
+    items = {item_id: units for item_id, units in (items or {}).items() if units}
+    if not products and not items:
         return []
-    items = _lock_items(restaurant_id=restaurant_id, product_id__in=list(quantities))
-    by_product = {item.product_id: item for item in items}
-    short = {
-        product_id: by_product[product_id].current_stock if product_id in by_product else Decimal("0")
-        for product_id, quantity in quantities.items()
-        if product_id not in by_product or by_product[product_id].current_stock < quantity
-    }
+    locked = list(
+        InventoryItem.objects.select_for_update()
+        .filter(Q(product_id__in=list(products)) | Q(pk__in=list(items)), restaurant_id=restaurant_id)
+        .order_by("pk")
+    )
+    tracked = {item.product_id for item in locked}
+    change = {item.pk: products.get(item.product_id, 0) + items.get(item.pk, 0) for item in locked}
+    short = {product_id: Decimal("0") for product_id, units in products.items() if units > 0 and product_id not in tracked}
+    short_items = {item.pk: item.current_stock for item in locked if change[item.pk] > item.current_stock}
+    short.update({item.product_id: item.current_stock for item in locked if item.pk in short_items})
     if short:
-        raise InsufficientStock(short)
+        raise InsufficientStock(short, items=short_items)
+    if any(units < 0 for units in change.values()):
+        taken = _taken_by_order(restaurant_id=restaurant_id, order_id=order_id)
+        change = {pk: max(units, -taken.get(pk, 0)) for pk, units in change.items()}
+    moved = [item for item in locked if change[item.pk]]
     now = timezone.now()
-    for item in items:
-        item.current_stock -= quantities[item.product_id]
+    for item in moved:
+        item.current_stock -= change[item.pk]
         item.updated_at = now
-    InventoryItem.objects.bulk_update(items, ["current_stock", "updated_at"])
+    InventoryItem.objects.bulk_update(moved, ["current_stock", "updated_at"])
     return StockMovement.objects.bulk_create(
         _movement(
-            item, movement_type=MovementType.SALE, quantity=Decimal(-quantities[item.product_id]),
-            reference_type=MovementReferenceType.ORDER, reference_id=order_id, user=user,
+            item, movement_type=MovementType.SALE if change[item.pk] > 0 else MovementType.ADJUSTMENT,
+            quantity=Decimal(-change[item.pk]), reference_type=MovementReferenceType.ORDER, reference_id=order_id,
+            notes=None if change[item.pk] > 0 else notes, user=user,
         )
-        for item in items
+        for item in moved
     )
+
+
+def _taken_by_order(*, restaurant_id: int, order_id: int) -> dict[int, Decimal]:
+    """What an order has taken from stock and not given back, per inventory item."""
+    net = (
+        StockMovement.objects.filter(
+            restaurant_id=restaurant_id, reference_type=MovementReferenceType.ORDER, reference_id=order_id
+        )
+        .values_list("inventory_item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("inventory_item_id", "total")
+    )
+    return {item_id: -total for item_id, total in net if total < 0}
 
 
 def stock_return_for_order(*, restaurant_id: int, order_id: int, notes: str, user=None) -> list[StockMovement]:
@@ -225,15 +357,7 @@ def stock_return_for_order(*, restaurant_id: int, order_id: int, notes: str, use
     Runs inside the caller's transaction, which holds the order's row lock, so two returns of
     one order cannot interleave.
     """
-    net = dict(
-        StockMovement.objects.filter(
-            restaurant_id=restaurant_id, reference_type=MovementReferenceType.ORDER, reference_id=order_id
-        )
-        .values_list("inventory_item_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("inventory_item_id", "total")
-    )
-    owed = {item_id: -total for item_id, total in net.items() if total < 0}
+    owed = _taken_by_order(restaurant_id=restaurant_id, order_id=order_id)
     if not owed:
         return []
     items = _lock_items(restaurant_id=restaurant_id, pk__in=list(owed))

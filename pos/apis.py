@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from fynlo.core.api import CursorPages, validated
+from fynlo.core.api import ApiError, CursorPages, error_body, set_rollback, validated
 from fynlo.core.storage import file_store
 from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from pos import selectors, services
+from pos.errors import VersionConflict
 from pos.idempotency import HEADER as IDEMPOTENCY_HEADER
 from pos.idempotency import idempotent
 from pos.serializers import (
     OrderCreateSerializer,
+    OrderEditSerializer,
     OrderFilterSerializer,
     OrderSerializer,
     OrderStatusSerializer,
@@ -46,6 +48,49 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description='The order\'s version as read (its ETag, e.g. "3"); or send `version` in the body.',
+)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class VersionConflictSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+    order = OrderSerializer(help_text="The order as it is now.")
+
+
+def order_response(order, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """An order, with its version as the ETag."""
+    return Response(OrderSerializer(order).data, status=status_code, headers={"ETag": f'"{order.version}"'})
+
+
+def sent_version(request, body_version: int | None) -> int:
+    """The version the client read: If-Match or the body's `version` (428 when neither, 400 when they differ)."""
+    header = request.headers.get("If-Match")
+    version = None
+    if header is not None:
+        text = header.strip().removeprefix("W/").strip('"')
+        if not text.isdigit():
+            message = 'Expected the order\'s version as its ETag, e.g. "3".'
+            raise ApiError("invalid", message, fields={"If-Match": [message]})
+        version = int(text)
+    if version is not None and body_version is not None and version != body_version:
+        message = "If-Match and version name different versions."
+        raise ApiError("invalid", message, fields={"version": [message]})
+    version = version if version is not None else body_version
+    if version is None:
+        raise ApiError(
+            "version_required", "Send the version of the order you read (If-Match or `version`).", status=428
+        )
+    return version
+
+
 class OrderListApi(JsonListApi):
     permission_classes = [ORDER_ROLES]
     pagination_class = CursorPages
@@ -68,7 +113,7 @@ class OrderListApi(JsonListApi):
             data = validated(OrderCreateSerializer, request.data)
             order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
             order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
-            return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+            return order_response(order, status_code=status.HTTP_201_CREATED)
 
         return idempotent(request, restaurant_id=restaurant_id, handler=create)
 
@@ -76,10 +121,35 @@ class OrderListApi(JsonListApi):
 class OrderDetailApi(JsonApi):
     permission_classes = [ORDER_ROLES]
 
-    @extend_schema(responses=OrderSerializer, summary="An order with its items and payments")
+    @extend_schema(responses=OrderSerializer, summary="An order with its items and payments (ETag: its version)")
     def get(self, request, order_id: int):
-        order = selectors.order_get(tenant=request.tenant, order_id=order_id)
-        return Response(OrderSerializer(order).data)
+        return order_response(selectors.order_get(tenant=request.tenant, order_id=order_id))
+
+    @extend_schema(
+        request=OrderEditSerializer, responses={200: OrderSerializer, 409: VersionConflictSerializer},
+        parameters=[IF_MATCH_PARAMETER, IDEMPOTENCY_PARAMETER],
+        summary="Edit an open order: add, change and remove lines (re-priced by the server)",
+    )
+    def patch(self, request, order_id: int):
+        restaurant_id = acting_restaurant_id(request)
+
+        def edit() -> Response:
+            data = validated(OrderEditSerializer, request.data)
+            version = sent_version(request, data.pop("version", None))
+            lines = {key: data.pop(key, []) for key in ("add_items", "update_items", "remove_items")}
+            try:
+                services.order_edit(
+                    restaurant_id=restaurant_id, order_id=order_id, version=version, changes=data, user=request.user,
+                    **lines,
+                )
+            except VersionConflict as conflict:
+                current = selectors.order_get(tenant=request.tenant, order_id=order_id)
+                body = {**error_body(conflict.code, conflict.message), "order": OrderSerializer(current).data}
+                set_rollback()  # nothing was written; an error response never keeps a write
+                return Response(body, status=conflict.status, headers={"ETag": f'"{current.version}"'})
+            return order_response(selectors.order_get(tenant=request.tenant, order_id=order_id))
+
+        return idempotent(request, restaurant_id=restaurant_id, handler=edit)
 
 
 class OrderStatusApi(JsonApi):
@@ -93,8 +163,7 @@ class OrderStatusApi(JsonApi):
             selectors.order_get(tenant=request.tenant, order_id=order_id)  # another tenant's order stays 404
             raise PermissionDenied("A cook may only set an order preparing or ready.")
         services.order_set_status(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
-        order = selectors.order_get(tenant=request.tenant, order_id=order_id)
-        return Response(OrderSerializer(order).data)
+        return order_response(selectors.order_get(tenant=request.tenant, order_id=order_id))
 
 
 class OrderReceiptApi(UploadApi):

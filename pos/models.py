@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Now
 
 from fynlo.core.fields import URLTextField
@@ -66,6 +66,13 @@ class Order(RestaurantScopedModel):
     discount_amount = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
     total_amount = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
     items_count = models.IntegerField(db_default=0)
+    # What the order was priced with, so a later change of the restaurant's settings never
+    # re-prices it (null: an order from before these were kept, e.g. a legacy import).
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    service_charge_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    prices_include_vat = models.BooleanField(db_default=False)
+    # Bumped by every change (edit, payment, refund, status): an edit names the version it read.
+    version = models.IntegerField(db_default=1)
     served_by = models.ForeignKey(
         "staff.Employee",
         null=True,
@@ -92,6 +99,7 @@ class Order(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(discount_amount__gte=0), name="orders_discount_amount_nonneg"),
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="orders_total_amount_nonneg"),
             models.CheckConstraint(condition=Q(items_count__gte=0), name="orders_items_count_nonneg"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="orders_version_positive"),
         ]
         indexes = [
             models.Index(fields=["restaurant"], name="idx_orders_restaurant_id"),
@@ -113,6 +121,9 @@ class OrderItem(RestaurantScopedModel):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     total_price = models.DecimalField(max_digits=10, decimal_places=2)
     special_instructions = models.TextField(null=True, blank=True)
+    # The modifiers chosen, as sold (DESIGN.md): [{"group", "option", "price", "quantity", "option_id"}],
+    # price a string with two places per unit of the option.
+    modifiers = models.JSONField(db_default=Value([], output_field=models.JSONField()), blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -133,6 +144,8 @@ class Payment(RestaurantScopedModel):
     )
     payment_method = models.CharField(max_length=50, choices=PaymentMethod.choices)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
+    # The guest's tip: on top of `amount`, not part of the order's total, no commission on it.
+    tip_amount = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
     commission_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     commission_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     transaction_id = models.CharField(max_length=255, null=True, blank=True)
@@ -149,6 +162,7 @@ class Payment(RestaurantScopedModel):
             ),
             models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payments_status_valid"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payments_amount_nonneg"),
+            models.CheckConstraint(condition=Q(tip_amount__gte=0), name="payments_tip_amount_nonneg"),
             models.CheckConstraint(condition=Q(commission_amount__gte=0), name="payments_commission_amount_nonneg"),
         ]
         indexes = [
@@ -167,7 +181,10 @@ class Refund(RestaurantScopedModel):
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.CASCADE, db_column="payment_id", related_name="refunds"
     )
+    # What was given back, tip included (the guide's column); `tip_amount` is the part of it that
+    # was the payment's tip, so `amount - tip_amount` comes off the payment's `amount`.
     amount = models.DecimalField(max_digits=10, decimal_places=2)
+    tip_amount = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
     reason = models.TextField(null=True, blank=True)
     status = models.CharField(max_length=50, choices=RefundStatus.choices, db_default="pending")
     processed_by = models.ForeignKey(
@@ -181,11 +198,18 @@ class Refund(RestaurantScopedModel):
         db_table = "refunds"
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refunds_amount_positive"),
+            models.CheckConstraint(condition=Q(tip_amount__gte=0), name="refunds_tip_amount_nonneg"),
+            models.CheckConstraint(condition=Q(tip_amount__lte=F("amount")), name="refunds_tip_amount_within_amount"),
             models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refunds_status_valid"),
         ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount} on order {self.order_id}"
+
+    @property
+    def payment_amount(self):
+        """The part of the refund that comes off the payment's amount (the rest was its tip)."""
+        return self.amount - self.tip_amount
 
 
 class DailyReport(RestaurantScopedModel):
@@ -199,6 +223,8 @@ class DailyReport(RestaurantScopedModel):
     payment_breakdown = models.JSONField(null=True, blank=True)
     top_products = models.JSONField(null=True, blank=True)
     staff_performance = models.JSONField(null=True, blank=True)
+    tax_breakdown = models.JSONField(null=True, blank=True)
+    tips = models.JSONField(null=True, blank=True)
     generated_at = models.DateTimeField(db_default=Now())
 
     class Meta:

@@ -1,7 +1,7 @@
 """GET /api/v1/reports/daily/: a restaurant's day in figures (managers and owners)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,21 @@ class StaffPerformanceSerializer(serializers.Serializer):
     sales = money_field(max_digits=12)
 
 
+class EmployeeTipsSerializer(serializers.Serializer):
+    employee_id = serializers.IntegerField()
+    name = serializers.CharField()
+    tips = money_field(max_digits=12)
+
+
+class TipsSerializer(serializers.Serializer):
+    total = money_field(max_digits=12)
+    by_method = serializers.DictField(child=money_field(max_digits=12), help_text="payment method -> tips")
+    by_employee = EmployeeTipsSerializer(many=True, help_text="By the employee who served the order")
+
+
+EMPTY_TIPS = {"total": "0.00", "by_method": {}, "by_employee": []}
+
+
 class DailyReportSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
     payment_breakdown = serializers.DictField(
@@ -46,14 +61,28 @@ class DailyReportSerializer(serializers.ModelSerializer):
     )
     top_products = TopProductSerializer(many=True)
     staff_performance = StaffPerformanceSerializer(many=True)
+    tax_breakdown = serializers.DictField(
+        child=money_field(max_digits=12),
+        help_text='"VAT included" (prices were gross) or "VAT" (added to the prices) -> tax of the day\'s orders',
+    )
+    tips = serializers.SerializerMethodField()
 
     class Meta:
         model = DailyReport
         fields = [
             "id", "restaurant_id", "report_date", "total_sales", "total_orders", "average_ticket", "total_items",
-            "payment_breakdown", "top_products", "staff_performance", "generated_at",
+            "payment_breakdown", "tax_breakdown", "tips", "top_products", "staff_performance", "generated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TipsSerializer(help_text="Tips (not part of sales), less tips refunded"))
+    def get_tips(self, report: DailyReport) -> dict:
+        return TipsSerializer(report.tips or EMPTY_TIPS).data
+
+    def to_representation(self, report):
+        data = super().to_representation(report)
+        data["tax_breakdown"] = data["tax_breakdown"] or {}
+        return data
 
 
 class DailyReportApi(APIView):

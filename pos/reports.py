@@ -18,7 +18,18 @@ from django.utils import timezone
 
 from fynlo.core.dates import local_day_bounds
 from fynlo.core.money import quantize
-from pos.models import DailyReport, Order, OrderItem, OrderStatus, Payment, PaymentStatus
+from pos.models import (
+    TAKEN_PAYMENT_STATUSES,
+    DailyReport,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from pos.pricing import vat_label
 
 TOP_PRODUCTS = 5
 ZERO = Decimal("0.00")
@@ -33,10 +44,51 @@ class DailyFigures:
     payment_breakdown: dict[str, str]
     top_products: list[dict]
     staff_performance: list[dict]
+    tax_breakdown: dict[str, str]
+    tips: dict
+
+
+def _tips(*, restaurant_id: int, orders) -> dict:
+    """The tips of the orders' payments, less tips refunded: in all, by payment method and by the
+    employee who served (two aggregate queries)."""
+    by_method: dict[str, Decimal] = {}
+    by_employee: dict[int, dict] = {}
+    given = (
+        Payment.objects.filter(restaurant_id=restaurant_id, status__in=TAKEN_PAYMENT_STATUSES, order__in=orders.values("id"))
+        .values("payment_method", "order__served_by_id", "order__served_by__user__first_name",
+                "order__served_by__user__last_name")
+        .annotate(tips=Sum("tip_amount"))
+    )
+    taken_back = (
+        Refund.objects.filter(restaurant_id=restaurant_id, status=RefundStatus.COMPLETED, order__in=orders.values("id"),
+                              tip_amount__gt=0)
+        .values("payment__payment_method", "order__served_by_id")
+        .annotate(tips=Sum("tip_amount"))
+    )
+    rows = [
+        (row["payment_method"], row["order__served_by_id"], row["tips"],
+         f"{row['order__served_by__user__first_name'] or ''} {row['order__served_by__user__last_name'] or ''}".strip())
+        for row in given
+    ] + [(row["payment__payment_method"], row["order__served_by_id"], -row["tips"], None) for row in taken_back]
+    for method, employee_id, amount, name in rows:
+        by_method[method] = by_method.get(method, ZERO) + amount
+        if employee_id is not None:
+            entry = by_employee.setdefault(employee_id, {"employee_id": employee_id, "name": "", "tips": ZERO})
+            entry["tips"] += amount
+            entry["name"] = name if name is not None else entry["name"]
+    return {
+        "total": str(quantize(sum(by_method.values(), ZERO))),
+        "by_method": {method: str(quantize(amount)) for method, amount in sorted(by_method.items()) if amount},
+        "by_employee": [
+            {**entry, "tips": str(quantize(entry["tips"]))}
+            for entry in sorted(by_employee.values(), key=lambda e: (-e["tips"], e["employee_id"]))
+            if entry["tips"]
+        ],
+    }
 
 
 def daily_figures(*, restaurant_id: int, report_date: date) -> DailyFigures:
-    """Compute a day's figures from its completed orders (five aggregate queries)."""
+    """Compute a day's figures from its completed orders (eight aggregate queries)."""
     start, end = local_day_bounds(report_date)
     orders = Order.objects.filter(
         restaurant_id=restaurant_id, status=OrderStatus.COMPLETED, created_at__gte=start, created_at__lt=end
@@ -82,7 +134,13 @@ def daily_figures(*, restaurant_id: int, report_date: date) -> DailyFigures:
         .annotate(orders=Count("id"), sales=Sum("total_amount"))
         .order_by("-sales", "served_by_id")
     ]
+    tax_breakdown = {
+        vat_label(row["prices_include_vat"]): str(quantize(row["tax"]))
+        for row in orders.values("prices_include_vat").annotate(tax=Sum("tax_amount")).order_by("prices_include_vat")
+    }
     return DailyFigures(
+        tax_breakdown=tax_breakdown,
+        tips=_tips(restaurant_id=restaurant_id, orders=orders),
         total_sales=total_sales,
         total_orders=total_orders,
         average_ticket=average_ticket,
@@ -105,6 +163,8 @@ def daily_report_store(*, restaurant_id: int, report_date: date, figures: DailyF
         payment_breakdown=figures.payment_breakdown,
         top_products=figures.top_products,
         staff_performance=figures.staff_performance,
+        tax_breakdown=figures.tax_breakdown,
+        tips=figures.tips,
         generated_at=timezone.now(),
     )
     DailyReport.objects.bulk_create(
@@ -113,7 +173,7 @@ def daily_report_store(*, restaurant_id: int, report_date: date, figures: DailyF
         unique_fields=["restaurant", "report_date"],
         update_fields=[
             "total_sales", "total_orders", "average_ticket", "total_items", "payment_breakdown",
-            "top_products", "staff_performance", "generated_at",
+            "top_products", "staff_performance", "tax_breakdown", "tips", "generated_at",
         ],
     )
     return report

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from fynlo.core.api import money_field
 from fynlo.core.money import money_text
+from pos.pricing import VAT_ADDED, VAT_INCLUDED, vat_label
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
     Order,
@@ -29,22 +30,35 @@ MAX_ITEMS = 100
 # --- Output --------------------------------------------------------------------------------
 
 
+class ModifierSnapshotSerializer(serializers.Serializer):
+    """A modifier as the line was sold with it (the menu may have changed since)."""
+
+    group = serializers.CharField(read_only=True, allow_null=True)
+    option = serializers.CharField(read_only=True)
+    price = money_field(read_only=True, help_text="Price change per unit of the option.")
+    quantity = serializers.IntegerField(read_only=True)
+    option_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+
 class OrderItemSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
     product_id = serializers.IntegerField(read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
+    modifiers = ModifierSnapshotSerializer(many=True, read_only=True)
 
     class Meta:
         model = OrderItem
         fields = [
-            "id", "restaurant_id", "product_id", "product_name", "quantity", "unit_price", "total_price",
-            "special_instructions",
+            "id", "restaurant_id", "product_id", "product_name", "quantity", "modifiers", "unit_price",
+            "total_price", "special_instructions",
         ]
         read_only_fields = fields
 
 
 class RefundSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
+    amount = money_field(source="payment_amount", read_only=True, help_text="Given back of the payment's amount.")
+    tip_amount = money_field(read_only=True, help_text="Given back of the payment's tip.")
     order_id = serializers.IntegerField(read_only=True)
     payment_id = serializers.IntegerField(read_only=True, allow_null=True)
     processed_by_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -52,8 +66,8 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = [
-            "id", "restaurant_id", "order_id", "payment_id", "amount", "reason", "status", "processed_by_id",
-            "processed_at", "created_at",
+            "id", "restaurant_id", "order_id", "payment_id", "amount", "tip_amount", "reason", "status",
+            "processed_by_id", "processed_at", "created_at",
         ]
         read_only_fields = fields
 
@@ -66,8 +80,8 @@ class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = [
-            "id", "restaurant_id", "order_id", "payment_method", "amount", "commission_rate", "commission_amount",
-            "transaction_id", "status", "processed_at", "created_at", "refunds",
+            "id", "restaurant_id", "order_id", "payment_method", "amount", "tip_amount", "commission_rate",
+            "commission_amount", "transaction_id", "status", "processed_at", "created_at", "refunds",
         ]
         read_only_fields = fields
 
@@ -86,16 +100,24 @@ class OrderSerializer(serializers.ModelSerializer):
     payments = PaymentSerializer(many=True, read_only=True)
     amount_paid = serializers.SerializerMethodField()
     amount_refunded = serializers.SerializerMethodField()
+    tips = serializers.SerializerMethodField()
+    vat_label = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = [
-            "id", "restaurant_id", "order_number", "order_type", "status", "table_number", "customer_name",
-            "items", "items_count", "subtotal", "discount_amount", "tax_amount", "service_charge", "total_amount",
-            "amount_paid", "amount_refunded", "payments", "served_by_id", "created_by_id", "receipt_url",
+            "id", "restaurant_id", "order_number", "version", "order_type", "status", "table_number",
+            "customer_name", "items", "items_count", "subtotal", "discount_amount", "tax_amount", "vat_label",
+            "service_charge", "total_amount", "vat_rate", "service_charge_rate", "prices_include_vat",
+            "amount_paid", "amount_refunded", "tips", "payments", "served_by_id", "created_by_id", "receipt_url",
             "created_at", "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "version": {"help_text": "Send it back to edit the order (If-Match or `version`); also the ETag."},
+            "vat_rate": {"help_text": "The VAT rate the order was priced with (null: not kept, an old order)."},
+            "prices_include_vat": {"help_text": "The order's prices include its VAT (tax_amount is part of the total)."},
+        }
 
     @extend_schema_field(money_field(help_text="What the payments took, refunds not deducted."))
     def get_amount_paid(self, order: Order) -> str:
@@ -104,11 +126,26 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(money_field())
     def get_amount_refunded(self, order: Order) -> str:
         return _sum(
-            refund.amount
+            refund.payment_amount
             for payment in order.payments.all()
             for refund in payment.refunds.all()
             if refund.status == RefundStatus.COMPLETED
         )
+
+    @extend_schema_field(money_field(help_text="The payments' tips, less tips refunded; not part of the total."))
+    def get_tips(self, order: Order) -> str:
+        taken = [payment for payment in order.payments.all() if payment.status in TAKEN_PAYMENT_STATUSES]
+        refunded = (
+            refund.tip_amount for payment in taken for refund in payment.refunds.all()
+            if refund.status == RefundStatus.COMPLETED
+        )
+        return money_text(sum((payment.tip_amount for payment in taken), Decimal("0")) - sum(refunded, Decimal("0")))
+
+    @extend_schema_field(serializers.ChoiceField(
+        choices=[VAT_INCLUDED, VAT_ADDED], help_text='How receipts name tax_amount: "VAT included" or "VAT" (added).'
+    ))
+    def get_vat_label(self, order: Order) -> str:
+        return vat_label(order.prices_include_vat)
 
 
 class OrderBalanceSerializer(serializers.Serializer):
@@ -116,6 +153,7 @@ class OrderBalanceSerializer(serializers.Serializer):
     restaurant_id = serializers.IntegerField()
     order_number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
+    version = serializers.IntegerField()
     total_amount = money_field()
     amount_paid = money_field()
     amount_due = money_field()
@@ -139,10 +177,28 @@ class RefundIssuedSerializer(RefundSerializer):
 # --- Input ---------------------------------------------------------------------------------
 
 
+MAX_MODIFIERS = 50
+
+
+class ModifierChoiceSerializer(serializers.Serializer):
+    option_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=50, default=1, help_text="More than 1 only where the option's group allows repeats."
+    )
+
+
+def modifier_choices(**kwargs) -> ModifierChoiceSerializer:
+    return ModifierChoiceSerializer(
+        many=True, max_length=MAX_MODIFIERS,
+        help_text="Options of the product's modifier groups; each adds its price change per unit.", **kwargs,
+    )
+
+
 class OrderLineInputSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
     special_instructions = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+    modifiers = modifier_choices(required=False)
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -151,6 +207,37 @@ class OrderCreateSerializer(serializers.Serializer):
     customer_name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
     discount_amount = money_field(min_value=Decimal("0"), default=Decimal("0.00"))
+
+
+class OrderLineChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, help_text="A line of the order.")
+    quantity = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    special_instructions = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+    modifiers = modifier_choices(required=False)
+
+
+class OrderEditSerializer(serializers.Serializer):
+    """PATCH of an open order. The server re-prices it; totals sent are not fields here."""
+
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version read (or send it as If-Match); a stale one is 409."
+    )
+    add_items = OrderLineInputSerializer(many=True, required=False, max_length=MAX_ITEMS, help_text="Lines to add.")
+    update_items = OrderLineChangeSerializer(
+        many=True, required=False, max_length=MAX_ITEMS,
+        help_text="Lines to change: quantity, special instructions, modifiers (they replace the line's).",
+    )
+    remove_items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=MAX_ITEMS, help_text="Line ids to remove."
+    )
+    discount_amount = money_field(min_value=Decimal("0"), required=False)
+    table_number = serializers.CharField(max_length=50, required=False, allow_null=True, allow_blank=True)
+    customer_name = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+
+    def validate(self, attrs):
+        if not set(attrs) - {"version"}:
+            raise serializers.ValidationError({"non_field_errors": ["Nothing to change."]})
+        return attrs
 
 
 class OrderFilterSerializer(serializers.Serializer):
@@ -171,6 +258,10 @@ class OrderStatusSerializer(serializers.Serializer):
 class PaymentInputSerializer(serializers.Serializer):
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
     amount = money_field(min_value=Decimal("0.01"))
+    tip_amount = money_field(
+        min_value=Decimal("0"), default=Decimal("0.00"),
+        help_text="The guest's tip, on top of the amount: not part of the order's total, no commission.",
+    )
     tendered = money_field(min_value=Decimal("0.01"), required=False, allow_null=True,
                      help_text="Cash handed over; the change is what exceeds the amount due.")
     transaction_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True,
@@ -178,6 +269,14 @@ class PaymentInputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    amount = money_field(min_value=Decimal("0.01"))
+    amount = money_field(min_value=Decimal("0"), help_text="Of the payment's amount (0.00 to refund only a tip).")
+    tip_amount = money_field(
+        min_value=Decimal("0"), default=Decimal("0.00"), help_text="Of the payment's tip: refunded only when asked."
+    )
     reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
     restock = serializers.BooleanField(default=False, help_text="Put the order's products back in stock.")
+
+    def validate(self, attrs):
+        if attrs["amount"] <= 0 and attrs["tip_amount"] <= 0:
+            raise serializers.ValidationError({"amount": ["Ensure this value is greater than 0 (or refund a tip)."]})
+        return attrs

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing.selectors import commission_rate_for
@@ -21,9 +21,11 @@ from fynlo.core.api import get_or_404
 from fynlo.core.money import money_text
 from fynlo.core.services import model_update
 from inventory.errors import InsufficientStock
-from inventory.selectors import products_by_id
-from inventory.services import stock_return_for_order, stock_sell
-from pos.errors import PosError
+from inventory.models import Product
+from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
+from inventory.services import stock_move_for_order, stock_return_for_order
+from pos import modifiers
+from pos.errors import PosError, VersionConflict
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
     Order,
@@ -36,7 +38,7 @@ from pos.models import (
     Refund,
     RefundStatus,
 )
-from pos.pricing import DiscountTooLarge, order_price, restaurant_rates
+from pos.pricing import DiscountTooLarge, order_price, order_rates, restaurant_rates, unit_price
 from staff.models import Employee
 from tenants.models import Restaurant
 
@@ -70,8 +72,9 @@ def _amount_paid(order: Order) -> Decimal:
 
 
 def _amount_refunded(order: Order) -> Decimal:
-    total = Refund.objects.filter(order=order, status=RefundStatus.COMPLETED).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    """What refunds gave back of the order's payments (their tips not counted)."""
+    refunds = Refund.objects.filter(order=order, status=RefundStatus.COMPLETED)
+    return refunds.aggregate(total=Sum(F("amount") - F("tip_amount")))["total"] or ZERO
 
 
 def _next_order_number(*, restaurant_id: int) -> str:
@@ -93,6 +96,102 @@ def _next_order_number(*, restaurant_id: int) -> str:
     return f"{restaurant_id}-{day:%Y%m%d}-{sequence:04d}"
 
 
+@dataclass
+class _Line:
+    """An order line as it will be: new (`item` None), changed or kept; `path` names it in the
+    request (None for a line the request did not touch)."""
+
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    modifiers: list[dict]
+    special_instructions: str | None
+    path: str | None
+    item: OrderItem | None = None
+
+
+def _new_lines(*, items: list[dict], path: str, products: dict[int, Product], menu: ModifierMenu) -> tuple[list[_Line], dict]:
+    """The request's new lines priced from the menu, and what is wrong with them by field path."""
+    lines, problems = [], {}
+    for index, line in enumerate(items):
+        where = f"{path}.{index}"
+        product = products.get(line["product_id"])
+        if product is None:
+            problems[f"{where}.product_id"] = ["No such product."]
+            continue
+        if not (product.is_active and product.available_in_pos):
+            problems[f"{where}.product_id"] = [f"{product.name} is not on sale."]
+            continue
+        choices = line.get("modifiers") or []
+        found = modifiers.line_problems(path=where, product=product, choices=choices, menu=menu)
+        if found:
+            problems.update(found)
+            continue
+        chosen = modifiers.snapshot(choices=choices, menu=menu)
+        unit = unit_price(base=product.price, modifiers=modifiers.priced(chosen))
+        if unit < 0:
+            problems[f"{where}.modifiers"] = [f"The modifiers take the price of {product.name} below zero."]
+            continue
+        lines.append(_Line(product, line["quantity"], unit, chosen, line.get("special_instructions") or None, where))
+    return lines, problems
+
+
+def _price(*, lines: list[_Line], rates, discount_amount: Decimal):
+    try:
+        return order_price(lines=[(line.unit_price, line.quantity) for line in lines], rates=rates,
+                           discount_amount=discount_amount)
+    except DiscountTooLarge as error:
+        message = "The discount is more than the items cost."
+        raise PosError("invalid", message, fields={"discount_amount": [message]}) from error
+
+
+def _stock_use(lines, menu: ModifierMenu) -> tuple[Counter, Counter]:
+    """(product id -> units, inventory item id -> units) that lines take from stock."""
+    products, items = Counter(), Counter()
+    for line in lines:
+        if line.product.track_inventory:
+            products[line.product.pk] += line.quantity
+        items.update(modifiers.stock_items(line.modifiers, quantity=line.quantity, menu=menu))
+    return products, items
+
+
+def _difference(after: Counter, before: Counter) -> dict[int, int]:
+    return {key: after[key] - before[key] for key in set(after) | set(before) if after[key] != before[key]}
+
+
+def _move_stock(*, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user) -> None:
+    """Take (or give back) the stock of the difference between the order's lines before and after;
+    409 insufficient_stock naming the lines and modifiers that cannot be served."""
+    products_before, items_before = _stock_use(before, menu)
+    products_after, items_after = _stock_use(after, menu)
+    try:
+        stock_move_for_order(
+            restaurant_id=restaurant_id, order_id=order.pk, user=user,
+            products=_difference(products_after, products_before), items=_difference(items_after, items_before),
+            notes=f"Order {order.order_number} changed",
+        )
+    except InsufficientStock as short:
+        fields = {}
+        for line in after:
+            if line.path is None:
+                continue
+            if line.product.track_inventory and line.product.pk in short.available:
+                fields[f"{line.path}.quantity"] = [f"Only {short.available[line.product.pk].normalize():f} left."]
+            for index, entry in enumerate(line.modifiers):
+                option = menu.options.get(entry.get("option_id"))
+                if option is not None and option.inventory_item_id in short.items:
+                    left = short.items[option.inventory_item_id]
+                    fields[f"{line.path}.modifiers.{index}"] = [f"Only {left.normalize():f} left of {option.name}."]
+        raise PosError("insufficient_stock", short.message, status=409, fields=fields) from short
+
+
+def _bump(order: Order, data: dict | None = None, *, now=None) -> Order:
+    """Save changes to an order with its next version: every change makes a read of it stale."""
+    values = {**(data or {}), "version": order.version + 1}
+    model_update(instance=order, fields=list(values), data=values, now=now)
+    return order
+
+
 @transaction.atomic
 def order_create(
     *,
@@ -104,29 +203,18 @@ def order_create(
     discount_amount: Decimal = ZERO,
     user=None,
 ) -> Order:
-    """Place an order priced by the server; tracked products leave stock in the same transaction.
+    """Place an order priced by the server; tracked products and options leave stock in the same transaction.
 
-    `items`: [{product_id, quantity, special_instructions}].
+    `items`: [{product_id, quantity, special_instructions, modifiers: [{option_id, quantity}]}].
     """
     products = products_by_id(restaurant_id=restaurant_id, product_ids={line["product_id"] for line in items})
-    problems = {}
-    for index, line in enumerate(items):
-        product = products.get(line["product_id"])
-        if product is None:
-            problems[f"items.{index}.product_id"] = ["No such product."]
-        elif not (product.is_active and product.available_in_pos):
-            problems[f"items.{index}.product_id"] = [f"{product.name} is not on sale."]
+    menu = modifier_menu(
+        restaurant_id=restaurant_id, product_ids=set(products), option_ids=modifiers.option_ids_of(items)
+    )
+    lines, problems = _new_lines(items=items, path="items", products=products, menu=menu)
     if problems:
         raise PosError("invalid", "Some items cannot be ordered.", fields=problems)
-    try:
-        price = order_price(
-            lines=[(products[line["product_id"]].price, line["quantity"]) for line in items],
-            rates=restaurant_rates(restaurant_id=restaurant_id),
-            discount_amount=discount_amount,
-        )
-    except DiscountTooLarge as error:
-        message = "The discount is more than the items cost."
-        raise PosError("invalid", message, fields={"discount_amount": [message]}) from error
+    price = _price(lines=lines, rates=restaurant_rates(restaurant_id=restaurant_id), discount_amount=discount_amount)
     served_by = None
     if user is not None and user.restaurant_id == restaurant_id:
         served_by = (
@@ -142,6 +230,7 @@ def order_create(
         order_type=order_type,
         status=OrderStatus.CONFIRMED,
         **price.order_fields(),
+        version=1,
         served_by_id=served_by,
         created_by=user,
     )
@@ -149,28 +238,148 @@ def order_create(
         OrderItem(
             restaurant_id=restaurant_id,
             order=order,
-            product=products[line["product_id"]],
-            quantity=line["quantity"],
+            product=line.product,
+            quantity=line.quantity,
             unit_price=priced.unit_price,
             total_price=priced.total_price,
-            special_instructions=line.get("special_instructions") or None,
+            special_instructions=line.special_instructions,
+            modifiers=line.modifiers,
         )
-        for line, priced in zip(items, price.lines)
+        for line, priced in zip(lines, price.lines)
     )
-    sold = Counter()
-    for line in items:
-        if products[line["product_id"]].track_inventory:
-            sold[line["product_id"]] += line["quantity"]
-    try:
-        stock_sell(restaurant_id=restaurant_id, quantities=dict(sold), order_id=order.pk, user=user)
-    except InsufficientStock as short:
-        fields = {
-            f"items.{index}.quantity": [f"Only {short.available[line['product_id']].normalize():f} left."]
-            for index, line in enumerate(items)
-            if line["product_id"] in short.available
-        }
-        raise PosError("insufficient_stock", short.message, status=409, fields=fields) from short
+    _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user)
     return order
+
+
+# An order's lines may change until it is paid in full, completed or cancelled.
+EDITABLE_STATUSES = frozenset({OrderStatus.DRAFT, OrderStatus.CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY})
+
+
+@transaction.atomic
+def order_edit(
+    *,
+    restaurant_id: int,
+    order_id: int,
+    version: int,
+    add_items: list[dict] = (),
+    update_items: list[dict] = (),
+    remove_items: list[int] = (),
+    changes: dict | None = None,
+    user=None,
+) -> Order:
+    """Change an open order: add lines, change lines' quantity, modifiers or instructions, remove
+    lines, change its discount, table or customer; re-priced by the server with the rates it was
+    priced with, stock moved by the difference. `version` is the one the client read: another
+    is VersionConflict, and nothing is written.
+
+    `update_items`: [{id, quantity?, modifiers?, special_instructions?}] (modifiers replace the
+    line's; a line keeps the base price it was sold at); `changes`: discount_amount,
+    table_number, customer_name.
+    """
+    changes = changes or {}
+    order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
+    if order.version != version:
+        raise VersionConflict(order_id=order.pk, sent=version, current=order.version)
+    if order.status not in EDITABLE_STATUSES:
+        raise PosError("order_not_open", f"The order is {order.status}; its lines cannot change.", status=409)
+    existing = list(OrderItem.objects.filter(restaurant_id=restaurant_id, order=order).select_related("product").order_by("pk"))
+    by_id = {item.pk: item for item in existing}
+    problems: dict[str, list[str]] = {}
+    named = set()
+    for path, line_id in [
+        *((f"update_items.{index}.id", line["id"]) for index, line in enumerate(update_items)),
+        *((f"remove_items.{index}", line_id) for index, line_id in enumerate(remove_items)),
+    ]:
+        if line_id not in by_id:
+            problems[path] = ["No such line on this order."]
+        elif line_id in named:
+            problems[path] = ["This line is named twice."]
+        named.add(line_id)
+    if problems:
+        raise PosError("invalid", "Some lines cannot be changed.", fields=problems)
+
+    products = products_by_id(restaurant_id=restaurant_id, product_ids={line["product_id"] for line in add_items})
+    remodified = [line for line in update_items if "modifiers" in line]
+    old_options = {entry["option_id"] for item in existing for entry in item.modifiers if entry.get("option_id")}
+    menu = modifier_menu(
+        restaurant_id=restaurant_id,
+        product_ids=set(products) | {by_id[line["id"]].product_id for line in remodified},
+        option_ids=modifiers.option_ids_of(add_items) | modifiers.option_ids_of(remodified) | old_options,
+    )
+    before = [
+        _Line(item.product, item.quantity, item.unit_price, item.modifiers, item.special_instructions, None, item)
+        for item in existing
+    ]
+    updates = {line["id"]: (index, line) for index, line in enumerate(update_items)}
+    removed = set(remove_items)
+    after: list[_Line] = []
+    for line in before:
+        if line.item.pk in removed:
+            continue
+        if line.item.pk not in updates:
+            after.append(line)
+            continue
+        index, change = updates[line.item.pk]
+        where = f"update_items.{index}"
+        chosen, unit = line.modifiers, line.unit_price
+        if "modifiers" in change:
+            found = modifiers.line_problems(path=where, product=line.product, choices=change["modifiers"], menu=menu)
+            if found:
+                problems.update(found)
+                continue
+            base = line.unit_price - unit_price(base=ZERO, modifiers=modifiers.priced(line.modifiers))
+            chosen = modifiers.snapshot(choices=change["modifiers"], menu=menu)
+            unit = unit_price(base=base, modifiers=modifiers.priced(chosen))
+            if unit < 0:
+                problems[f"{where}.modifiers"] = [f"The modifiers take the price of {line.product.name} below zero."]
+                continue
+        instructions = change["special_instructions"] or None if "special_instructions" in change else line.special_instructions
+        after.append(_Line(line.product, change.get("quantity", line.quantity), unit, chosen, instructions, where, line.item))
+    added, found = _new_lines(items=list(add_items), path="add_items", products=products, menu=menu)
+    problems.update(found)
+    if problems:
+        raise PosError("invalid", "Some lines cannot be changed.", fields=problems)
+    after.extend(added)
+    if not after:
+        message = "An order keeps at least one line; cancel the order instead."
+        raise PosError("invalid", message, fields={"remove_items": [message]})
+
+    discount = changes.get("discount_amount", order.discount_amount)
+    price = _price(lines=after, rates=order_rates(order), discount_amount=discount)
+    paid = _amount_paid(order)
+    if price.total_amount < paid:
+        message = f"{money_text(paid)} is already paid; the total cannot go below it."
+        raise PosError("order_paid_beyond", message, status=409)
+
+    kept = [line for line in after if line.item is not None]
+    for line, priced in zip(after, price.lines):
+        if line.item is not None:
+            line.item.quantity, line.item.unit_price, line.item.total_price = line.quantity, priced.unit_price, priced.total_price
+            line.item.modifiers, line.item.special_instructions = line.modifiers, line.special_instructions
+    if removed:
+        OrderItem.objects.filter(restaurant_id=restaurant_id, order=order, pk__in=removed).delete()
+    changed = [line.item for line in kept if line.path is not None]
+    if changed:
+        OrderItem.objects.bulk_update(
+            changed, ["quantity", "unit_price", "total_price", "modifiers", "special_instructions"]
+        )
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            restaurant_id=restaurant_id, order=order, product=line.product, quantity=line.quantity,
+            unit_price=priced.unit_price, total_price=priced.total_price,
+            special_instructions=line.special_instructions, modifiers=line.modifiers,
+        )
+        for line, priced in zip(after, price.lines)
+        if line.item is None
+    )
+    _move_stock(restaurant_id=restaurant_id, order=order, before=before, after=after, menu=menu, user=user)
+    data = {**price.order_fields()}
+    for field in ("table_number", "customer_name"):
+        if field in changes:
+            data[field] = changes[field] or None
+    if paid > 0 and paid >= price.total_amount:
+        data["status"] = OrderStatus.COMPLETED
+    return _bump(order, data)
 
 
 @transaction.atomic
@@ -187,7 +396,7 @@ def order_set_status(*, restaurant_id: int, order_id: int, status: str, user=Non
         raise PosError("order_not_paid", "The order is not paid in full; take the payment first.", status=409)
     if status == OrderStatus.CANCELLED and _amount_paid(order) > _amount_refunded(order):
         raise PosError("order_has_payments", "Refund the order's payments before cancelling it.", status=409)
-    model_update(instance=order, fields=["status"], data={"status": status})
+    _bump(order, {"status": status})
     if status == OrderStatus.CANCELLED:
         stock_return_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, notes=f"Order {order.order_number} cancelled", user=user
@@ -201,6 +410,7 @@ class OrderBalance:
     restaurant_id: int
     order_number: str
     status: str
+    version: int
     total_amount: Decimal
     amount_paid: Decimal
     amount_due: Decimal
@@ -221,14 +431,17 @@ def payment_record(
     order_id: int,
     payment_method: str,
     amount: Decimal,
+    tip_amount: Decimal = ZERO,
     tendered: Decimal | None = None,
     transaction_id: str | None = None,
     user=None,
 ) -> PaymentTaken:
     """Take a payment with the platform's commission; the order completes once paid in full.
 
-    Cash: `tendered` is what the guest handed over (default: `amount`); no more than is due is
-    applied and the rest is change. Card and the like: more than is due is refused.
+    Cash: `tendered` is what the guest handed over (default: `amount` plus the tip); no more
+    than is due is applied, the tip is kept, and the rest is change. Card and the like: more
+    than is due is refused. The tip is the guest's gift on top: it is not part of the order's
+    total, does not pay it off and carries no commission (the commission's base is `amount`).
     """
     order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
@@ -238,12 +451,12 @@ def payment_record(
     if due <= 0:
         raise PosError("order_already_paid", "The order is already paid in full.", status=409)
     if payment_method == PaymentMethod.CASH:
-        handed = amount if tendered is None else tendered
-        if handed < amount:
-            message = "The cash tendered is less than the amount."
+        handed = amount + tip_amount if tendered is None else tendered
+        if handed < amount + tip_amount:
+            message = "The cash tendered is less than the amount and the tip."
             raise PosError("invalid", message, fields={"tendered": [message]})
         applied = min(amount, due)
-        change = handed - applied
+        change = handed - applied - tip_amount
     else:
         if tendered is not None and tendered != amount:
             message = "Only cash payments have an amount tendered."
@@ -268,6 +481,7 @@ def payment_record(
         order=order,
         payment_method=payment_method,
         amount=applied,
+        tip_amount=tip_amount,
         commission_rate=commission.commission_rate,
         commission_amount=commission.commission_amount,
         transaction_id=transaction_id or None,
@@ -276,11 +490,11 @@ def payment_record(
         processed_at=now,
     )
     paid += applied
-    if paid >= order.total_amount:
-        model_update(instance=order, fields=["status"], data={"status": OrderStatus.COMPLETED}, now=now)
+    _bump(order, {"status": OrderStatus.COMPLETED} if paid >= order.total_amount else None, now=now)
     balance = OrderBalance(
-        id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status, total_amount=order.total_amount,
-        amount_paid=paid, amount_due=max(order.total_amount - paid, ZERO),
+        id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status,
+        version=order.version, total_amount=order.total_amount, amount_paid=paid,
+        amount_due=max(order.total_amount - paid, ZERO),
     )
     return PaymentTaken(payment=payment, tendered=handed, change=change, order=balance)
 
@@ -293,37 +507,44 @@ class RefundIssued:
 
 @transaction.atomic
 def refund_issue(
-    *, restaurant_id: int, payment_id: int, amount: Decimal, reason: str | None = None, restock: bool = False, user=None
+    *, restaurant_id: int, payment_id: int, amount: Decimal, tip_amount: Decimal = ZERO, reason: str | None = None,
+    restock: bool = False, user=None,
 ) -> RefundIssued:
-    """Give back part or all of a payment (never more than it took); `restock` puts the order's
-    products back in stock (once per order)."""
+    """Give back part or all of a payment (never more than it took) and, only when asked with
+    `tip_amount`, of its tip (never more than the tip); `restock` puts the order's products back
+    in stock (once per order)."""
     found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
     if payment.status not in TAKEN_PAYMENT_STATUSES:
         raise PosError("payment_not_refundable", f"The payment is {payment.status}.", status=409)
-    refunded = (
-        Refund.objects.filter(payment=payment, status=RefundStatus.COMPLETED).aggregate(total=Sum("amount"))["total"]
-        or ZERO
+    so_far = Refund.objects.filter(payment=payment, status=RefundStatus.COMPLETED).aggregate(
+        amount=Sum(F("amount") - F("tip_amount")), tip=Sum("tip_amount")
     )
+    refunded, tip_refunded = so_far["amount"] or ZERO, so_far["tip"] or ZERO
     refundable = payment.amount - refunded
     if amount > refundable:
         message = f"At most {money_text(refundable)} of this payment can be refunded."
         raise PosError("refund_exceeds_payment", message, status=409, fields={"amount": [message]})
+    if tip_amount > payment.tip_amount - tip_refunded:
+        message = f"At most {money_text(payment.tip_amount - tip_refunded)} of this payment's tip can be refunded."
+        raise PosError("refund_exceeds_payment", message, status=409, fields={"tip_amount": [message]})
     now = timezone.now()
     refund = Refund.objects.create(
         restaurant_id=restaurant_id,
         order=order,
         payment=payment,
-        amount=amount,
+        amount=amount + tip_amount,  # what is given back; the tip's part of it is tip_amount
+        tip_amount=tip_amount,
         reason=reason or None,
         status=RefundStatus.COMPLETED,
         processed_by=user,
         processed_at=now,
     )
-    if refunded + amount == payment.amount:
+    if refunded + amount == payment.amount and tip_refunded + tip_amount == payment.tip_amount:
         payment.status = PaymentStatus.REFUNDED
         payment.save(update_fields=["status"])
+    _bump(order, now=now)
     restocked = []
     if restock:
         restocked = stock_return_for_order(

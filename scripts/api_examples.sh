@@ -99,3 +99,46 @@ for step in clock-in break-start break-end clock-out; do   # against today's shi
   curl -sS --fail-with-body -X POST "$API/staff/$step/" -H "Authorization: Bearer $NINA_TOKEN"; echo
 done
 curl -sS --fail-with-body "$API/reports/daily/?date=$(date +%F)" -H "Authorization: Bearer $TOKEN"
+
+# == till
+menu_id() {  # menu_id PRODUCT [OPTION]: the id of a product on the menu, or of one of its modifier options
+  curl -sS --fail-with-body "$API/products/?available_in_pos=true" -H "Authorization: Bearer $TOKEN" |
+    python3 -c 'import json, sys
+product = next(p for p in json.load(sys.stdin) if p["name"] == sys.argv[1])
+options = {o["name"]: o["id"] for group in product["modifier_groups"] for o in group["options"]}
+print(options[sys.argv[2]] if len(sys.argv) > 2 else product["id"])' "$@"
+}
+BURRITO=$(menu_id "Regular Burrito"); FILLING=$(menu_id "Regular Burrito" "Barbacoa de Res")
+GUAC=$(menu_id "Regular Burrito" "Extra guacamole"); FRIES=$(menu_id "Skinny Fries")
+WAITER=$(login emma.davis@demo.com)   # a server opens a tab: two burritos, beef filling, double guacamole
+TAB=$(curl -sS --fail-with-body -X POST "$API/orders/" -H "Authorization: Bearer $WAITER" \
+     -H 'Content-Type: application/json' -d '{"table_number": "4", "items": [{"product_id": '"$BURRITO"',
+       "quantity": 2, "modifiers": [{"option_id": '"$FILLING"'}, {"option_id": '"$GUAC"', "quantity": 2}]}]}')
+echo "$TAB"
+# 201 {"id": ..., "version": 1, "items": [{"product_name": "Regular Burrito", "quantity": 2, "modifiers": [
+#        {"group": "Taco filling", "option": "Barbacoa de Res", "price": "0.00", "quantity": 1, "option_id": ...},
+#        {"group": "Extras", "option": "Extra guacamole", "price": "1.50", "quantity": 2, "option_id": ...}],
+#      "unit_price": "11.00", "total_price": "22.00", ...}], "subtotal": "22.00", "tax_amount": "4.40",
+#      "vat_label": "VAT", "service_charge": "2.75", "total_amount": "29.15", ...}
+TAB_ID=$(echo "$TAB" | json id)
+# the waiter adds fries, sending the version read; the till, still on version 1, is refused
+curl -sS --fail-with-body -X PATCH "$API/orders/$TAB_ID/" -H "Authorization: Bearer $WAITER" -H 'If-Match: "1"' \
+     -H 'Content-Type: application/json' -d '{"add_items": [{"product_id": '"$FRIES"', "quantity": 1}]}'
+curl -sS -X PATCH "$API/orders/$TAB_ID/" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+     -d '{"version": 1, "discount_amount": "2.00"}' | grep '"code":"version_conflict"'
+# 409 {"error": {"code": "version_conflict", ...}, "order": {"version": 2, "items": [burritos, fries], ...}}
+TOTAL=$(curl -sS --fail-with-body "$API/orders/$TAB_ID/" -H "Authorization: Bearer $TOKEN" | json total_amount)
+curl -sS --fail-with-body -X POST "$API/orders/$TAB_ID/payments/" -H "Authorization: Bearer $TOKEN" \
+     -H 'Content-Type: application/json' -d '{"payment_method": "card", "amount": "'"$TOTAL"'", "tip_amount": "4.00"}'
+# 201 {"payment": {"amount": "33.79", "tip_amount": "4.00", "commission_amount": "2.70", ...}, "order": {"status": "completed", ...}}
+# a VAT-inclusive restaurant: the menu's prices hold the VAT
+curl -sS --fail-with-body -X PATCH "$API/restaurants/$RESTAURANT_ID/" -H "Authorization: Bearer $OWNER" \
+     -H 'Content-Type: application/json' -d '{"settings": {"prices_include_vat": true}}'
+curl -sS --fail-with-body -X POST "$API/orders/" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+     -d '{"discount_amount": "0.80", "items": [{"product_id": '"$BURRITO"', "quantity": 1,
+       "modifiers": [{"option_id": '"$FILLING"'}]}]}'
+# 201 {..., "subtotal": "8.00", "discount_amount": "0.80", "tax_amount": "1.20", "vat_label": "VAT included",
+#      "service_charge": "0.75", "total_amount": "7.95", "prices_include_vat": true, ...}
+curl -sS --fail-with-body -X PATCH "$API/restaurants/$RESTAURANT_ID/" -H "Authorization: Bearer $OWNER" \
+     -H 'Content-Type: application/json' -d '{"settings": {"prices_include_vat": false}}'   # back to VAT added
+curl -sS --fail-with-body "$API/reports/daily/" -H "Authorization: Bearer $TOKEN"   # "tax_breakdown", "tips"

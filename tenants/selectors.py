@@ -42,6 +42,8 @@ class RestaurantSettings:
     currency: str = DEFAULT_CURRENCY
     opening_hours: dict = field(default_factory=dict)
     overtime_after_hours: Decimal = DEFAULT_OVERTIME_AFTER_HOURS
+    # Menu prices include VAT (gross) instead of VAT being added to them (pos.pricing).
+    prices_include_vat: bool = False
     unreadable: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,6 +69,15 @@ def _currency(text: str) -> str:
     return code
 
 
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
 def _opening_hours(text: str) -> dict:
     value = json.loads(text)
     if not isinstance(value, dict):
@@ -81,6 +92,7 @@ SETTING_KEYS: dict[str, tuple[str, object, object]] = {
     "currency": (SettingType.STRING, _currency, str),
     "opening_hours": (SettingType.JSON, _opening_hours, lambda value: json.dumps(value, sort_keys=True)),
     "overtime_after_hours": (SettingType.NUMBER, _number, lambda value: str(quantize(value))),
+    "prices_include_vat": (SettingType.BOOLEAN, _boolean, lambda value: "true" if value else "false"),
 }
 
 

@@ -107,6 +107,9 @@ class RestaurantSettingsSerializer(serializers.Serializer):
         max_digits=4, decimal_places=2, min_value=0, max_value=24,
         help_text="Hours worked in a day past which time counts as overtime",
     )
+    prices_include_vat = serializers.BooleanField(
+        help_text="Menu prices include VAT (it is the part of them shown on receipts); false: VAT is added"
+    )
 
 
 class RestaurantSerializer(serializers.ModelSerializer):

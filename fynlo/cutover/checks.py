@@ -494,12 +494,14 @@ def check_same_restaurant() -> CheckResult:
 
 
 def check_order_totals() -> CheckResult:
+    # An order priced with VAT included (pos.pricing) holds its VAT inside the subtotal: none is added.
     rows = _owner_rows(
-        "SELECT o.id, o.order_number, o.subtotal, o.tax_amount, o.service_charge, o.discount_amount,"
-        " o.total_amount, COALESCE(i.items, 0)"
+        "SELECT o.id, o.order_number, o.subtotal, CASE WHEN o.prices_include_vat THEN 0 ELSE o.tax_amount END,"
+        " o.service_charge, o.discount_amount, o.total_amount, COALESCE(i.items, 0)"
         " FROM orders o LEFT JOIN (SELECT order_id, sum(total_price) AS items FROM order_items GROUP BY order_id) i"
         " ON i.order_id = o.id"
-        " WHERE o.total_amount <> o.subtotal + o.tax_amount + o.service_charge - o.discount_amount"
+        " WHERE o.total_amount <> o.subtotal + CASE WHEN o.prices_include_vat THEN 0 ELSE o.tax_amount END"
+        " + o.service_charge - o.discount_amount"
         " OR o.subtotal <> COALESCE(i.items, 0)"
         " ORDER BY o.id"
     )

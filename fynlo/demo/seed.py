@@ -36,7 +36,15 @@ from billing.plans import DEFAULT_PLAN, GUIDE_PLANS
 from billing.selectors import commission_rate_for
 from billing.services import commission_record
 from fynlo.core.messages import first_line
-from inventory.models import Category, InventoryItem, Product, Supplier
+from inventory.models import (
+    Category,
+    InventoryItem,
+    ModifierGroup,
+    ModifierOption,
+    Product,
+    ProductModifierGroup,
+    Supplier,
+)
 from pos.errors import PosError
 from pos.models import Order, OrderItem, OrderStatus, Payment, PaymentStatus
 from pos.pricing import Rates, order_price, restaurant_rates
@@ -130,6 +138,20 @@ PRODUCTS = [
      "Rich, full-flavoured Pilsner style Lager. Crisp and refreshing. 355ml"),
 ]
 
+# The burritos' "Choose any filling from the (special) tacos menu!" and the extras, as modifier groups:
+# name, min selected, max selected (None: no limit), repeats allowed, display order, the products offering
+# it, and its options (name, price change).
+MODIFIER_GROUPS = [
+    ("Taco filling", 1, 1, False, 0, ["Regular Burrito"], [
+        (name, "0.00")
+        for name in ("Carnitas", "Cochinita", "Barbacoa de Res", "Chorizo", "Chicken Fajita", "Pescado")
+    ]),
+    ("Special filling", 1, 1, False, 1, ["Special Burrito"], [("Carne Asada", "0.00"), ("Camaron", "0.00")]),
+    ("Extras", 0, None, True, 2, ["Regular Burrito", "Special Burrito", "Nachos"], [
+        ("Extra guacamole", "1.50"), ("Extra feta", "0.75"), ("Jalapeños", "0.50"), ("No feta", "-0.50"),
+    ]),
+]
+
 # name, contact person, email, phone, address, payment terms
 SUPPLIERS = [
     ("Fresh Foods Ltd", "Maria Garcia", "maria@freshfoods.co.uk", "+44 20 7123 4567",
@@ -189,7 +211,8 @@ ZERO = Decimal("0.00")
 # The order in which the report lists the tables.
 TABLES = [
     "platforms", "subscription_plans", "restaurants", "restaurant_subscriptions", "restaurant_settings",
-    "categories", "products", "suppliers", "inventory_items", "users", "employees",
+    "categories", "products", "modifier_groups", "modifier_options", "product_modifier_groups",
+    "suppliers", "inventory_items", "users", "employees",
     "orders", "order_items", "payments", "commission_records",
 ]
 
@@ -419,6 +442,7 @@ class _Seeder:
             })
 
         products = self.menu(restaurant)
+        self.modifiers(restaurant, products)
         self.stock(restaurant, products)
         employees = self.people(platform, restaurant)
         self.orders(restaurant, products, employees)
@@ -443,6 +467,21 @@ class _Seeder:
             })
             for name, category, price, cost, description in PRODUCTS
         }
+
+    def modifiers(self, restaurant, products: dict[str, Product]) -> None:
+        for name, least, most, repeat, order, offered_with, options in MODIFIER_GROUPS:
+            group = self.ensure(ModifierGroup, {"restaurant": restaurant, "name": name}, {
+                "min_selected": least, "max_selected": most, "allow_repeat": repeat, "display_order": order,
+                "is_active": True,
+            })
+            for position, (option, price_change) in enumerate(options):
+                self.ensure(ModifierOption, {"restaurant": restaurant, "group": group, "name": option}, {
+                    "price_change": Decimal(price_change), "display_order": position, "is_active": True,
+                })
+            for product_name in offered_with:
+                self.ensure(ProductModifierGroup, {
+                    "restaurant": restaurant, "product": products[product_sku(product_name)], "group": group,
+                }, {})
 
     def stock(self, restaurant, products: dict[str, Product]) -> None:
         suppliers = {

@@ -59,6 +59,20 @@ EXPECTED_STEPS = [
     "POST /api/v1/staff/break-end/ 200",
     "POST /api/v1/staff/clock-out/ 200",
     "GET /api/v1/reports/daily/?date={date} 200",
+    "GET /api/v1/products/?available_in_pos=true 200",
+    "GET /api/v1/products/?available_in_pos=true 200",
+    "GET /api/v1/products/?available_in_pos=true 200",
+    "GET /api/v1/products/?available_in_pos=true 200",
+    "POST /api/v1/auth/login 200",
+    "POST /api/v1/orders/ 201",
+    "PATCH /api/v1/orders/{id}/ 200",
+    "PATCH /api/v1/orders/{id}/ 409",
+    "GET /api/v1/orders/{id}/ 200",
+    "POST /api/v1/orders/{id}/payments/ 201",
+    "PATCH /api/v1/restaurants/{id}/ 200",
+    "POST /api/v1/orders/ 201",
+    "PATCH /api/v1/restaurants/{id}/ 200",
+    "GET /api/v1/reports/daily/ 200",
 ]
 
 
@@ -72,7 +86,7 @@ def test_the_readme_shows_every_block_of_the_script_verbatim():
     readme = {name: body for name, body in BLOCK_IN_README.findall((ROOT / "README.md").read_text())}
     script = script_blocks()
 
-    assert list(script) == ["setup", "auth", "orders", "restaurants"]
+    assert list(script) == ["setup", "auth", "orders", "restaurants", "till"]
     assert readme == script
 
 
@@ -119,3 +133,10 @@ def test_the_examples_run_against_the_served_demo(served_demo, tmp_path):
     order = re.search(r'^\{"id":\d+.*?"subtotal":"([\d.]+)".*?"total_amount":"([\d.]+)"', result.stdout, re.M)
     assert order and order.groups() == ("12.50", "16.56"), result.stdout
     assert '"tendered":"20.00","change":"3.44"' in result.stdout, result.stdout
+    # the till's: a tab with modifiers, edited, tipped; an order with VAT included
+    tab = re.search(r'^\{"id":\d+.*?"Extra guacamole","price":"1.50","quantity":2.*$', result.stdout, re.M)
+    assert tab and re.search(r'"subtotal":"22.00","discount_amount":"0.00","tax_amount":"4.40","vat_label":"VAT",'
+                             r'"service_charge":"2.75","total_amount":"29.15"', tab.group(0)), result.stdout
+    assert re.search(r'"amount":"33.79","tip_amount":"4.00",.*"commission_amount":"2.70"', result.stdout), result.stdout
+    assert re.search(r'"subtotal":"8.00","discount_amount":"0.80","tax_amount":"1.20","vat_label":"VAT included",'
+                     r'"service_charge":"0.75","total_amount":"7.95"', result.stdout), result.stdout

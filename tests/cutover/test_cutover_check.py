@@ -273,6 +273,19 @@ def test_wrong_order_totals_fail(demo, tmp_path):
     assert problems[second.order_number] == [f"subtotal {second.subtotal} <> items {second.subtotal + 1}"]
 
 
+def test_an_order_priced_with_vat_included_adds_up(demo, tmp_path):
+    # given an order whose prices held its VAT: total = subtotal - discount + service charge
+    with tenant_context(all_tenants=True):
+        order = Order.objects.order_by("order_number").first()
+    owner_sql("UPDATE orders SET prices_include_vat = true, total_amount = subtotal - discount_amount + service_charge"
+              " WHERE id = %s", [order.pk])
+
+    code, report, _ = run(tmp_path)
+
+    assert code == 0, report
+    assert check(report, "order_totals")["details"]["wrong"] == 0
+
+
 def test_a_sequence_behind_the_highest_id_fails(demo, tmp_path):
     [(sequence,)] = owner_sql("SELECT pg_get_serial_sequence('orders', 'id')")
     [(last_value, is_called)] = owner_sql(f"SELECT last_value, is_called FROM {sequence}")

@@ -17,7 +17,15 @@ from django.utils import timezone
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan
 from fynlo.core.money import percent_of
 from fynlo.demo.seed import DEFAULT_DEMO_PASSWORD, demo_seed
-from inventory.models import Category, InventoryItem, Product, Supplier
+from inventory.models import (
+    Category,
+    InventoryItem,
+    ModifierGroup,
+    ModifierOption,
+    Product,
+    ProductModifierGroup,
+    Supplier,
+)
 from pos.models import Order, OrderItem, Payment
 from staff.models import Employee
 from tenants.context import tenant_context
@@ -26,7 +34,7 @@ from tests.tenants.factories import RestaurantFactory, UserFactory
 
 SEEDED_MODELS = [
     Platform, SubscriptionPlan, Restaurant, RestaurantSubscription, RestaurantSetting, Category, Product,
-    Supplier, InventoryItem, User, Employee, Order, OrderItem, Payment, CommissionRecord,
+    ModifierGroup, ModifierOption, ProductModifierGroup, Supplier, InventoryItem, User, Employee, Order, OrderItem, Payment, CommissionRecord,
 ]
 
 
@@ -71,7 +79,8 @@ def test_seeding_twice_leaves_exactly_the_guides_demo(seeded):
     order_items = rows.pop("order_items")
     assert rows == {
         "platforms": 1, "subscription_plans": 3, "restaurants": 1, "restaurant_subscriptions": 1,
-        "restaurant_settings": 2, "categories": 6, "products": 20, "suppliers": 4, "inventory_items": 20,
+        "restaurant_settings": 2, "categories": 6, "products": 20, "modifier_groups": 3, "modifier_options": 12,
+        "product_modifier_groups": 5, "suppliers": 4, "inventory_items": 20,
         "users": 8, "employees": 6, "orders": 20, "payments": 20, "commission_records": 20,
     }
     assert 20 <= order_items <= 80  # 1-4 lines per order
@@ -290,3 +299,24 @@ def test_an_unreadable_rate_is_a_one_line_error(seeded):
 
     with pytest.raises(CommandError, match=r"^The restaurant setting service_charge_rate is 'lots'"):
         seed()
+
+
+@pytest.mark.django_db
+def test_the_burritos_choose_their_filling_from_a_modifier_group(seeded, api_client_for):
+    with tenant_context(all_tenants=True):
+        restaurant = Restaurant.objects.get()
+        manager = User.objects.get(email="manager@demo.com")
+        burrito = Product.objects.get(restaurant=restaurant, name="Regular Burrito")
+    client = api_client_for(manager)
+
+    groups = client.get(f"/api/v1/products/{burrito.pk}/").json()["modifier_groups"]
+
+    assert [(g["name"], g["min_selected"], g["max_selected"]) for g in groups] == [
+        ("Taco filling", 1, 1), ("Extras", 0, None),
+    ]
+    assert [o["name"] for o in groups[0]["options"]] == [
+        "Carnitas", "Cochinita", "Barbacoa de Res", "Chorizo", "Chicken Fajita", "Pescado",
+    ]
+    unfilled = client.post("/api/v1/orders/", {"items": [{"product_id": burrito.pk, "quantity": 1}]}, format="json")
+    assert unfilled.status_code == 400
+    assert unfilled.json()["error"]["fields"] == {"items.0.modifiers": ["Choose at least 1 of Taco filling."]}

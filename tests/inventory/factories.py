@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import factory
 
-from inventory.models import Category, InventoryItem, Product, Supplier
+from inventory.models import (
+    Category,
+    InventoryItem,
+    ModifierGroup,
+    ModifierOption,
+    Product,
+    ProductModifierGroup,
+    Supplier,
+)
 from tests.tenants.factories import RestaurantFactory, TenantFactory
 
 
@@ -54,3 +62,41 @@ class InventoryItemFactory(TenantFactory):
     current_stock = Decimal("10")
     reorder_point = Decimal("3")
     unit_cost = Decimal("2.00")
+
+
+class ModifierGroupFactory(TenantFactory):
+    """A modifier group; `products=[...]` offers it with those products."""
+
+    class Meta:
+        model = ModifierGroup
+        skip_postgeneration_save = True
+
+    restaurant = factory.SubFactory(RestaurantFactory)
+    name = factory.Sequence(lambda n: f"Group {n}")
+    min_selected = 0
+    max_selected = None
+    allow_repeat = False
+
+    @factory.post_generation
+    def products(self, create, extracted, **kwargs):
+        for product in extracted or ():
+            ProductModifierGroupFactory(restaurant=self.restaurant, product=product, group=self)
+
+
+class ProductModifierGroupFactory(TenantFactory):
+    class Meta:
+        model = ProductModifierGroup
+
+    restaurant = factory.SubFactory(RestaurantFactory)
+    product = factory.SubFactory(ProductFactory, restaurant=factory.SelfAttribute("..restaurant"))
+    group = factory.SubFactory(ModifierGroupFactory, restaurant=factory.SelfAttribute("..restaurant"))
+
+
+class ModifierOptionFactory(TenantFactory):
+    class Meta:
+        model = ModifierOption
+
+    group = factory.SubFactory(ModifierGroupFactory)
+    restaurant = factory.SelfAttribute("group.restaurant")
+    name = factory.Sequence(lambda n: f"Option {n}")
+    price_change = Decimal("0.50")

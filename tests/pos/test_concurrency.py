@@ -82,3 +82,52 @@ def test_racing_payments_never_pay_an_order_twice(api_client_for):
     ))
 
     assert Counter(r.status_code for r in responses) == {201: 1, 409: 5}
+
+
+@pytest.mark.django_db(transaction=True, databases=BOTH)
+def test_two_waiters_editing_one_tab_over_http_one_wins_the_other_is_told_and_no_line_is_lost(live_server):
+    # given a tab both waiters read at the same version, each adding their own line at once (real
+    # HTTP requests to a served app, one thread each), for several rounds
+    import requests
+
+    from tenants.services import api_token_create
+
+    shop = make_shop()
+    products = [ProductFactory(restaurant=shop.restaurant, name=f"Dish {n}") for n in range(11)]
+    waiters = []
+    for role in ("server", "cashier"):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {api_token_create(user=shop[role], device=role)}"
+        waiters.append(session)
+    url = f"{live_server.url}/api/v1/orders/"
+    tab = waiters[0].post(url, json={"items": [{"product_id": products[0].pk, "quantity": 1}]}).json()
+    url = f"{url}{tab['id']}/"
+    added = [products[0].pk]
+
+    for round_number in range(5):
+        version = waiters[0].get(url).headers["ETag"]
+        mine = {id(w): products[1 + 2 * round_number + n].pk for n, w in enumerate(waiters)}
+
+        # when
+        responses = race(waiters, lambda waiter: waiter.patch(
+            url, json={"add_items": [{"product_id": mine[id(waiter)], "quantity": 1}]}, headers={"If-Match": version},
+        ))
+
+        # then: one edit is applied, the other is refused with the order as it now is
+        assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+        won = next(r for r in responses if r.status_code == 200)
+        lost = next(r for r in responses if r.status_code == 409)
+        assert lost.json()["error"]["code"] == "version_conflict"
+        assert lost.json()["order"] == won.json()
+        assert lost.headers["ETag"] == won.headers["ETag"]
+        # the refused waiter sees the winner's line, and redoes the change on the version it was given
+        loser = waiters[[r.status_code for r in responses].index(409)]
+        added.append(next(i["product_id"] for i in won.json()["items"] if i["product_id"] not in added))
+        retry = loser.patch(url, json={"version": lost.json()["order"]["version"],
+                                       "add_items": [{"product_id": mine[id(loser)], "quantity": 1}]})
+        assert retry.status_code == 200, retry.text
+        added.append(mine[id(loser)])
+
+    final = waiters[1].get(url).json()
+    assert [item["product_id"] for item in final["items"]] == added  # every line, none lost, none doubled
+    assert final["version"] == 11

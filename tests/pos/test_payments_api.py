@@ -47,7 +47,7 @@ def test_a_card_payment_of_the_total_completes_the_order(api, shop, order):
     assert (body["change"], body["tendered"]) == ("0.00", None)
     assert body["order"] == {
         "id": order["id"], "restaurant_id": shop.restaurant.pk, "order_number": order["order_number"],
-        "status": "completed",
+        "status": "completed", "version": 2,
         "total_amount": "9.28", "amount_paid": "9.28", "amount_due": "0.00",
     }
     with tenant_context(all_tenants=True):

@@ -36,9 +36,9 @@ def test_creating_an_order_costs_the_same_queries_for_1_or_20_items(api, product
     ))
 
     assert one == twenty
-    # a savepoint, products, rates, employee, number, order, items, stock (lock, update, movements),
-    # its release, then the response's order, items, payments
-    assert one - baseline == 14
+    # a savepoint, products, their modifier groups, rates, employee, number, order, items, stock (lock,
+    # update, movements), its release, then the response's order, items, payments
+    assert one - baseline == 15
     assert keyed == twenty + 4  # the key's record: insert and update, in a savepoint
 
 

@@ -14,7 +14,7 @@ from tests.tenants.factories import RestaurantFactory, UserFactory
 
 DEFAULT_SETTINGS = {
     "vat_rate": "20.00", "service_charge_rate": "12.50", "currency": "GBP", "opening_hours": {},
-    "overtime_after_hours": "8.00",
+    "overtime_after_hours": "8.00", "prices_include_vat": False,
 }
 
 
@@ -117,6 +117,7 @@ def test_an_owner_changes_the_profile_and_settings(world, api_client_for):
     assert body["settings"] == {
         "vat_rate": "17.50", "service_charge_rate": "0.00", "currency": "EUR",
         "opening_hours": {"monday": [], "friday": ["12:00-15:00", "18:00-02:00"]}, "overtime_after_hours": "8.00",
+        "prices_include_vat": False,
     }
     stored = _stored(world["a"])
     assert stored["vat_rate"] == ("17.50", "number")

@@ -114,7 +114,12 @@ PROJECT_COLUMNS = {
     "user_permissions": {"restaurant_id"},
     "restock_order_items": {"restaurant_id"},
     "employees": {"role_id"},
-    "order_items": {"restaurant_id"},
+    "order_items": {"restaurant_id", "modifiers"},
+    # the till's (issue 16): the rates and VAT mode an order kept, its version, tips
+    "orders": {"vat_rate", "service_charge_rate", "prices_include_vat", "version"},
+    "payments": {"tip_amount"},
+    "refunds": {"tip_amount"},
+    "daily_reports": {"tax_breakdown", "tips"},
 }
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
