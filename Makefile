@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv services migrate import-demo seed demo serve test bench stop-services clean
+.PHONY: venv services migrate import-demo seed demo serve test test-pgbouncer bench stop-services clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ serve: migrate
 ## Set everything up and run the whole suite
 test: services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The isolation and API tests again, the runtime role's queries through a real PgBouncer (transaction mode)
+PGBOUNCER_TESTS ?= tests/tenants tests/inventory tests/pos/test_orders_api.py tests/pos/test_payments_api.py \
+	tests/pos/test_idempotency.py tests/staff/test_employees_api.py tests/scaling/test_pgbouncer.py
+test-pgbouncer: services
+	FYNLO_TEST_PGBOUNCER=1 $(PY) -m pytest $(PGBOUNCER_TESTS) -m "not browser" $(PYTEST_ARGS)
 
 bench: migrate
 	$(PY) -m bench $(BENCH_ARGS)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing.selectors import days_start, restaurant_figures
 from tenants.models import Restaurant
 from tenants.permissions import scope_for_user
+from tenants.replicas import reads_from_replica
 
 DASHBOARD_DAYS = 30
 DASHBOARD_PERMISSION = "billing.view_commissionrecord"
@@ -68,6 +69,7 @@ def bar_chart(restaurants: list, *, limit: int = CHART_BARS) -> dict:
     }
 
 
+@reads_from_replica  # 30 days of figures: a few seconds of lag do not matter
 def dashboard_view(site, request):
     """Revenue and commission of the restaurants the user may see, over the last DASHBOARD_DAYS."""
     now = timezone.now()

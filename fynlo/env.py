@@ -119,3 +119,25 @@ def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
     }
+
+
+# DigitalOcean's connection pools (PgBouncer) listen on 25061; the database itself on 25060.
+POOLER_PORTS = frozenset({25061})
+POOLERS = ("pgbouncer", "none")
+
+
+def detect_pooler(url: str, explicit: str | None = None, *, name: str = "DATABASE_POOLER") -> str | None:
+    """'pgbouncer' when connections to `url` go through a transaction-mode pooler, else None.
+
+    `explicit` (DATABASE_POOLER) decides when given: `pgbouncer`, or `none` to turn detection
+    off; otherwise a URL on a pooler port (DigitalOcean's 25061) is taken for PgBouncer."""
+    if explicit:
+        value = explicit.strip().lower()
+        if value not in POOLERS:
+            raise ImproperlyConfigured(f"{name}={explicit!r} is not one of: {', '.join(POOLERS)}")
+        return None if value == "none" else value
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return None
+    return "pgbouncer" if port in POOLER_PORTS else None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from fynlo.env import env_bool, env_int, env_list, env_str, load_dotenv, parse_database_url
+from fynlo.env import detect_pooler, env_bool, env_int, env_list, env_str, load_dotenv, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(Path(env_str("FYNLO_ENV_FILE", str(BASE_DIR / ".env"))))
@@ -90,7 +90,7 @@ _max_overflow = env_int("DATABASE_MAX_OVERFLOW", 0)
 _health_interval = env_int("DATABASE_HEALTH_CHECK_INTERVAL", 30)
 
 
-def _database(url: str, name: str, *, pooled: bool) -> dict:
+def _database(url: str, name: str, *, pooled: bool, pooler: str | None = None) -> dict:
     config = parse_database_url(url, name=name)
     config["CONN_HEALTH_CHECKS"] = bool(_health_interval)
     if pooled and _pool_size and not TESTING:
@@ -103,11 +103,23 @@ def _database(url: str, name: str, *, pooled: bool) -> dict:
         }
     else:
         config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    if pooler:
+        # PgBouncer in transaction mode hands each transaction any server connection: nothing
+        # may outlive one. A server-side cursor (QuerySet.iterator() outside a transaction is
+        # WITH HOLD) and a server-side prepared statement would. See fynlo.core.db's check.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["OPTIONS"]["prepare_threshold"] = None
     return config
 
 
+# DATABASE_POOLER=pgbouncer (or a DigitalOcean pool port, 25061): the runtime connections go
+# through PgBouncer in transaction mode. The owner's never should (see README "Scaling out").
+_pooler_setting = env_str("DATABASE_POOLER")
+DATABASE_POOLER = detect_pooler(_database_url, _pooler_setting)
+_replica_urls = env_list("DATABASE_REPLICA_URLS", [])
+
 DATABASES = {
-    "default": _database(_database_url, "DATABASE_URL", pooled=True),
+    "default": _database(_database_url, "DATABASE_URL", pooled=True, pooler=DATABASE_POOLER),
     "owner": _database(_owner_url, "DATABASE_OWNER_URL", pooled=False),
 }
 # The test database is created and migrated by the owner; the tests' queries run as the
@@ -115,7 +127,23 @@ DATABASES = {
 DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
 # FYNLO_TEST_DATABASE names the test database (several checkouts on one server).
 DATABASES["owner"]["TEST"] = {"NAME": env_str("FYNLO_TEST_DATABASE"), "DEPENDENCIES": []}
-DATABASE_ROUTERS: list[str] = []
+# Read replicas (the runtime role on replica nodes): aliases replica_1, replica_2, ... that
+# fynlo.core.db's router sends lag-tolerant reads to (tenants.replicas.replica_reads).
+DATABASE_REPLICAS: list[str] = []
+for _index, _replica_url in enumerate(_replica_urls, start=1):
+    _alias = f"replica_{_index}"
+    DATABASES[_alias] = _database(
+        _replica_url, f"DATABASE_REPLICA_URLS (number {_index})", pooled=True,
+        pooler=detect_pooler(_replica_url, _pooler_setting),
+    )
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["fynlo.core.db.ReplicaRouter"]
+# A user who has just written reads from the primary for this many seconds (kept in Valkey).
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
+# A replica further behind than this is skipped; its lag is measured at most every REPLICA_CHECK_SECONDS.
+REPLICA_MAX_LAG_SECONDS = float(env_str("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(env_str("REPLICA_CHECK_SECONDS", "2"))
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 # --- Cache and sessions (Valkey) --------------------------------------------------------

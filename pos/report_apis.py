@@ -11,6 +11,7 @@ from fynlo.core.views import filters
 from pos.models import DailyReport
 from pos.reports import daily_report_get
 from tenants.permissions import MANAGERS, roles
+from tenants.replicas import reads_from_replica
 from tenants.request import acting_restaurant_id
 
 
@@ -98,6 +99,7 @@ class DailyReportApi(APIView):
         responses={200: DailyReportSerializer},
         summary="A day's sales, orders, average ticket, items, payments, top products and staff performance",
     )
+    @reads_from_replica  # figures may lag a few seconds; the stored report is written on the primary
     def get(self, request):
         restaurant_id = acting_restaurant_id(request)
         query = filters(DailyReportQuerySerializer, request)

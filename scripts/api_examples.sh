@@ -18,11 +18,25 @@ value = json.load(sys.stdin)
 for key in sys.argv[1:]: value = value[int(key)] if isinstance(value, list) else value[key]
 print(value)' "$@"
 }
-login() {  # login EMAIL [PASSWORD]: a new API token
+login() {  # login EMAIL [PASSWORD] [DEVICE]: a new API token, one per login (device)
   curl -sS --fail-with-body -X POST "$API/auth/login" -H 'Content-Type: application/json' \
-       -d "{\"email\": \"$1\", \"password\": \"${2:-$PASSWORD}\"}" | json token
+       -d "{\"email\": \"$1\", \"password\": \"${2:-$PASSWORD}\", \"device\": \"${3:-api_examples.sh}\"}" | json token
 }
 TOKEN=$(login manager@demo.com)
+
+# == auth
+curl -sS --fail-with-body "$API/auth/me" -H "Authorization: Bearer $TOKEN"; echo
+# a cashier signed in on three devices: three tokens
+TILL=$(login sarah.johnson@demo.com "$PASSWORD" "Till 2"); PHONE=$(login sarah.johnson@demo.com "$PASSWORD" Phone)
+TABLET=$(login sarah.johnson@demo.com "$PASSWORD" Tablet)
+curl -sS --fail-with-body -X POST "$API/auth/logout" -H "Authorization: Bearer $PHONE"   # 204: the phone only
+curl -sS --fail-with-body "$API/auth/tokens/" -H "Authorization: Bearer $TILL"; echo
+# [{"id": 13, "device": "Tablet", "created_at": "...", "last_used_at": null, "expires_at": "...", "current": false},
+#  {"id": 11, "device": "Till 2", "created_at": "...", "last_used_at": "...", "expires_at": "...", "current": true}]
+TABLET_ID=$(curl -sS --fail-with-body "$API/auth/tokens/" -H "Authorization: Bearer $TABLET" |
+    python3 -c 'import json, sys; print(next(t["id"] for t in json.load(sys.stdin) if t["current"]))')
+curl -sS --fail-with-body -X DELETE "$API/auth/tokens/$TABLET_ID/" -H "Authorization: Bearer $TILL"   # 204: another device
+curl -sS --fail-with-body -X POST "$API/auth/logout?all=true" -H "Authorization: Bearer $TILL"   # 204: every device
 
 # == orders
 MENU=$(curl -sS --fail-with-body "$API/products/?available_in_pos=true" -H "Authorization: Bearer $TOKEN")

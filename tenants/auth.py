@@ -7,6 +7,7 @@ from django.db import transaction
 
 from tenants.context import tenant_context_of
 from tenants.identity import identify_by_email, identify_by_id, load_user
+from tenants.models import User
 
 
 class EmailBackend(BaseBackend):
@@ -18,8 +19,6 @@ class EmailBackend(BaseBackend):
             return None
         identity = identify_by_email(email)
         if identity is None or identity.tenant.is_empty:
-            from tenants.models import User
-
             User().set_password(password)  # same work as a real check: no timing oracle
             return None
         with transaction.atomic(), tenant_context_of(identity.tenant):

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connections
 
 from tenants.context import NO_TENANT, Tenant, apply_tenant, tenant_context_of
+from tenants.models import User
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ def load_user(identity: Identity, *, for_request: bool = False):
     authenticating a request inside its transaction and activates that user's tenant next
     anyway, so the tenant is simply applied (two round trips instead of six); if no user is
     found, no tenant is left applied."""
-    from tenants.models import User
-
     tenant = identity.tenant
     if tenant.is_empty:
         return None

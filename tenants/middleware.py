@@ -7,12 +7,14 @@ from django.db import connections, transaction
 from django.http import Http404, HttpResponseNotFound
 
 from fynlo.core.api import CACHE_RETRY_HEADERS, CACHE_UNAVAILABLE, plain_error_response
+from fynlo.core.db import pin_reads_to_primary
 from fynlo.core.sessions import CacheUnavailable
 from tenants.context import NO_TENANT, _current, apply_tenant, read_tenant
 from tenants.request import RestaurantSuspended, activate_for_request
 
 # Paths that must answer without touching the database first (load balancer checks).
 EXEMPT_PATHS = frozenset({"/health", "/health/"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class TenantMiddleware:
@@ -21,7 +23,8 @@ class TenantMiddleware:
     Session users are known here; token users are known only inside the DRF view, whose
     authentication class sets the tenant in this same transaction. A 5xx response rolls
     the transaction back, as ATOMIC_REQUESTS would. When the request runs inside an outer
-    transaction (tests), the outer tenant is restored afterwards.
+    transaction (tests), the outer tenant is restored afterwards. After a successful write
+    the user reads from the primary for REPLICA_PIN_SECONDS (tenants.replicas).
     """
 
     def __init__(self, get_response):
@@ -46,6 +49,8 @@ class TenantMiddleware:
                     transaction.set_rollback(True)
                 elif previous is not None and not transaction.get_rollback():
                     apply_tenant(previous)  # a rolled-back block restores it by itself
+            if request.method not in SAFE_METHODS and response.status_code < 400:
+                pin_reads_to_primary(getattr(getattr(request, "user", None), "pk", None))
             return response
         finally:
             _current.reset(token)

@@ -15,6 +15,7 @@ from tenants.errors import TenantsError
 from tenants.identity import token_key_hash
 from tenants.models import ApiToken, Restaurant, RestaurantSetting, User
 from tenants.request import RestaurantSuspended, staff_restaurant_is_active
+from tenants.selectors import SETTING_KEYS
 from tenants.signals import update_last_login_in_tenant
 
 
@@ -75,10 +76,6 @@ RESTAURANT_PROFILE_FIELDS = ("name", "address", "phone", "email", "tax_number", 
 @transaction.atomic
 def restaurant_update(*, restaurant: Restaurant, profile: dict, new_settings: dict) -> Restaurant:
     """Change a restaurant's profile fields and upsert its settings (restaurant_settings rows)."""
-    # Imported here to break a cycle: tenants.selectors -> fynlo.core.api -> DRF's settings ->
-    # tenants.authentication -> this module.
-    from tenants.selectors import SETTING_KEYS
-
     now = timezone.now()
     # Changing its settings changes the restaurant too.
     values = {**profile, "updated_at": now} if new_settings else profile

@@ -11,9 +11,7 @@ Screenshots go to `artifacts/` (git-ignored) at the top of the checkout.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -21,11 +19,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from tests.apt import apt_unavailable
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(django_settings.BASE_DIR) / "artifacts"
 APT_PACKAGES = ("chromium", "chromium-driver")
-APT_TIMEOUT = 900  # seconds, for update + install on a fresh machine
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -45,38 +44,11 @@ def _ready() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists()
 
 
-def _apt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["apt-get", *args],
-        capture_output=True,
-        text=True,
-        timeout=APT_TIMEOUT,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        check=False,
-    )
-
-
 @cache
 def chromium_unavailable() -> str | None:
     """None when Chromium and its driver are there (installing them if missing and root);
     otherwise the reason there is no browser."""
-    if _ready():
-        return None
-    if os.geteuid() != 0:
-        return f"{CHROMIUM} or {CHROMEDRIVER} is missing and installing them needs root"
-    if shutil.which("apt-get") is None:
-        return f"{CHROMIUM} or {CHROMEDRIVER} is missing and there is no apt-get to install them"
-    try:
-        for args in (("update", "-qq"), ("install", "-y", "-qq", *APT_PACKAGES)):
-            done = _apt(*args)
-            if done.returncode != 0:
-                last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                return f"`apt-get {' '.join(args)}` failed ({done.returncode}): {last[0]}"
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"installing {' '.join(APT_PACKAGES)} failed: {error}"
-    if not _ready():
-        return f"{' '.join(APT_PACKAGES)} installed, yet {CHROMIUM} or {CHROMEDRIVER} is missing"
-    return None
+    return apt_unavailable(APT_PACKAGES, _ready, f"{CHROMIUM} or {CHROMEDRIVER}")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,7 @@
-"""GET /health: is the database answering, is the cache answering? Each check is bounded."""
+"""GET /health: is the database answering, is the cache answering? Each check is bounded.
+
+Read replicas (DATABASE_REPLICA_URLS) are reported with their lag; a replica that is down or
+lagging does not make the service unhealthy (its reads go to the primary)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from fynlo.core.db import measure_replica, replica_aliases
 from fynlo.core.messages import first_line
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
@@ -35,6 +39,26 @@ def _check_cache() -> None:
         raise RuntimeError("cache did not return what was written")
 
 
+def _check_replica(alias: str) -> dict:
+    try:
+        return measure_replica(alias).as_dict()
+    finally:
+        connections[alias].close()  # a health thread must not keep a connection of its own
+
+
+def _replicas() -> dict:
+    """Each replica's lag (measured in parallel, each bounded)."""
+    futures = {alias: _pool.submit(_check_replica, alias) for alias in replica_aliases()}
+    deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT
+    report = {}
+    for alias, future in futures.items():
+        try:
+            report[alias] = future.result(timeout=max(deadline - time.monotonic(), 0))
+        except FutureTimeout:
+            report[alias] = {"status": "error", "error": f"no answer within {settings.HEALTH_CHECK_TIMEOUT:g}s"}
+    return report
+
+
 def _run(check) -> dict:
     started = time.monotonic()
     future = _pool.submit(check)
@@ -52,4 +76,7 @@ def _run(check) -> dict:
 def health(request):
     checks = {"database": _run(_check_database), "cache": _run(_check_cache)}
     healthy = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    if replica_aliases():
+        body["replicas"] = _replicas()
+    return JsonResponse(body, status=200 if healthy else 503)

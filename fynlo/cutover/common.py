@@ -69,7 +69,13 @@ def write_report(report: dict, path: str | Path | None, *, stdout: IO | None = N
 
 class Progress:
     """Progress on stderr: a bar with rate and ETA on a terminal, a plain line every few
-    seconds otherwise (CI logs), and a final line in both cases."""
+    seconds otherwise (CI logs), and a final line in both cases.
+
+    Kept by hand on purpose (DESIGN.md asks for bars on a terminal, quiet lines in CI): tqdm
+    writes its carriage-return redraws into a log file too (or nothing at all with
+    disable=None), and rich's live display off a terminal prints only when it stops, so a
+    long import in CI would look hung. Neither gives the periodic plain line; this does, in
+    sixty lines."""
 
     def __init__(self, label: str, total: int | None = None, *, stream: IO | None = None, unit: str = "rows",
                  interval: float | None = None):

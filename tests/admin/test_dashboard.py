@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.selectors import days_start, month_start
+from billing.selectors import month_start
 from tests.admin.conftest import sell
 
 pytestmark = pytest.mark.django_db
@@ -94,11 +94,3 @@ def test_the_restaurant_list_shows_this_months_revenue_and_commission(world, adm
     }
     assert b"revenue this month" in response.content.lower()
 
-
-def test_periods_start_at_local_midnight():
-    now = timezone.now()
-    start = timezone.localtime(days_start(30, now))
-
-    assert (start.hour, start.minute) == (0, 0)
-    assert timezone.localtime(now).date() - start.date() == timedelta(days=29)
-    assert timezone.localtime(month_start(now)).day == 1

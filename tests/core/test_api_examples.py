@@ -25,6 +25,15 @@ CURLRC = 'write-out = "%{stderr}step: %{method} %{url_effective} %{http_code}\\n
 
 EXPECTED_STEPS = [
     "POST /api/v1/auth/login 200",
+    "GET /api/v1/auth/me 200",
+    "POST /api/v1/auth/login 200",
+    "POST /api/v1/auth/login 200",
+    "POST /api/v1/auth/login 200",
+    "POST /api/v1/auth/logout 204",
+    "GET /api/v1/auth/tokens/ 200",
+    "GET /api/v1/auth/tokens/ 200",
+    "DELETE /api/v1/auth/tokens/{id}/ 204",
+    "POST /api/v1/auth/logout?all=true 204",
     "GET /api/v1/products/?available_in_pos=true 200",
     "POST /api/v1/orders/ 201",
     "POST /api/v1/orders/ 201",  # the retry, answered from the first response
@@ -63,7 +72,7 @@ def test_the_readme_shows_every_block_of_the_script_verbatim():
     readme = {name: body for name, body in BLOCK_IN_README.findall((ROOT / "README.md").read_text())}
     script = script_blocks()
 
-    assert list(script) == ["setup", "orders", "restaurants"]
+    assert list(script) == ["setup", "auth", "orders", "restaurants"]
     assert readme == script
 
 
