@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from fynlo.core.api import CursorPages, validated
@@ -40,7 +41,7 @@ from inventory.serializers import (
     SupplierInputSerializer,
     SupplierSerializer,
 )
-from tenants.permissions import ALL_ROLES, MANAGERS, roles
+from tenants.permissions import ALL_ROLES, MANAGERS, roles, user_role
 from tenants.request import acting_restaurant_id, acting_tenant
 
 # The README's roles table, for this app.
@@ -224,6 +225,8 @@ class InventoryItemListApi(JsonApi):
     )
     def get(self, request):
         wanted = filters(InventoryItemFilterSerializer, request)
+        if wanted.get("oversold") and user_role(request.user) not in MANAGERS:
+            raise PermissionDenied("Only owners and managers see what was oversold.")
         items = selectors.inventory_item_list(tenant=request.tenant, **wanted)
         return Response(InventoryItemSerializer(items, many=True).data)
 

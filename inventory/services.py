@@ -238,7 +238,7 @@ def inventory_item_update(*, item: InventoryItem, data: dict) -> InventoryItem:
 
 def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, unit_cost: Decimal | None = None,
               reference_type: str | None = None, reference_id: int | None = None, notes: str | None = None,
-              user=None) -> StockMovement:
+              user=None, oversold_offline: bool = False) -> StockMovement:
     cost = item.unit_cost if unit_cost is None else unit_cost
     return StockMovement(
         restaurant_id=item.restaurant_id,
@@ -251,6 +251,7 @@ def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, uni
         reference_id=reference_id,
         notes=notes,
         created_by=user,
+        oversold_offline=oversold_offline,
     )
 
 
@@ -293,13 +294,16 @@ def _lock_items(*, restaurant_id: int, **lookup) -> list[InventoryItem]:
 
 def stock_move_for_order(
     *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
-    notes: str | None = None, user=None,
+    notes: str | None = None, user=None, offline: bool = False,
 ) -> list[StockMovement]:
     """Move stock for an order by signed quantities of products (product id -> units, through
     their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
     positive is sold (a `sale` movement), negative is given back (an `adjustment`, never more
     than the order took). InsufficientStock, by product id, when a sale would go below zero
     (a tracked product without a stock row has none).
+
+    `offline`: the sale already happened (a till that was offline): nothing is refused, an item
+    may go below zero and its movement is flagged `oversold_offline`.
 
     Runs inside the caller's transaction (the order's): it writes only after every check passed.
     """
@@ -317,7 +321,7 @@ def stock_move_for_order(
     short = {product_id: Decimal("0") for product_id, units in products.items() if units > 0 and product_id not in tracked}
     short_items = {item.pk: item.current_stock for item in locked if change[item.pk] > item.current_stock}
     short.update({item.product_id: item.current_stock for item in locked if item.pk in short_items})
-    if short:
+    if short and not offline:
         raise InsufficientStock(short, items=short_items)
     if any(units < 0 for units in change.values()):
         taken = _taken_by_order(restaurant_id=restaurant_id, order_id=order_id)
@@ -333,6 +337,7 @@ def stock_move_for_order(
             item, movement_type=MovementType.SALE if change[item.pk] > 0 else MovementType.ADJUSTMENT,
             quantity=Decimal(-change[item.pk]), reference_type=MovementReferenceType.ORDER, reference_id=order_id,
             notes=None if change[item.pk] > 0 else notes, user=user,
+            oversold_offline=offline and change[item.pk] > 0 and item.current_stock < 0,
         )
         for item in moved
     )

@@ -85,7 +85,15 @@ class Order(RestaurantScopedModel):
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"
     )
     receipt_url = URLTextField(null=True, blank=True)
+    # The device's own id of the order (a UUID it made, offline or not): the same one twice is
+    # the same order, however late the second comes.
+    client_reference = models.UUIDField(null=True, blank=True)
+    # An offline sale took a tracked item below zero (it happened: accepted, and flagged).
+    oversold_offline = models.BooleanField(db_default=False)
+    # The business time: the device's time of the sale when it sent one (offline), else when the
+    # server took it; reports and the order number's day follow it. received_at is the server's.
     created_at = models.DateTimeField(db_default=Now())
+    received_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -100,9 +108,13 @@ class Order(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="orders_total_amount_nonneg"),
             models.CheckConstraint(condition=Q(items_count__gte=0), name="orders_items_count_nonneg"),
             models.CheckConstraint(condition=Q(version__gte=1), name="orders_version_positive"),
+            models.UniqueConstraint(
+                fields=["restaurant", "client_reference"], name="orders_restaurant_client_reference_uniq"
+            ),
         ]
         indexes = [
             models.Index(fields=["restaurant"], name="idx_orders_restaurant_id"),
+            models.Index(fields=["restaurant", "updated_at", "id"], name="idx_orders_restaurant_updated"),
             models.Index(fields=["created_at"], name="idx_orders_created_at"),
             models.Index(fields=["status"], name="idx_orders_status"),
             models.Index(fields=["restaurant", "created_at"], name="idx_orders_restaurant_date"),
@@ -151,6 +163,8 @@ class Payment(RestaurantScopedModel):
     transaction_id = models.CharField(max_length=255, null=True, blank=True)
     processor_response = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=50, choices=PaymentStatus.choices, db_default="pending")
+    # The device's own id of a payment taken offline: applied once, however often it is sent.
+    client_reference = models.UUIDField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
@@ -164,6 +178,9 @@ class Payment(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(amount__gte=0), name="payments_amount_nonneg"),
             models.CheckConstraint(condition=Q(tip_amount__gte=0), name="payments_tip_amount_nonneg"),
             models.CheckConstraint(condition=Q(commission_amount__gte=0), name="payments_commission_amount_nonneg"),
+            models.UniqueConstraint(
+                fields=["restaurant", "client_reference"], name="payments_restaurant_client_reference_uniq"
+            ),
         ]
         indexes = [
             models.Index(fields=["order"], name="idx_payments_order_id"),
@@ -219,6 +236,8 @@ class DailyReport(RestaurantScopedModel):
     staff_performance = models.JSONField(null=True, blank=True)
     tax_breakdown = models.JSONField(null=True, blank=True)
     tips = models.JSONField(null=True, blank=True)
+    # Orders of the day sold offline beyond the stock: [{"order_id", "order_number"}].
+    oversold_offline = models.JSONField(null=True, blank=True)
     generated_at = models.DateTimeField(db_default=Now())
 
     class Meta:

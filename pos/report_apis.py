@@ -51,6 +51,11 @@ class TipsSerializer(serializers.Serializer):
     by_employee = EmployeeTipsSerializer(many=True, help_text="By the employee who served the order")
 
 
+class OversoldOrderSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    order_number = serializers.CharField()
+
+
 EMPTY_TIPS = {"total": "0.00", "by_method": {}, "by_employee": []}
 
 
@@ -66,18 +71,26 @@ class DailyReportSerializer(serializers.ModelSerializer):
         help_text='"VAT included" (prices were gross) or "VAT" (added to the prices) -> tax of the day\'s orders',
     )
     tips = serializers.SerializerMethodField()
+    oversold_offline = serializers.SerializerMethodField()
 
     class Meta:
         model = DailyReport
         fields = [
             "id", "restaurant_id", "report_date", "total_sales", "total_orders", "average_ticket", "total_items",
-            "payment_breakdown", "tax_breakdown", "tips", "top_products", "staff_performance", "generated_at",
+            "payment_breakdown", "tax_breakdown", "tips", "top_products", "staff_performance", "oversold_offline",
+            "generated_at",
         ]
         read_only_fields = fields
 
     @extend_schema_field(TipsSerializer(help_text="Tips (not part of sales), less tips refunded"))
     def get_tips(self, report: DailyReport) -> dict:
         return TipsSerializer(report.tips or EMPTY_TIPS).data
+
+    @extend_schema_field(OversoldOrderSerializer(
+        many=True, help_text="Orders sold offline beyond the stock (see inventory/items/?oversold=true)"
+    ))
+    def get_oversold_offline(self, report: DailyReport) -> list:
+        return report.oversold_offline or []
 
     def to_representation(self, report):
         data = super().to_representation(report)

@@ -49,5 +49,19 @@ def order_get(*, tenant: Tenant, order_id: int) -> Order:
     return get_or_404(_with_lines(scope_to_tenant(Order.objects.all(), tenant=tenant)), pk=order_id, what="order")
 
 
+def orders_by_id(*, tenant: Tenant, order_ids: list[int]) -> dict[int, Order]:
+    """These orders with their lines, by id (a fixed number of queries however many)."""
+    if not order_ids:
+        return {}
+    return {order.pk: order for order in _with_lines(scope_to_tenant(Order.objects.filter(pk__in=order_ids), tenant=tenant))}
+
+
+def payments_by_id(*, tenant: Tenant, payment_ids: list[int]) -> dict[int, Payment]:
+    if not payment_ids:
+        return {}
+    payments = scope_to_tenant(Payment.objects.filter(pk__in=payment_ids), tenant=tenant)
+    return {payment.pk: payment for payment in payments.prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("pk")))}
+
+
 def payment_get(*, tenant: Tenant, payment_id: int) -> Payment:
     return get_or_404(scope_to_tenant(Payment.objects.all(), tenant=tenant), pk=payment_id, what="payment")

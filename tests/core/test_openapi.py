@@ -11,6 +11,7 @@ PATHS = {
     "/api/v1/products/{product_id}/": {"get", "patch", "delete"},
     "/api/v1/products/{product_id}/image": {"post"},
     "/api/v1/orders/": {"get", "post"},
+    "/api/v1/orders/sync/": {"post"},
     "/api/v1/orders/{order_id}/": {"get", "patch"},
     "/api/v1/orders/{order_id}/status/": {"post"},
     "/api/v1/orders/{order_id}/payments/": {"post"},
@@ -46,7 +47,10 @@ def test_every_endpoint_is_documented(schema):
 
 def test_an_order_takes_no_totals_and_the_writes_take_an_idempotency_key(schema):
     create = schema["components"]["schemas"]["OrderCreate"]["properties"]
-    assert set(create) == {"order_type", "table_number", "customer_name", "items", "discount_amount"}
+    assert set(create) == {
+        "order_type", "table_number", "customer_name", "items", "discount_amount", "client_reference",
+        "client_created_at",
+    }
     for path in ("/api/v1/orders/", "/api/v1/orders/{order_id}/payments/", "/api/v1/payments/{payment_id}/refunds/"):
         headers = [p["name"] for p in schema["paths"][path]["post"]["parameters"] if p["in"] == "header"]
         assert headers == ["Idempotency-Key"], path
