@@ -203,7 +203,7 @@ class OrderPaymentApi(JsonApi):
 
         def pay() -> Response:
             data = validated(PaymentInputSerializer, request.data)
-            taken = services.payment_record(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
+            taken = services.payment_take(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
             return Response(PaymentTakenSerializer(taken).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, restaurant_id=restaurant_id, handler=pay)
@@ -219,7 +219,7 @@ class PaymentRefundApi(JsonApi):
 
         def refund() -> Response:
             data = validated(RefundInputSerializer, request.data)
-            issued = services.refund_issue(
+            issued = services.refund_take(
                 restaurant_id=restaurant_id, payment_id=payment_id, user=request.user, **data
             )
             body = {**RefundSerializer(issued.refund).data, "restocked_items": issued.restocked_items}

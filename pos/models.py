@@ -165,6 +165,11 @@ class Payment(RestaurantScopedModel):
     status = models.CharField(max_length=50, choices=PaymentStatus.choices, db_default="pending")
     # The device's own id of a payment taken offline: applied once, however often it is sent.
     client_reference = models.UUIDField(null=True, blank=True)
+    # The cash drawer a cash payment went into (none: the restaurant uses no drawers, or not cash).
+    drawer_session = models.ForeignKey(
+        "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
+        related_name="payments",
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
@@ -204,6 +209,11 @@ class Refund(RestaurantScopedModel):
     status = models.CharField(max_length=50, choices=RefundStatus.choices, db_default="pending")
     processed_by = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="processed_by", related_name="+"
+    )
+    # The cash drawer a cash refund was paid out of.
+    drawer_session = models.ForeignKey(
+        "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
+        related_name="refunds",
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -284,3 +294,87 @@ class IdempotencyRecord(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class DrawerStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class DrawerSession(RestaurantScopedModel):
+    """One till's cash drawer from opening (with a float) to closing (counted): what it should
+    hold is the float, plus cash taken, less cash refunded, plus paid in, less paid out."""
+
+    device_id = models.CharField(max_length=100, help_text="The till: its device id or name.")
+    status = models.CharField(max_length=20, choices=DrawerStatus.choices, db_default="open")
+    opening_float = models.DecimalField(max_digits=10, decimal_places=2)
+    opened_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="opened_by", related_name="+"
+    )
+    opened_at = models.DateTimeField(db_default=Now())
+    closed_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="closed_by", related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Kept at closing: what the drawer should have held, what was counted, counted - expected.
+    expected_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    counted_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    difference = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "drawer_sessions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["restaurant", "device_id"], condition=Q(status="open"), name="drawer_sessions_one_open_per_till"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DrawerStatus.values), name="drawer_sessions_status_valid"),
+            models.CheckConstraint(condition=Q(opening_float__gte=0), name="drawer_sessions_opening_float_nonneg"),
+            models.CheckConstraint(condition=Q(counted_amount__gte=0), name="drawer_sessions_counted_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True, counted_amount__isnull=True)
+                | Q(status="closed", closed_at__isnull=False, counted_amount__isnull=False,
+                    expected_amount__isnull=False, difference__isnull=False),
+                name="drawer_sessions_closed_when_counted",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["restaurant", "device_id", "opened_at"], name="idx_drawer_sessions_till"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Drawer of {self.device_id} opened {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class DrawerEntryType(models.TextChoices):
+    PAID_IN = "paid_in", "Paid in"
+    PAID_OUT = "paid_out", "Paid out"
+    NO_SALE = "no_sale", "No sale"
+
+
+class DrawerEntry(RestaurantScopedModel):
+    """Cash put in or taken out of a drawer outside a sale (with its reason), or the drawer opened
+    without one (no sale)."""
+
+    session = models.ForeignKey(DrawerSession, on_delete=models.CASCADE, db_column="session_id", related_name="entries")
+    entry_type = models.CharField(max_length=20, choices=DrawerEntryType.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    reason = models.TextField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "drawer_entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entry_type="no_sale", amount=0)
+                | Q(entry_type__in=["paid_in", "paid_out"], amount__gt=0),
+                name="drawer_entries_amount_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_type} {self.amount}"

@@ -17,6 +17,10 @@ from fynlo.core.money import money_text
 from pos.pricing import VAT_ADDED, VAT_INCLUDED, vat_label
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
+    DrawerEntry,
+    DrawerEntryType,
+    DrawerSession,
+    DrawerStatus,
     Order,
     OrderItem,
     OrderStatus,
@@ -302,6 +306,10 @@ class PaymentInputSerializer(serializers.Serializer):
                      help_text="Cash handed over; the change is what exceeds the amount due.")
     transaction_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True,
                                            help_text="The card terminal's reference.")
+    device_id = serializers.CharField(
+        max_length=100, required=False, allow_null=True, allow_blank=True,
+        help_text="The till (cash goes into its open drawer); needed for cash while any drawer is open.",
+    )
 
 
 class OfflinePaymentSerializer(PaymentInputSerializer):
@@ -375,8 +383,98 @@ class RefundInputSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
     restock = serializers.BooleanField(default=False, help_text="Put the order's products back in stock.")
+    device_id = serializers.CharField(
+        max_length=100, required=False, allow_null=True, allow_blank=True,
+        help_text="The till a cash refund is paid out of (default: the till its payment went into).",
+    )
 
     def validate(self, attrs):
         if attrs["amount"] <= 0 and attrs["tip_amount"] <= 0:
             raise serializers.ValidationError({"amount": ["Ensure this value is greater than 0 (or refund a tip)."]})
         return attrs
+
+
+# --- Cash drawers --------------------------------------------------------------------------
+
+
+class DrawerEntrySerializer(serializers.ModelSerializer):
+    restaurant_id = serializers.IntegerField(read_only=True)
+    created_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = DrawerEntry
+        fields = ["id", "restaurant_id", "entry_type", "amount", "reason", "created_by_id", "created_at"]
+        read_only_fields = fields
+
+
+class DrawerSerializer(serializers.ModelSerializer):
+    """A drawer session with its running figures (`figures`: pos.drawers.drawer_figures, by id)."""
+
+    restaurant_id = serializers.IntegerField(read_only=True)
+    opened_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+    closed_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+    cash_taken = serializers.SerializerMethodField()
+    cash_refunded = serializers.SerializerMethodField()
+    paid_in = serializers.SerializerMethodField()
+    paid_out = serializers.SerializerMethodField()
+    no_sales = serializers.SerializerMethodField()
+    expected = serializers.SerializerMethodField()
+    entries = DrawerEntrySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DrawerSession
+        fields = [
+            "id", "restaurant_id", "device_id", "status", "opening_float", "cash_taken", "cash_refunded", "paid_in",
+            "paid_out", "no_sales", "expected", "counted_amount", "difference", "opened_by_id", "opened_at",
+            "closed_by_id", "closed_at", "entries",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {"difference": {"help_text": "counted - expected at closing (negative: short)."}}
+
+    def _figures(self, session):
+        return self.context["figures"][session.pk]
+
+    @extend_schema_field(money_field(help_text="Cash payments into the drawer, tips included."))
+    def get_cash_taken(self, session) -> str:
+        return money_text(self._figures(session).cash_taken)
+
+    @extend_schema_field(money_field(help_text="Cash refunds out of the drawer, tips included."))
+    def get_cash_refunded(self, session) -> str:
+        return money_text(self._figures(session).cash_refunded)
+
+    @extend_schema_field(money_field())
+    def get_paid_in(self, session) -> str:
+        return money_text(self._figures(session).paid_in)
+
+    @extend_schema_field(money_field())
+    def get_paid_out(self, session) -> str:
+        return money_text(self._figures(session).paid_out)
+
+    @extend_schema_field(serializers.IntegerField(help_text="Times the drawer was opened without a sale."))
+    def get_no_sales(self, session) -> int:
+        return self._figures(session).no_sales
+
+    @extend_schema_field(money_field(help_text="float + cash taken - cash refunded + paid in - paid out (now; "
+                                                "a closed drawer also keeps it as it was at closing)."))
+    def get_expected(self, session) -> str:
+        return money_text(self._figures(session).expected)
+
+
+class DrawerOpenSerializer(serializers.Serializer):
+    device_id = serializers.CharField(max_length=100, help_text="The till: its device id or name.")
+    opening_float = money_field(min_value=Decimal("0"), help_text="The cash put in the drawer to start with.")
+
+
+class DrawerCloseSerializer(serializers.Serializer):
+    counted_amount = money_field(min_value=Decimal("0"), help_text="The cash counted in the drawer.")
+
+
+class DrawerEntryInputSerializer(serializers.Serializer):
+    entry_type = serializers.ChoiceField(choices=DrawerEntryType.choices)
+    amount = money_field(min_value=Decimal("0"), default=Decimal("0.00"), help_text="Paid in or out (none for no_sale).")
+    reason = serializers.CharField(max_length=1000, required=False, allow_null=True, allow_blank=True)
+
+
+class DrawerFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DrawerStatus.choices, required=False)
+    device_id = serializers.CharField(max_length=100, required=False)

@@ -1,8 +1,8 @@
 """Every write to orders, payments and refunds.
 
 Locks are taken in one order everywhere, so concurrent requests queue instead of
-deadlocking: the day's order number counter, then an order, then its payment, then
-inventory items (by primary key, in inventory.services).
+deadlocking: a cash drawer (pos.drawers), the day's order number counter, then an order,
+then its payment, then inventory items (by primary key, in inventory.services).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Product
 from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
 from inventory.services import stock_move_for_order, stock_return_for_order
-from pos import modifiers
+from pos import drawers, modifiers
 from pos.errors import PosError, VersionConflict
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
@@ -471,6 +471,7 @@ def payment_record(
     user=None,
     client_reference: uuid.UUID | None = None,
     at: datetime.datetime | None = None,
+    drawer_session_id: int | None = None,
 ) -> PaymentTaken:
     """Take a payment with the platform's commission; the order completes once paid in full.
 
@@ -478,7 +479,8 @@ def payment_record(
     than is due is applied, the tip is kept, and the rest is change. Card and the like: more
     than is due is refused. The tip is the guest's gift on top: it is not part of the order's
     total, does not pay it off and carries no commission (the commission's base is `amount`).
-    `at`: when the device took it (offline).
+    `at`: when the device took it (offline); `drawer_session_id`: the cash drawer it went into
+    (see payment_take).
     """
     order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
@@ -526,6 +528,7 @@ def payment_record(
         status=PaymentStatus.COMPLETED,
         processed_at=now,
         client_reference=client_reference,
+        drawer_session_id=drawer_session_id,
         **({"created_at": at} if at else {}),
     )
     paid += applied
@@ -536,6 +539,20 @@ def payment_record(
         amount_due=max(order.total_amount - paid, ZERO),
     )
     return PaymentTaken(payment=payment, tendered=handed, change=change, order=balance)
+
+
+def payment_take(
+    *, restaurant_id: int, payment_method: str, device_id: str | None = None, at: datetime.datetime | None = None,
+    **payment,
+) -> PaymentTaken:
+    """payment_record at a till: cash goes into the till's drawer (pos.drawers' rule: the open
+    one, or the one open at `at` for a payment taken offline; 409 drawer_closed)."""
+    drawer = None
+    if payment_method == PaymentMethod.CASH:
+        drawer = drawers.cash_drawer_for(restaurant_id=restaurant_id, device_id=device_id, at=at)
+    return payment_record(
+        restaurant_id=restaurant_id, payment_method=payment_method, at=at, drawer_session_id=drawer, **payment
+    )
 
 
 def payment_record_once(
@@ -555,7 +572,7 @@ def payment_record_once(
         raise PosError("not_found", message, status=404, fields={"order_reference": [message]})
     try:
         with transaction.atomic():
-            taken = payment_record(
+            taken = payment_take(
                 restaurant_id=restaurant_id, order_id=order_id, client_reference=client_reference, **payment
             )
             return taken.payment, True
@@ -575,11 +592,11 @@ class RefundIssued:
 @transaction.atomic
 def refund_issue(
     *, restaurant_id: int, payment_id: int, amount: Decimal, tip_amount: Decimal = ZERO, reason: str | None = None,
-    restock: bool = False, user=None,
+    restock: bool = False, user=None, drawer_session_id: int | None = None,
 ) -> RefundIssued:
     """Give back part or all of a payment (never more than it took) and, only when asked with
     `tip_amount`, of its tip (never more than the tip); `restock` puts the order's products back
-    in stock (once per order)."""
+    in stock (once per order); `drawer_session_id`: the cash drawer it came out of (see refund_take)."""
     found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
@@ -607,6 +624,7 @@ def refund_issue(
         status=RefundStatus.COMPLETED,
         processed_by=user,
         processed_at=now,
+        drawer_session_id=drawer_session_id,
     )
     if refunded + amount == payment.amount and tip_refunded + tip_amount == payment.tip_amount:
         payment.status = PaymentStatus.REFUNDED
@@ -618,6 +636,18 @@ def refund_issue(
             restaurant_id=restaurant_id, order_id=order.pk, notes=f"Refund on order {order.order_number}", user=user
         )
     return RefundIssued(refund=refund, restocked_items=len(restocked))
+
+
+def refund_take(*, restaurant_id: int, payment_id: int, device_id: str | None = None, **refund) -> RefundIssued:
+    """refund_issue at a till: a cash refund comes out of the named till's open drawer, or the
+    drawer its payment went into while that is open (pos.drawers' rule)."""
+    payment = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
+    drawer = None
+    if payment.payment_method == PaymentMethod.CASH:
+        drawer = drawers.cash_drawer_for(
+            restaurant_id=restaurant_id, device_id=device_id, fallback=payment.drawer_session_id
+        )
+    return refund_issue(restaurant_id=restaurant_id, payment_id=payment_id, drawer_session_id=drawer, **refund)
 
 
 def order_attach_receipt(*, order: Order, receipt_url: str) -> Order:
