@@ -90,6 +90,10 @@ class Order(RestaurantScopedModel):
     client_reference = models.UUIDField(null=True, blank=True)
     # An offline sale took a tracked item below zero (it happened: accepted, and flagged).
     oversold_offline = models.BooleanField(db_default=False)
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
     # The business time: the device's time of the sale when it sent one (offline), else when the
     # server took it; reports and the order number's day follow it. received_at is the server's.
     created_at = models.DateTimeField(db_default=Now())
@@ -170,6 +174,10 @@ class Payment(RestaurantScopedModel):
         "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
         related_name="payments",
     )
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
@@ -214,6 +222,10 @@ class Refund(RestaurantScopedModel):
     drawer_session = models.ForeignKey(
         "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
         related_name="refunds",
+    )
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -320,6 +332,10 @@ class DrawerSession(RestaurantScopedModel):
     expected_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     counted_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     difference = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -378,3 +394,31 @@ class DrawerEntry(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.entry_type} {self.amount}"
+
+
+class ZReport(RestaurantScopedModel):
+    """The end of a business day, numbered per restaurant, never changed once written (a trigger
+    refuses every UPDATE). It counts what no earlier Z counted: the day's finished orders, the
+    payments and refunds, the drawers closed; orders dated inside an earlier Z's day that arrived
+    since (offline) are listed as late for their date."""
+
+    number = models.IntegerField()
+    business_date = models.DateField()
+    period_start = models.DateTimeField(null=True, blank=True, help_text="The previous Z (null: the first).")
+    generated_at = models.DateTimeField(db_default=Now())
+    generated_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="generated_by", related_name="+"
+    )
+    figures = models.JSONField(encoder=DjangoJSONEncoder)
+    drawers = models.JSONField(encoder=DjangoJSONEncoder)
+    late_orders = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        db_table = "z_reports"
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "number"], name="z_reports_restaurant_number_uniq"),
+            models.CheckConstraint(condition=Q(number__gt=0), name="z_reports_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Z {self.number} of {self.business_date}"

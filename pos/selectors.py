@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from fynlo.core.api import get_or_404
 from fynlo.core.dates import local_day_bounds
-from pos.models import DrawerEntry, DrawerSession, Order, OrderItem, Payment, Refund
+from pos.models import DrawerEntry, DrawerSession, Order, OrderItem, Payment, Refund, ZReport
 from tenants.context import Tenant
 from tenants.selectors import scope_to_tenant
 
@@ -83,3 +83,11 @@ def drawer_list(*, tenant: Tenant, status: str | None = None, device_id: str | N
 
 def drawer_get(*, tenant: Tenant, drawer_id: int) -> DrawerSession:
     return get_or_404(_with_entries(scope_to_tenant(DrawerSession.objects.all(), tenant=tenant)), pk=drawer_id, what="drawer")
+
+
+def z_report_list(*, tenant: Tenant) -> QuerySet[ZReport]:
+    return scope_to_tenant(ZReport.objects.all(), tenant=tenant).order_by("-number")
+
+
+def z_report_get(*, tenant: Tenant, z_report_id: int) -> ZReport:
+    return get_or_404(scope_to_tenant(ZReport.objects.all(), tenant=tenant), pk=z_report_id, what="Z report")
