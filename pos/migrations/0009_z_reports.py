@@ -19,7 +19,8 @@ BEGIN
         USING ERRCODE = 'integrity_constraint_violation';
 END
 $$;
-CREATE TRIGGER z_reports_immutable BEFORE UPDATE ON z_reports FOR EACH ROW EXECUTE FUNCTION z_reports_immutable();
+-- AFTER, so that row-level security judges a move to another restaurant first (its own error).
+CREATE TRIGGER z_reports_immutable AFTER UPDATE ON z_reports FOR EACH ROW EXECUTE FUNCTION z_reports_immutable();
 """
 DROP_IMMUTABLE_SQL = """
 DROP TRIGGER IF EXISTS z_reports_immutable ON z_reports;
