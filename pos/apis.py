@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from fynlo.core.api import ApiError, CursorPages, error_body, exception_handler, set_rollback, validated
 from fynlo.core.storage import file_store
+from fynlo.core.sync import UPDATED_SINCE, wants_changes
 from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from pos import selectors, services
 from pos.errors import VersionConflict
@@ -39,6 +40,7 @@ from pos.serializers import (
     RefundSerializer,
 )
 from tenants.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
+from tenants.replicas import changes_from_replica
 from tenants.request import acting_restaurant_id
 
 # The README's roles table, for this app.
@@ -103,11 +105,13 @@ class OrderListApi(JsonListApi):
     pagination_class = CursorPages
     serializer_class = OrderSerializer
 
-    @extend_schema(parameters=[OrderFilterSerializer], responses=OrderSerializer(many=True),
-                   summary="Orders, newest first (cursor pages)")
+    @extend_schema(parameters=[OrderFilterSerializer, UPDATED_SINCE], responses=OrderSerializer(many=True),
+                   summary="Orders, newest first (cursor pages), or what changed since updated_since")
     def get(self, request):
         wanted = filters(OrderFilterSerializer, request)
         orders = selectors.order_list(tenant=request.tenant, **wanted)
+        if wants_changes(request):
+            return changes_from_replica(request, orders, lambda rows: OrderSerializer(rows, many=True).data)
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
