@@ -114,8 +114,21 @@ PROJECT_COLUMNS = {
     "user_permissions": {"restaurant_id"},
     "restock_order_items": {"restaurant_id"},
     "employees": {"role_id"},
-    "order_items": {"restaurant_id"},
+    "order_items": {"restaurant_id", "modifiers"},
+    # the till's (issue 16): the rates and VAT mode an order kept, its version, tips
+    "orders": {"vat_rate", "service_charge_rate", "prices_include_vat", "version"},
+    "payments": {"tip_amount"},
+    "refunds": {"tip_amount"},
+    "daily_reports": {"tax_breakdown", "tips"},
 }
+# the till offline and at closing (issue 17): the device's references and times, the oversold flag,
+# cash drawers, Z reports, categories' updated_at
+PROJECT_COLUMNS["orders"] |= {"client_reference", "oversold_offline", "z_report_id", "received_at"}
+PROJECT_COLUMNS["payments"] |= {"client_reference", "drawer_session_id", "z_report_id"}
+PROJECT_COLUMNS["refunds"] |= {"drawer_session_id", "z_report_id"}
+PROJECT_COLUMNS["daily_reports"] |= {"oversold_offline"}
+PROJECT_COLUMNS["categories"] = {"updated_at"}
+PROJECT_COLUMNS["stock_movements"] = {"oversold_offline"}
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
 
