@@ -918,7 +918,8 @@ class _Generator:
             row["restaurant_id"], row["_r"], row["product_id"] = pair[0], pair[0], pair[1]
             row["supplier_id"] = self.pool("suppliers", pair[0])[0]
 
-        specs = [("negative_value", "current_stock", "-1.000"), ("missing_parent", "product_id", self.missing_id)]
+        # current_stock may go below zero (an offline sale, issue 17): a negative minimum is still a bad row
+        specs = [("negative_value", "minimum_stock", "-1.000"), ("missing_parent", "product_id", self.missing_id)]
         if two_r:
             specs.append(("restaurant_mismatch", "product_id", self.other("products")))
         specs += [("too_many_decimals", "current_stock", "1.2345"), ("missing_parent", "supplier_id", self.missing_id),
