@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "pos.models.PaymentStatus",
         "RefundStatusEnum": "pos.models.RefundStatus",
         "RestockStatusEnum": "inventory.models.RestockStatus",
+        "SyncStatusEnum": "pos.serializers.SYNC_STATUSES",
     },
 }
 
@@ -309,6 +310,14 @@ HEALTH_CHECK_TIMEOUT = float(env_str("HEALTH_CHECK_TIMEOUT", "2"))
 
 # API tokens expire after this many hours (0: never).
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+
+# An order sent with the device's time of the sale (offline) is refused when that time is older
+# than this (or more than 5 minutes ahead of the server's clock).
+OFFLINE_ORDER_MAX_AGE_HOURS = env_int("OFFLINE_ORDER_MAX_AGE_HOURS", 72)
+
+# ?updated_since= lists hand out next_since this many seconds before the pass began: a write
+# transaction shorter than this is never missed by the next pass (fynlo/core/sync.py).
+SYNC_MARGIN_SECONDS = env_int("SYNC_MARGIN_SECONDS", 60)
 
 # A retry with the same Idempotency-Key is answered from the first response for this many hours.
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)

@@ -7,12 +7,15 @@ by the request's restaurant as a second wall.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from fynlo.core.api import CursorPages, validated
 from fynlo.core.storage import file_store
+from fynlo.core.sync import UPDATED_SINCE, wants_changes
 from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from inventory import selectors, services
 from inventory.serializers import (
@@ -40,7 +43,8 @@ from inventory.serializers import (
     SupplierInputSerializer,
     SupplierSerializer,
 )
-from tenants.permissions import ALL_ROLES, MANAGERS, roles
+from tenants.permissions import ALL_ROLES, MANAGERS, roles, user_role
+from tenants.replicas import changes_from_replica
 from tenants.request import acting_restaurant_id, acting_tenant
 
 # The README's roles table, for this app.
@@ -55,10 +59,13 @@ PURCHASING_ROLES = roles(read=MANAGERS, write=MANAGERS)
 class CategoryListApi(JsonApi):
     permission_classes = [MENU_ROLES]
 
-    @extend_schema(parameters=[CategoryFilterSerializer], responses=CategorySerializer(many=True), summary="Menu categories")
+    @extend_schema(parameters=[CategoryFilterSerializer, UPDATED_SINCE], responses=CategorySerializer(many=True),
+                   summary="Menu categories, or what changed since updated_since")
     def get(self, request):
         wanted = filters(CategoryFilterSerializer, request)
         categories = selectors.category_list(tenant=request.tenant, **wanted)
+        if wants_changes(request):
+            return changes_from_replica(request, categories, lambda rows: CategorySerializer(rows, many=True).data)
         return Response(CategorySerializer(categories, many=True).data)
 
     @extend_schema(request=CategoryInputSerializer, responses={201: CategorySerializer}, summary="Add a category")
@@ -86,7 +93,8 @@ class CategoryDetailApi(JsonApi):
 class ProductListApi(JsonApi):
     permission_classes = [MENU_ROLES]
 
-    @extend_schema(parameters=[ProductFilterSerializer], responses=ProductSerializer(many=True), summary="Products")
+    @extend_schema(parameters=[ProductFilterSerializer, UPDATED_SINCE], responses=ProductSerializer(many=True),
+                   summary="Products, or what changed since updated_since")
     def get(self, request):
         wanted = filters(ProductFilterSerializer, request)
         products = selectors.product_list(
@@ -95,6 +103,8 @@ class ProductListApi(JsonApi):
             is_active=wanted.get("is_active"),
             available_in_pos=wanted.get("available_in_pos"),
         )
+        if wants_changes(request):
+            return changes_from_replica(request, products, lambda rows: ProductSerializer(rows, many=True).data)
         return Response(ProductSerializer(products, many=True).data)
 
     @extend_schema(request=ProductInputSerializer, responses={201: ProductSerializer}, summary="Add a product")
@@ -142,10 +152,13 @@ class ProductImageApi(UploadApi):
 class ModifierGroupListApi(JsonApi):
     permission_classes = [MENU_ROLES]
 
-    @extend_schema(parameters=[ModifierGroupFilterSerializer], responses=ModifierGroupSerializer(many=True),
-                   summary="Modifier groups with their options and products")
+    @extend_schema(parameters=[ModifierGroupFilterSerializer, UPDATED_SINCE], responses=ModifierGroupSerializer(many=True),
+                   summary="Modifier groups with their options and products, or what changed since updated_since")
     def get(self, request):
         wanted = filters(ModifierGroupFilterSerializer, request)
+        if wants_changes(request):
+            groups = selectors.modifier_group_list(tenant=request.tenant, **wanted)
+            return changes_from_replica(request, groups, lambda rows: ModifierGroupSerializer(rows, many=True).data)
         return Response(ModifierGroupSerializer(selectors.modifier_group_list(tenant=request.tenant, **wanted), many=True).data)
 
     @extend_schema(request=ModifierGroupInputSerializer, responses={201: ModifierGroupSerializer},
@@ -220,11 +233,16 @@ class InventoryItemListApi(JsonApi):
     permission_classes = [STOCK_ROLES]
 
     @extend_schema(
-        parameters=[InventoryItemFilterSerializer], responses=InventoryItemSerializer(many=True), summary="Stock levels"
+        parameters=[InventoryItemFilterSerializer, UPDATED_SINCE], responses=InventoryItemSerializer(many=True),
+        summary="Stock levels, or what changed since updated_since",
     )
     def get(self, request):
         wanted = filters(InventoryItemFilterSerializer, request)
+        if wanted.get("oversold") and user_role(request.user) not in MANAGERS:
+            raise PermissionDenied("Only owners and managers see what was oversold.")
         items = selectors.inventory_item_list(tenant=request.tenant, **wanted)
+        if wants_changes(request):
+            return changes_from_replica(request, items, lambda rows: InventoryItemSerializer(rows, many=True).data)
         return Response(InventoryItemSerializer(items, many=True).data)
 
 

@@ -37,6 +37,7 @@ class Category(RestaurantScopedModel):
     display_order = models.IntegerField(db_default=0)
     is_active = models.BooleanField(db_default=True)
     created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         db_table = "categories"
@@ -105,7 +106,12 @@ class Supplier(RestaurantScopedModel):
 
 
 class InventoryItem(RestaurantScopedModel):
-    """The stock level of one product in one restaurant."""
+    """The stock level of one product in one restaurant.
+
+    `current_stock` may be below zero, and only by an offline sale (a sale that happened while
+    the till was offline happened; its movement is flagged `oversold_offline`): every other
+    write refuses to take stock below zero (inventory.services), online orders with 409
+    insufficient_stock."""
 
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, db_column="product_id", related_name="inventory_items"
@@ -134,7 +140,6 @@ class InventoryItem(RestaurantScopedModel):
         db_table = "inventory_items"
         constraints = [
             models.UniqueConstraint(fields=["restaurant", "product"], name="inventory_items_restaurant_product_uniq"),
-            models.CheckConstraint(condition=Q(current_stock__gte=0), name="inventory_items_current_stock_nonneg"),
             models.CheckConstraint(condition=Q(minimum_stock__gte=0), name="inventory_items_minimum_stock_nonneg"),
             models.CheckConstraint(condition=Q(maximum_stock__gte=0), name="inventory_items_maximum_stock_nonneg"),
         ]
@@ -157,6 +162,8 @@ class StockMovement(RestaurantScopedModel):
     reference_type = models.CharField(
         max_length=50, choices=MovementReferenceType.choices, null=True, blank=True
     )
+    # An offline sale that took the item below zero.
+    oversold_offline = models.BooleanField(db_default=False)
     notes = models.TextField(null=True, blank=True)
     created_by = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"

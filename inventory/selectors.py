@@ -76,8 +76,13 @@ def products_by_id(*, restaurant_id: int, product_ids: set[int]) -> dict[int, Pr
     return {product.pk: product for product in Product.objects.filter(restaurant_id=restaurant_id, pk__in=product_ids)}
 
 
-def inventory_item_list(*, tenant: Tenant, low_stock: bool | None = None) -> QuerySet[InventoryItem]:
+def inventory_item_list(
+    *, tenant: Tenant, low_stock: bool | None = None, oversold: bool | None = None
+) -> QuerySet[InventoryItem]:
+    """`oversold`: below zero, which only an offline sale does (inventory.models.InventoryItem)."""
     items = scope_to_tenant(InventoryItem.objects.select_related("product"), tenant=tenant)
+    if oversold is not None:
+        items = items.filter(current_stock__lt=0) if oversold else items.filter(current_stock__gte=0)
     if low_stock is True:
         items = items.filter(current_stock__lte=F("reorder_point"))
     elif low_stock is False:

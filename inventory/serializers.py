@@ -210,6 +210,10 @@ class InventoryItemFilterSerializer(serializers.Serializer):
     low_stock = serializers.BooleanField(
         required=False, help_text="true: only items at or below their reorder point; false: only the others."
     )
+    oversold = serializers.BooleanField(
+        required=False,
+        help_text="true (owners, manager): only items below zero, sold offline beyond the stock; false: the others.",
+    )
 
 
 class StockAdjustmentSerializer(serializers.Serializer):

@@ -95,16 +95,17 @@ def _check_modifier_groups(*, restaurant_id: int, group_ids: list[int]) -> None:
         raise InventoryError("invalid", message, fields={"modifier_group_ids": [message]})
 
 
-def _set_modifier_groups(*, product: Product, group_ids: list[int]) -> None:
-    """The product offers exactly these groups (links added and removed, others kept)."""
+def _set_modifier_groups(*, product: Product, group_ids: list[int]) -> bool:
+    """The product offers exactly these groups (links added and removed, others kept); whether that changed anything."""
     wanted = set(group_ids)
     links = ProductModifierGroup.objects.filter(restaurant_id=product.restaurant_id, product=product)
-    links.exclude(group_id__in=wanted).delete()
+    removed, _ = links.exclude(group_id__in=wanted).delete()
     present = set(links.values_list("group_id", flat=True))
-    ProductModifierGroup.objects.bulk_create(
+    added = ProductModifierGroup.objects.bulk_create(
         ProductModifierGroup(restaurant_id=product.restaurant_id, product=product, group_id=group_id)
         for group_id in sorted(wanted - present)
     )
+    return bool(removed or added)
 
 
 def product_create(*, restaurant_id: int, data: dict) -> Product:
@@ -139,8 +140,8 @@ def product_update(*, product: Product, data: dict) -> Product:
             _, changed = model_update(instance=product, fields=PRODUCT_FIELDS, data=data)
             if changed and product.track_inventory:
                 InventoryItem.objects.get_or_create(restaurant_id=product.restaurant_id, product=product)
-            if "modifier_group_ids" in data:
-                _set_modifier_groups(product=product, group_ids=data["modifier_group_ids"])
+            if "modifier_group_ids" in data and _set_modifier_groups(product=product, group_ids=data["modifier_group_ids"]):
+                model_update(instance=product, fields=["updated_at"], data={"updated_at": timezone.now()})
     except IntegrityError as error:
         raise _duplicate("sku", "A product with this SKU exists.") from error
     return product
@@ -200,15 +201,22 @@ def _check_option_item(*, restaurant_id: int, inventory_item_id: int | None) -> 
         raise InventoryError("invalid", message, fields={"inventory_item_id": [message]})
 
 
+def _touch_group(group: ModifierGroup) -> None:
+    """A group is listed with its options: an option's change is the group's, for a till's copy (updated_since)."""
+    model_update(instance=group, fields=["updated_at"], data={"updated_at": timezone.now()})
+
+
 def modifier_option_create(*, group: ModifierGroup, data: dict) -> ModifierOption:
     """Add an option to a modifier group; linked to an inventory item, it takes stock when sold."""
     _check_option_item(restaurant_id=group.restaurant_id, inventory_item_id=data.get("inventory_item_id"))
     try:
         with transaction.atomic():
-            return ModifierOption.objects.create(
+            option = ModifierOption.objects.create(
                 restaurant_id=group.restaurant_id, group=group,
                 **{name: data[name] for name in MODIFIER_OPTION_FIELDS if name in data},
             )
+            _touch_group(group)
+            return option
     except IntegrityError as error:
         raise _duplicate("name", "This group has an option with this name.") from error
 
@@ -219,7 +227,9 @@ def modifier_option_update(*, option: ModifierOption, data: dict) -> ModifierOpt
         _check_option_item(restaurant_id=option.restaurant_id, inventory_item_id=data["inventory_item_id"])
     try:
         with transaction.atomic():
-            model_update(instance=option, fields=MODIFIER_OPTION_FIELDS, data=data)
+            _, changed = model_update(instance=option, fields=MODIFIER_OPTION_FIELDS, data=data)
+            if changed:
+                _touch_group(option.group)
     except IntegrityError as error:
         raise _duplicate("name", "This group has an option with this name.") from error
     return option
@@ -238,7 +248,7 @@ def inventory_item_update(*, item: InventoryItem, data: dict) -> InventoryItem:
 
 def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, unit_cost: Decimal | None = None,
               reference_type: str | None = None, reference_id: int | None = None, notes: str | None = None,
-              user=None) -> StockMovement:
+              user=None, oversold_offline: bool = False) -> StockMovement:
     cost = item.unit_cost if unit_cost is None else unit_cost
     return StockMovement(
         restaurant_id=item.restaurant_id,
@@ -251,6 +261,7 @@ def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, uni
         reference_id=reference_id,
         notes=notes,
         created_by=user,
+        oversold_offline=oversold_offline,
     )
 
 
@@ -293,13 +304,16 @@ def _lock_items(*, restaurant_id: int, **lookup) -> list[InventoryItem]:
 
 def stock_move_for_order(
     *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
-    notes: str | None = None, user=None,
+    notes: str | None = None, user=None, offline: bool = False,
 ) -> list[StockMovement]:
     """Move stock for an order by signed quantities of products (product id -> units, through
     their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
     positive is sold (a `sale` movement), negative is given back (an `adjustment`, never more
     than the order took). InsufficientStock, by product id, when a sale would go below zero
     (a tracked product without a stock row has none).
+
+    `offline`: the sale already happened (a till that was offline): nothing is refused, an item
+    may go below zero and its movement is flagged `oversold_offline`.
 
     Runs inside the caller's transaction (the order's): it writes only after every check passed.
     """
@@ -317,7 +331,7 @@ def stock_move_for_order(
     short = {product_id: Decimal("0") for product_id, units in products.items() if units > 0 and product_id not in tracked}
     short_items = {item.pk: item.current_stock for item in locked if change[item.pk] > item.current_stock}
     short.update({item.product_id: item.current_stock for item in locked if item.pk in short_items})
-    if short:
+    if short and not offline:
         raise InsufficientStock(short, items=short_items)
     if any(units < 0 for units in change.values()):
         taken = _taken_by_order(restaurant_id=restaurant_id, order_id=order_id)
@@ -333,6 +347,7 @@ def stock_move_for_order(
             item, movement_type=MovementType.SALE if change[item.pk] > 0 else MovementType.ADJUSTMENT,
             quantity=Decimal(-change[item.pk]), reference_type=MovementReferenceType.ORDER, reference_id=order_id,
             notes=None if change[item.pk] > 0 else notes, user=user,
+            oversold_offline=offline and change[item.pk] > 0 and item.current_stock < 0,
         )
         for item in moved
     )

@@ -13,7 +13,7 @@ from django.db.models import Sum
 
 from fynlo.core.money import money_text
 from tenants.admin_site import site
-from pos.models import DailyReport, Order, OrderItem, Payment, Refund, RefundStatus
+from pos.models import DailyReport, Order, OrderItem, Payment, Refund, RefundStatus, ZReport
 from tenants.admin import ReadOnlyAdmin, ReadOnlyInline, RestaurantFilter
 
 
@@ -101,3 +101,16 @@ class DailyReportAdmin(ReadOnlyAdmin):
     list_filter = (RestaurantFilter, ("report_date", admin.DateFieldListFilter))
     list_select_related = ("restaurant",)
     ordering = ("-report_date", "restaurant")
+
+
+@admin.register(ZReport, site=site)
+class ZReportAdmin(ReadOnlyAdmin):
+    """Z reports are immutable (the database refuses any UPDATE): shown, never changed."""
+
+    list_display = ("number", "restaurant", "business_date", "generated_at", "generated_by")
+    list_filter = (RestaurantFilter, ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("restaurant", "generated_by")
+    ordering = ("-generated_at", "-pk")
+    fields = ("restaurant", "number", "business_date", "period_start", "generated_at", "generated_by", "figures",
+              "drawers", "late_orders")
+    readonly_fields = fields

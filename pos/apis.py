@@ -7,38 +7,47 @@ creates nothing.
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
-from fynlo.core.api import ApiError, CursorPages, error_body, set_rollback, validated
+from fynlo.core.api import ApiError, CursorPages, error_body, exception_handler, set_rollback, validated
 from fynlo.core.storage import file_store
+from fynlo.core.sync import UPDATED_SINCE, wants_changes
 from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
 from pos import selectors, services
 from pos.errors import VersionConflict
 from pos.idempotency import HEADER as IDEMPOTENCY_HEADER
-from pos.idempotency import idempotent
+from pos.idempotency import REPLAYED_HEADER, idempotent
 from pos.serializers import (
     OrderCreateSerializer,
     OrderEditSerializer,
     OrderFilterSerializer,
     OrderSerializer,
+    OfflineOrderSerializer,
+    OfflinePaymentSerializer,
     OrderStatusSerializer,
     PaymentInputSerializer,
+    PaymentSerializer,
+    SyncBatchSerializer,
+    SyncResultSerializer,
     PaymentTakenSerializer,
     RefundInputSerializer,
     RefundIssuedSerializer,
     RefundSerializer,
 )
 from tenants.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
+from tenants.replicas import changes_from_replica
 from tenants.request import acting_restaurant_id
 
 # The README's roles table, for this app.
 ORDER_ROLES = roles(read=ALL_ROLES, write=MANAGERS | {CASHIER, SERVER})
 ORDER_STATUS_ROLES = roles(read=ALL_ROLES, write=ALL_ROLES)  # cooks: preparing and ready only (below)
-PAYMENT_ROLES = roles(read=MANAGERS | {CASHIER}, write=MANAGERS | {CASHIER})
+PAYMENT_ROLES_WRITE = MANAGERS | {CASHIER}
+PAYMENT_ROLES = roles(read=MANAGERS | {CASHIER}, write=PAYMENT_ROLES_WRITE)
 REFUND_ROLES = roles(read=MANAGERS, write=MANAGERS)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -96,11 +105,13 @@ class OrderListApi(JsonListApi):
     pagination_class = CursorPages
     serializer_class = OrderSerializer
 
-    @extend_schema(parameters=[OrderFilterSerializer], responses=OrderSerializer(many=True),
-                   summary="Orders, newest first (cursor pages)")
+    @extend_schema(parameters=[OrderFilterSerializer, UPDATED_SINCE], responses=OrderSerializer(many=True),
+                   summary="Orders, newest first (cursor pages), or what changed since updated_since")
     def get(self, request):
         wanted = filters(OrderFilterSerializer, request)
         orders = selectors.order_list(tenant=request.tenant, **wanted)
+        if wants_changes(request):
+            return changes_from_replica(request, orders, lambda rows: OrderSerializer(rows, many=True).data)
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
@@ -111,9 +122,17 @@ class OrderListApi(JsonListApi):
 
         def create() -> Response:
             data = validated(OrderCreateSerializer, request.data)
-            order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
-            order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
-            return order_response(order, status_code=status.HTTP_201_CREATED)
+            if "client_reference" not in data:
+                order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
+                order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
+                return order_response(order, status_code=status.HTTP_201_CREATED)
+            order, created = services.order_create_once(restaurant_id=restaurant_id, user=request.user, **data)
+            response = order_response(
+                selectors.order_get(tenant=request.tenant, order_id=order.pk), status_code=status.HTTP_201_CREATED
+            )
+            if not created:  # answered like a retry: the order the first request made, as it is now
+                response[REPLAYED_HEADER] = "true"
+            return response
 
         return idempotent(request, restaurant_id=restaurant_id, handler=create)
 
@@ -188,7 +207,7 @@ class OrderPaymentApi(JsonApi):
 
         def pay() -> Response:
             data = validated(PaymentInputSerializer, request.data)
-            taken = services.payment_record(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
+            taken = services.payment_take(restaurant_id=restaurant_id, order_id=order_id, user=request.user, **data)
             return Response(PaymentTakenSerializer(taken).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, restaurant_id=restaurant_id, handler=pay)
@@ -204,10 +223,70 @@ class PaymentRefundApi(JsonApi):
 
         def refund() -> Response:
             data = validated(RefundInputSerializer, request.data)
-            issued = services.refund_issue(
+            issued = services.refund_take(
                 restaurant_id=restaurant_id, payment_id=payment_id, user=request.user, **data
             )
             body = {**RefundSerializer(issued.refund).data, "restocked_items": issued.restocked_items}
             return Response(body, status=status.HTTP_201_CREATED)
 
         return idempotent(request, restaurant_id=restaurant_id, handler=refund)
+
+
+def _each_on_its_own(elements: list, handle) -> list[dict]:
+    """`handle(element)` for each element in a savepoint of its own: an element that fails is
+    undone alone and answered with its error, the others are kept."""
+    results = []
+    for element in elements:
+        reference = element.get("client_reference") if isinstance(element, dict) else None
+        with transaction.atomic():
+            try:
+                results.append(handle(element))
+            except (ApiError, APIException) as error:
+                response = exception_handler(error, {})  # also rolls this element's savepoint back
+                results.append({"client_reference": reference, "status": "error", "error": response.data["error"]})
+    return results
+
+
+class OrderSyncApi(JsonApi):
+    permission_classes = [ORDER_ROLES]
+
+    @extend_schema(
+        request=SyncBatchSerializer, responses={200: SyncResultSerializer},
+        summary="Send orders and payments taken offline: each applied once, each answered on its own",
+    )
+    def post(self, request):
+        restaurant_id = acting_restaurant_id(request)
+        batch = validated(SyncBatchSerializer, request.data)
+        if batch["payments"] and user_role(request.user) not in PAYMENT_ROLES_WRITE:
+            raise PermissionDenied("Your role may not take payments.")
+
+        def order(element) -> dict:
+            data = validated(OfflineOrderSerializer, element)
+            made, created = services.order_create_once(
+                restaurant_id=restaurant_id, user=request.user, offline=True, **data
+            )
+            return {"client_reference": str(data["client_reference"]),
+                    "status": "created" if created else "already_present", "order_id": made.pk}
+
+        def payment(element) -> dict:
+            data = validated(OfflinePaymentSerializer, element)
+            data["at"] = data.pop("client_created_at")
+            taken, created = services.payment_record_once(restaurant_id=restaurant_id, user=request.user, **data)
+            return {"client_reference": str(data["client_reference"]),
+                    "status": "created" if created else "already_present", "payment_id": taken.pk}
+
+        orders = _each_on_its_own(batch["orders"], order)
+        payments = _each_on_its_own(batch["payments"], payment)
+        order_rows = selectors.orders_by_id(
+            tenant=request.tenant, order_ids=[row["order_id"] for row in orders if "order_id" in row]
+        )
+        payment_rows = selectors.payments_by_id(
+            tenant=request.tenant, payment_ids=[row["payment_id"] for row in payments if "payment_id" in row]
+        )
+        for row in orders:
+            if "order_id" in row:
+                row["order"] = OrderSerializer(order_rows[row.pop("order_id")]).data
+        for row in payments:
+            if "payment_id" in row:
+                row["payment"] = PaymentSerializer(payment_rows[row.pop("payment_id")]).data
+        return Response({"orders": orders, "payments": payments})

@@ -85,7 +85,19 @@ class Order(RestaurantScopedModel):
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"
     )
     receipt_url = URLTextField(null=True, blank=True)
+    # The device's own id of the order (a UUID it made, offline or not): the same one twice is
+    # the same order, however late the second comes.
+    client_reference = models.UUIDField(null=True, blank=True)
+    # An offline sale took a tracked item below zero (it happened: accepted, and flagged).
+    oversold_offline = models.BooleanField(db_default=False)
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
+    # The business time: the device's time of the sale when it sent one (offline), else when the
+    # server took it; reports and the order number's day follow it. received_at is the server's.
     created_at = models.DateTimeField(db_default=Now())
+    received_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -100,9 +112,13 @@ class Order(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="orders_total_amount_nonneg"),
             models.CheckConstraint(condition=Q(items_count__gte=0), name="orders_items_count_nonneg"),
             models.CheckConstraint(condition=Q(version__gte=1), name="orders_version_positive"),
+            models.UniqueConstraint(
+                fields=["restaurant", "client_reference"], name="orders_restaurant_client_reference_uniq"
+            ),
         ]
         indexes = [
             models.Index(fields=["restaurant"], name="idx_orders_restaurant_id"),
+            models.Index(fields=["restaurant", "updated_at", "id"], name="idx_orders_restaurant_updated"),
             models.Index(fields=["created_at"], name="idx_orders_created_at"),
             models.Index(fields=["status"], name="idx_orders_status"),
             models.Index(fields=["restaurant", "created_at"], name="idx_orders_restaurant_date"),
@@ -151,6 +167,17 @@ class Payment(RestaurantScopedModel):
     transaction_id = models.CharField(max_length=255, null=True, blank=True)
     processor_response = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=50, choices=PaymentStatus.choices, db_default="pending")
+    # The device's own id of a payment taken offline: applied once, however often it is sent.
+    client_reference = models.UUIDField(null=True, blank=True)
+    # The cash drawer a cash payment went into (none: the restaurant uses no drawers, or not cash).
+    drawer_session = models.ForeignKey(
+        "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
+        related_name="payments",
+    )
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
@@ -164,6 +191,9 @@ class Payment(RestaurantScopedModel):
             models.CheckConstraint(condition=Q(amount__gte=0), name="payments_amount_nonneg"),
             models.CheckConstraint(condition=Q(tip_amount__gte=0), name="payments_tip_amount_nonneg"),
             models.CheckConstraint(condition=Q(commission_amount__gte=0), name="payments_commission_amount_nonneg"),
+            models.UniqueConstraint(
+                fields=["restaurant", "client_reference"], name="payments_restaurant_client_reference_uniq"
+            ),
         ]
         indexes = [
             models.Index(fields=["order"], name="idx_payments_order_id"),
@@ -189,6 +219,15 @@ class Refund(RestaurantScopedModel):
     status = models.CharField(max_length=50, choices=RefundStatus.choices, db_default="pending")
     processed_by = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="processed_by", related_name="+"
+    )
+    # The cash drawer a cash refund was paid out of.
+    drawer_session = models.ForeignKey(
+        "DrawerSession", null=True, blank=True, on_delete=models.PROTECT, db_column="drawer_session_id",
+        related_name="refunds",
+    )
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
     )
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -225,6 +264,8 @@ class DailyReport(RestaurantScopedModel):
     staff_performance = models.JSONField(null=True, blank=True)
     tax_breakdown = models.JSONField(null=True, blank=True)
     tips = models.JSONField(null=True, blank=True)
+    # Orders of the day sold offline beyond the stock: [{"order_id", "order_number"}].
+    oversold_offline = models.JSONField(null=True, blank=True)
     generated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -271,3 +312,119 @@ class IdempotencyRecord(RestaurantScopedModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class DrawerStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class DrawerSession(RestaurantScopedModel):
+    """One till's cash drawer from opening (with a float) to closing (counted): what it should
+    hold is the float, plus cash taken, less cash refunded, plus paid in, less paid out."""
+
+    device_id = models.CharField(max_length=100, help_text="The till: its device id or name.")
+    status = models.CharField(max_length=20, choices=DrawerStatus.choices, db_default="open")
+    opening_float = models.DecimalField(max_digits=10, decimal_places=2)
+    opened_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="opened_by", related_name="+"
+    )
+    opened_at = models.DateTimeField(db_default=Now())
+    closed_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="closed_by", related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Kept at closing: what the drawer should have held, what was counted, counted - expected.
+    expected_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    counted_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    difference = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # The Z report that counted it (null: not yet; the next Z will).
+    z_report = models.ForeignKey(
+        "ZReport", null=True, blank=True, on_delete=models.PROTECT, db_column="z_report_id", related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "drawer_sessions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["restaurant", "device_id"], condition=Q(status="open"), name="drawer_sessions_one_open_per_till"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DrawerStatus.values), name="drawer_sessions_status_valid"),
+            models.CheckConstraint(condition=Q(opening_float__gte=0), name="drawer_sessions_opening_float_nonneg"),
+            models.CheckConstraint(condition=Q(counted_amount__gte=0), name="drawer_sessions_counted_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True, counted_amount__isnull=True)
+                | Q(status="closed", closed_at__isnull=False, counted_amount__isnull=False,
+                    expected_amount__isnull=False, difference__isnull=False),
+                name="drawer_sessions_closed_when_counted",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["restaurant", "device_id", "opened_at"], name="idx_drawer_sessions_till"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Drawer of {self.device_id} opened {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class DrawerEntryType(models.TextChoices):
+    PAID_IN = "paid_in", "Paid in"
+    PAID_OUT = "paid_out", "Paid out"
+    NO_SALE = "no_sale", "No sale"
+
+
+class DrawerEntry(RestaurantScopedModel):
+    """Cash put in or taken out of a drawer outside a sale (with its reason), or the drawer opened
+    without one (no sale)."""
+
+    session = models.ForeignKey(DrawerSession, on_delete=models.CASCADE, db_column="session_id", related_name="entries")
+    entry_type = models.CharField(max_length=20, choices=DrawerEntryType.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    reason = models.TextField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="created_by", related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "drawer_entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entry_type="no_sale", amount=0)
+                | Q(entry_type__in=["paid_in", "paid_out"], amount__gt=0),
+                name="drawer_entries_amount_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_type} {self.amount}"
+
+
+class ZReport(RestaurantScopedModel):
+    """The end of a business day, numbered per restaurant, never changed once written (a trigger
+    refuses every UPDATE). It counts what no earlier Z counted: the day's finished orders, the
+    payments and refunds, the drawers closed; orders dated inside an earlier Z's day that arrived
+    since (offline) are listed as late for their date."""
+
+    number = models.IntegerField()
+    business_date = models.DateField()
+    period_start = models.DateTimeField(null=True, blank=True, help_text="The previous Z (null: the first).")
+    generated_at = models.DateTimeField(db_default=Now())
+    generated_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, db_column="generated_by", related_name="+"
+    )
+    figures = models.JSONField(encoder=DjangoJSONEncoder)
+    drawers = models.JSONField(encoder=DjangoJSONEncoder)
+    late_orders = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        db_table = "z_reports"
+        constraints = [
+            models.UniqueConstraint(fields=["restaurant", "number"], name="z_reports_restaurant_number_uniq"),
+            models.CheckConstraint(condition=Q(number__gt=0), name="z_reports_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Z {self.number} of {self.business_date}"

@@ -46,6 +46,7 @@ class DailyFigures:
     staff_performance: list[dict]
     tax_breakdown: dict[str, str]
     tips: dict
+    oversold_offline: list[dict]
 
 
 def _tips(*, restaurant_id: int, orders) -> dict:
@@ -88,7 +89,8 @@ def _tips(*, restaurant_id: int, orders) -> dict:
 
 
 def daily_figures(*, restaurant_id: int, report_date: date) -> DailyFigures:
-    """Compute a day's figures from its completed orders (eight aggregate queries)."""
+    """Compute a day's figures from its completed orders (nine queries), and its orders sold
+    offline beyond the stock."""
     start, end = local_day_bounds(report_date)
     orders = Order.objects.filter(
         restaurant_id=restaurant_id, status=OrderStatus.COMPLETED, created_at__gte=start, created_at__lt=end
@@ -138,7 +140,15 @@ def daily_figures(*, restaurant_id: int, report_date: date) -> DailyFigures:
         vat_label(row["prices_include_vat"]): str(quantize(row["tax"]))
         for row in orders.values("prices_include_vat").annotate(tax=Sum("tax_amount")).order_by("prices_include_vat")
     }
+    # Sold offline beyond the stock (any status: the goods left either way).
+    oversold = [
+        {"order_id": row["id"], "order_number": row["order_number"]}
+        for row in Order.objects.filter(
+            restaurant_id=restaurant_id, oversold_offline=True, created_at__gte=start, created_at__lt=end
+        ).values("id", "order_number").order_by("created_at", "id")
+    ]
     return DailyFigures(
+        oversold_offline=oversold,
         tax_breakdown=tax_breakdown,
         tips=_tips(restaurant_id=restaurant_id, orders=orders),
         total_sales=total_sales,
@@ -165,6 +175,7 @@ def daily_report_store(*, restaurant_id: int, report_date: date, figures: DailyF
         staff_performance=figures.staff_performance,
         tax_breakdown=figures.tax_breakdown,
         tips=figures.tips,
+        oversold_offline=figures.oversold_offline,
         generated_at=timezone.now(),
     )
     DailyReport.objects.bulk_create(
@@ -173,7 +184,7 @@ def daily_report_store(*, restaurant_id: int, report_date: date, figures: DailyF
         unique_fields=["restaurant", "report_date"],
         update_fields=[
             "total_sales", "total_orders", "average_ticket", "total_items", "payment_breakdown",
-            "top_products", "staff_performance", "tax_breakdown", "tips", "generated_at",
+            "top_products", "staff_performance", "tax_breakdown", "tips", "oversold_offline", "generated_at",
         ],
     )
     return report

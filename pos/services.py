@@ -1,17 +1,19 @@
 """Every write to orders, payments and refunds.
 
 Locks are taken in one order everywhere, so concurrent requests queue instead of
-deadlocking: the day's order number counter, then an order, then its payment, then
-inventory items (by primary key, in inventory.services).
+deadlocking: a cash drawer (pos.drawers), the day's order number counter, then an order,
+then its payment, then inventory items (by primary key, in inventory.services).
 """
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -24,7 +26,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Product
 from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
 from inventory.services import stock_move_for_order, stock_return_for_order
-from pos import modifiers
+from pos import drawers, modifiers
 from pos.errors import PosError, VersionConflict
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
@@ -77,13 +79,14 @@ def _amount_refunded(order: Order) -> Decimal:
     return refunds.aggregate(total=Sum(F("amount") - F("tip_amount")))["total"] or ZERO
 
 
-def _next_order_number(*, restaurant_id: int) -> str:
+def _next_order_number(*, restaurant_id: int, day: datetime.date | None = None) -> str:
     """`<restaurant id>-<yyyymmdd>-<nnnn>`: the restaurant's next number of the (local) day.
 
     The counter row stays locked until the order's transaction ends, so two orders never get
-    one number, and a rolled-back order gives its number back (no gaps).
+    one number, and a rolled-back order gives its number back (no gaps). `day`: the order's
+    business day (an offline order's), today by default.
     """
-    day = timezone.localdate()
+    day = day or timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO order_number_counters (restaurant_id, day, last_number) VALUES (%s, %s, 1)"
@@ -159,16 +162,18 @@ def _difference(after: Counter, before: Counter) -> dict[int, int]:
     return {key: after[key] - before[key] for key in set(after) | set(before) if after[key] != before[key]}
 
 
-def _move_stock(*, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user) -> None:
+def _move_stock(*, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
+                offline: bool = False) -> list:
     """Take (or give back) the stock of the difference between the order's lines before and after;
-    409 insufficient_stock naming the lines and modifiers that cannot be served."""
+    409 insufficient_stock naming the lines and modifiers that cannot be served (`offline`: none,
+    see inventory.services.stock_move_for_order). The stock movements."""
     products_before, items_before = _stock_use(before, menu)
     products_after, items_after = _stock_use(after, menu)
     try:
-        stock_move_for_order(
+        return stock_move_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, user=user,
             products=_difference(products_after, products_before), items=_difference(items_after, items_before),
-            notes=f"Order {order.order_number} changed",
+            notes=f"Order {order.order_number} changed", offline=offline,
         )
     except InsufficientStock as short:
         fields = {}
@@ -202,10 +207,16 @@ def order_create(
     customer_name: str | None = None,
     discount_amount: Decimal = ZERO,
     user=None,
+    client_reference: uuid.UUID | None = None,
+    client_created_at: datetime.datetime | None = None,
+    offline: bool = False,
 ) -> Order:
     """Place an order priced by the server; tracked products and options leave stock in the same transaction.
 
     `items`: [{product_id, quantity, special_instructions, modifiers: [{option_id, quantity}]}].
+    `client_created_at`: the device's time of the sale, the order's business time (created_at,
+    its number's day); `offline`: a sale that already happened may take stock below zero (the
+    order is then flagged oversold_offline). See order_create_once for `client_reference`.
     """
     products = products_by_id(restaurant_id=restaurant_id, product_ids={line["product_id"] for line in items})
     menu = modifier_menu(
@@ -222,9 +233,12 @@ def order_create(
             .order_by("pk").values_list("pk", flat=True).first()
         )
 
+    day = timezone.localdate(client_created_at) if client_created_at else None
     order = Order.objects.create(
         restaurant_id=restaurant_id,
-        order_number=_next_order_number(restaurant_id=restaurant_id),
+        order_number=_next_order_number(restaurant_id=restaurant_id, day=day),
+        client_reference=client_reference,
+        **({"created_at": client_created_at} if client_created_at else {}),
         table_number=table_number or None,
         customer_name=customer_name or None,
         order_type=order_type,
@@ -247,8 +261,29 @@ def order_create(
         )
         for line, priced in zip(lines, price.lines)
     )
-    _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user)
+    moved = _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user,
+                        offline=offline)
+    if any(movement.oversold_offline for movement in moved):
+        order.oversold_offline = True
+        order.save(update_fields=["oversold_offline"])
     return order
+
+
+def order_create_once(*, restaurant_id: int, client_reference: uuid.UUID, **order) -> tuple[Order, bool]:
+    """order_create, once per (restaurant, client_reference): (the order, True when made now).
+    The same reference again, however late, is the order made the first time; two racing are
+    kept apart by the unique index (the second waits for the first and then finds its order)."""
+    existing = Order.objects.filter(restaurant_id=restaurant_id, client_reference=client_reference).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return order_create(restaurant_id=restaurant_id, client_reference=client_reference, **order), True
+    except IntegrityError as error:
+        existing = Order.objects.filter(restaurant_id=restaurant_id, client_reference=client_reference).first()
+        if existing is None:
+            raise error
+        return existing, False
 
 
 # An order's lines may change until it is paid in full, completed or cancelled.
@@ -435,6 +470,9 @@ def payment_record(
     tendered: Decimal | None = None,
     transaction_id: str | None = None,
     user=None,
+    client_reference: uuid.UUID | None = None,
+    at: datetime.datetime | None = None,
+    drawer_session_id: int | None = None,
 ) -> PaymentTaken:
     """Take a payment with the platform's commission; the order completes once paid in full.
 
@@ -442,6 +480,8 @@ def payment_record(
     than is due is applied, the tip is kept, and the rest is change. Card and the like: more
     than is due is refused. The tip is the guest's gift on top: it is not part of the order's
     total, does not pay it off and carries no commission (the commission's base is `amount`).
+    `at`: when the device took it (offline); `drawer_session_id`: the cash drawer it went into
+    (see payment_take).
     """
     order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
@@ -468,7 +508,7 @@ def payment_record(
         handed, applied, change = None, amount, ZERO
 
     restaurant = Restaurant.objects.only("pk", "platform_id", "subscription_tier").get(pk=restaurant_id)
-    now = timezone.now()
+    now = at or timezone.now()
     commission = commission_record(
         restaurant=restaurant,
         order_id=order.pk,
@@ -488,15 +528,60 @@ def payment_record(
         processor_response={"tendered": money_text(handed), "change": money_text(change)} if handed is not None else None,
         status=PaymentStatus.COMPLETED,
         processed_at=now,
+        client_reference=client_reference,
+        drawer_session_id=drawer_session_id,
+        **({"created_at": at} if at else {}),
     )
     paid += applied
-    _bump(order, {"status": OrderStatus.COMPLETED} if paid >= order.total_amount else None, now=now)
+    _bump(order, {"status": OrderStatus.COMPLETED} if paid >= order.total_amount else None, now=timezone.now())
     balance = OrderBalance(
         id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status,
         version=order.version, total_amount=order.total_amount, amount_paid=paid,
         amount_due=max(order.total_amount - paid, ZERO),
     )
     return PaymentTaken(payment=payment, tendered=handed, change=change, order=balance)
+
+
+def payment_take(
+    *, restaurant_id: int, payment_method: str, device_id: str | None = None, at: datetime.datetime | None = None,
+    **payment,
+) -> PaymentTaken:
+    """payment_record at a till: cash goes into the till's drawer (pos.drawers' rule: the open
+    one, or the one open at `at` for a payment taken offline; 409 drawer_closed)."""
+    drawer = None
+    if payment_method == PaymentMethod.CASH:
+        drawer = drawers.cash_drawer_for(restaurant_id=restaurant_id, device_id=device_id, at=at)
+    return payment_record(
+        restaurant_id=restaurant_id, payment_method=payment_method, at=at, drawer_session_id=drawer, **payment
+    )
+
+
+def payment_record_once(
+    *, restaurant_id: int, order_reference: uuid.UUID, client_reference: uuid.UUID, **payment
+) -> tuple[Payment, bool]:
+    """payment_record on the order the device named by its client_reference, once per payment
+    client_reference: (the payment, True when taken now)."""
+    existing = Payment.objects.filter(restaurant_id=restaurant_id, client_reference=client_reference).first()
+    if existing is not None:
+        return existing, False
+    order_id = (
+        Order.objects.filter(restaurant_id=restaurant_id, client_reference=order_reference)
+        .values_list("pk", flat=True).first()
+    )
+    if order_id is None:
+        message = "No order with this client_reference."
+        raise PosError("not_found", message, status=404, fields={"order_reference": [message]})
+    try:
+        with transaction.atomic():
+            taken = payment_take(
+                restaurant_id=restaurant_id, order_id=order_id, client_reference=client_reference, **payment
+            )
+            return taken.payment, True
+    except IntegrityError as error:
+        existing = Payment.objects.filter(restaurant_id=restaurant_id, client_reference=client_reference).first()
+        if existing is None:
+            raise error
+        return existing, False
 
 
 @dataclass(frozen=True)
@@ -508,11 +593,11 @@ class RefundIssued:
 @transaction.atomic
 def refund_issue(
     *, restaurant_id: int, payment_id: int, amount: Decimal, tip_amount: Decimal = ZERO, reason: str | None = None,
-    restock: bool = False, user=None,
+    restock: bool = False, user=None, drawer_session_id: int | None = None,
 ) -> RefundIssued:
     """Give back part or all of a payment (never more than it took) and, only when asked with
     `tip_amount`, of its tip (never more than the tip); `restock` puts the order's products back
-    in stock (once per order)."""
+    in stock (once per order); `drawer_session_id`: the cash drawer it came out of (see refund_take)."""
     found = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
     order = _lock_order(restaurant_id=restaurant_id, order_id=found.order_id)
     payment = Payment.objects.select_for_update().get(pk=found.pk)
@@ -540,6 +625,7 @@ def refund_issue(
         status=RefundStatus.COMPLETED,
         processed_by=user,
         processed_at=now,
+        drawer_session_id=drawer_session_id,
     )
     if refunded + amount == payment.amount and tip_refunded + tip_amount == payment.tip_amount:
         payment.status = PaymentStatus.REFUNDED
@@ -551,6 +637,18 @@ def refund_issue(
             restaurant_id=restaurant_id, order_id=order.pk, notes=f"Refund on order {order.order_number}", user=user
         )
     return RefundIssued(refund=refund, restocked_items=len(restocked))
+
+
+def refund_take(*, restaurant_id: int, payment_id: int, device_id: str | None = None, **refund) -> RefundIssued:
+    """refund_issue at a till: a cash refund comes out of the named till's open drawer, or the
+    drawer its payment went into while that is open (pos.drawers' rule)."""
+    payment = get_or_404(Payment.objects.filter(restaurant_id=restaurant_id), pk=payment_id, what="payment")
+    drawer = None
+    if payment.payment_method == PaymentMethod.CASH:
+        drawer = drawers.cash_drawer_for(
+            restaurant_id=restaurant_id, device_id=device_id, fallback=payment.drawer_session_id
+        )
+    return refund_issue(restaurant_id=restaurant_id, payment_id=payment_id, drawer_session_id=drawer, **refund)
 
 
 def order_attach_receipt(*, order: Order, receipt_url: str) -> Order:

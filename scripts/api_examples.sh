@@ -142,3 +142,50 @@ curl -sS --fail-with-body -X POST "$API/orders/" -H "Authorization: Bearer $TOKE
 curl -sS --fail-with-body -X PATCH "$API/restaurants/$RESTAURANT_ID/" -H "Authorization: Bearer $OWNER" \
      -H 'Content-Type: application/json' -d '{"settings": {"prices_include_vat": false}}'   # back to VAT added
 curl -sS --fail-with-body "$API/reports/daily/" -H "Authorization: Bearer $TOKEN"   # "tax_breakdown", "tips"
+
+# == till_day
+TILL1=$(login sarah.johnson@demo.com "$PASSWORD" "Till 1")   # a cashier opens Till 1's drawer with a float
+DRAWER_ID=$(curl -sS --fail-with-body -X POST "$API/drawers/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d '{"device_id": "Till 1", "opening_float": "100.00"}' | json id)
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)   # the till's last sync
+# The Wi-Fi drops: two sales are taken offline, then sent in one batch when it returns.
+uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
+TAKEAWAY=$(uuid); TABLE=$(uuid); SOLD_AT=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+BATCH='{"orders": [
+    {"client_reference": "'"$TAKEAWAY"'", "client_created_at": "'"$SOLD_AT"'", "order_type": "takeaway",
+     "items": [{"product_id": '"$FIRST"', "quantity": 2}]},
+    {"client_reference": "'"$TABLE"'", "client_created_at": "'"$SOLD_AT"'", "table_number": "4",
+     "items": [{"product_id": '"$SECOND"', "quantity": 1}]}],
+  "payments": [
+    {"order_reference": "'"$TAKEAWAY"'", "client_reference": "'"$(uuid)"'", "client_created_at": "'"$SOLD_AT"'",
+     "payment_method": "cash", "amount": "9.28", "tendered": "10.00", "device_id": "Till 1"},
+    {"order_reference": "'"$TABLE"'", "client_reference": "'"$(uuid)"'", "client_created_at": "'"$SOLD_AT"'",
+     "payment_method": "card", "amount": "5.96", "transaction_id": "SUMUP-8841"}]}'
+curl -sS --fail-with-body -X POST "$API/orders/sync/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d "$BATCH"; echo
+# 200 {"orders": [{"client_reference": "...", "status": "created", "order": {"order_number": ..., "total_amount": "9.28",
+#      "created_at": "<SOLD_AT>", "received_at": "...", ...}}, ...], "payments": [{"status": "created", ...}, ...]}
+curl -sS --fail-with-body -X POST "$API/orders/sync/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d "$BATCH" | json orders 0 status   # already_present: applied once
+# What changed since the last sync, a page at a time (page_size 1 to show the paging).
+PAGE="$API/orders/?updated_since=$SINCE&page_size=1"
+while [ "$PAGE" != None ]; do
+  BODY=$(curl -sS --fail-with-body "$PAGE" -H "Authorization: Bearer $TILL1")
+  echo "$BODY" | json results 0 order_number
+  PAGE=$(echo "$BODY" | json next)
+done
+SINCE=$(echo "$BODY" | json next_since)   # ask with it next time
+curl -sS --fail-with-body -X POST "$API/drawers/$DRAWER_ID/entries/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d '{"entry_type": "paid_out", "amount": "4.50", "reason": "window cleaner"}'
+curl -sS --fail-with-body -X POST "$API/drawers/$DRAWER_ID/entries/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d '{"entry_type": "no_sale"}'; echo
+curl -sS --fail-with-body "$API/reports/x/?drawer=$DRAWER_ID" -H "Authorization: Bearer $TILL1"; echo
+# {"device_id": "Till 1", "opening_float": "100.00", "cash_taken": "9.28", "paid_out": "4.50", "no_sales": 1,
+#  "expected": "104.78", ...}
+curl -sS --fail-with-body -X POST "$API/drawers/$DRAWER_ID/close/" -H "Authorization: Bearer $TILL1" \
+     -H 'Content-Type: application/json' -d '{"counted_amount": "104.50"}'; echo
+# {"status": "closed", "expected": "104.78", "counted_amount": "104.50", "difference": "-0.28", ...}
+curl -sS --fail-with-body -X POST "$API/reports/z/" -H "Authorization: Bearer $TOKEN"; echo   # the manager closes the day
+# 201 {"number": 1, "business_date": "...", "figures": {"orders": ..., "payments_by_method": {...}, "vat": ...,
+#      "refunds": {...}, "cancelled": {...}, "first_order_number": ..., "drawer_difference": "-0.28"},
+#      "drawers": [{"device_id": "Till 1", "difference": "-0.28", ...}], "late_orders": []}

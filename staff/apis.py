@@ -1,5 +1,6 @@
 """Staff endpoints: employees, schedules, shifts, clocking in and out, time tracking."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -7,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fynlo.core.api import cursor_pages, validated
+from fynlo.core.sync import UPDATED_SINCE, wants_changes
 from fynlo.core.views import filters
 from staff import selectors, services
 from staff.serializers import (
@@ -25,6 +27,7 @@ from staff.serializers import (
     TimeEntrySerializer,
 )
 from tenants.permissions import ALL_ROLES, MANAGERS, roles
+from tenants.replicas import changes_from_replica
 from tenants.request import acting_restaurant_id
 
 RESTAURANT_HEADER = OpenApiParameter(
@@ -40,12 +43,14 @@ class EmployeeListApi(APIView):
     permission_classes = [roles(read=ALL_ROLES, write=MANAGERS)]
 
     @extend_schema(
-        parameters=[EmployeeFilterSerializer], responses={200: EmployeeSerializer(many=True)},
-        summary="Employees (managers and owners: all; other staff: their own record)",
+        parameters=[EmployeeFilterSerializer, UPDATED_SINCE], responses={200: EmployeeSerializer(many=True)},
+        summary="Employees (managers and owners: all; other staff: their own record), or what changed since updated_since",
     )
     def get(self, request):
         query = filters(EmployeeFilterSerializer, request)
         employees = selectors.employee_list(tenant=request.tenant, viewer=request.user, is_active=query["active"])
+        if wants_changes(request):
+            return changes_from_replica(request, employees, lambda rows: EmployeeSerializer(rows, many=True).data)
         return Response(EmployeeSerializer(employees, many=True).data)
 
     @extend_schema(
@@ -149,10 +154,14 @@ class ShiftListApi(GenericAPIView):
     pagination_class = cursor_pages("shift_date", "start_time", "id")
     serializer_class = ShiftSerializer
 
-    @extend_schema(parameters=[ShiftFilterSerializer], responses={200: ShiftSerializer(many=True)},
-                   summary="Shifts by date and start time, cursor pages (managers and owners: all; other staff: their own)")
+    @extend_schema(parameters=[ShiftFilterSerializer, UPDATED_SINCE], responses={200: ShiftSerializer(many=True)},
+                   summary="Shifts by date and start time, cursor pages (managers and owners: all; other staff: their "
+                   "own), or what changed since updated_since")
     def get(self, request):
         query = filters(ShiftFilterSerializer, request)
+        if wants_changes(request):
+            shifts = selectors.shift_list(tenant=request.tenant, viewer=request.user, **query)
+            return changes_from_replica(request, shifts, lambda rows: ShiftSerializer(rows, many=True).data)
         page = self.paginate_queryset(selectors.shift_list(tenant=request.tenant, viewer=request.user, **query))
         return self.get_paginated_response(ShiftSerializer(page, many=True).data)
 

@@ -135,7 +135,9 @@ def employee_update(*, employee: Employee, actor, details: dict, user_details: d
     if user_details:
         if "role" in user_details and user_details["role"] not in assignable_roles(actor):
             raise field_error("user.role", f"Your role may not give the role {user_details['role']!r}.")
-        model_update(instance=employee.user, fields=user_details, data=user_details)
+        _, changed = model_update(instance=employee.user, fields=user_details, data=user_details)
+        if changed:  # the employee reads with their user's name and role: a change of theirs for a till's copy
+            model_update(instance=employee, fields=["updated_at"], data={"updated_at": timezone.now()})
     return employee
 
 

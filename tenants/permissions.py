@@ -77,6 +77,7 @@ PLATFORM_OWNER_PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "pos": {
         "order": _VIEW,
         "payment": _VIEW,
+        "zreport": _VIEW,
     },
 }
 

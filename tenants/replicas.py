@@ -21,6 +21,7 @@ from django.db import Error as DatabaseError
 from django.db import transaction
 
 from fynlo.core.db import measure_replica, reads_go_to, replica_for_reads
+from fynlo.core.sync import changes_page
 from tenants.context import apply_tenant, current_tenant
 
 
@@ -75,3 +76,10 @@ def reads_from_replica(view):
             return view(*args, **kwargs)
 
     return wrapper
+
+
+def changes_from_replica(request, queryset, serialize):
+    """A page of `?updated_since=` changes (fynlo.core.sync), read from a replica when one may serve
+    (its lag is inside the pass's next_since, which follows the replica's replayed time)."""
+    with replica_reads(getattr(request, "user", None)):
+        return changes_page(request, queryset, serialize)

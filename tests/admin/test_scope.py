@@ -152,7 +152,7 @@ def test_a_platform_owner_sees_only_their_apps_in_the_index(world, admin_client_
     assert apps == {
         "tenants": {"Platform", "PlatformSetting", "Restaurant", "RestaurantSetting", "User"},
         "billing": {"SubscriptionPlan", "RestaurantSubscription", "CommissionRecord"},
-        "pos": {"Order", "Payment"},
+        "pos": {"Order", "Payment", "ZReport"},
     }
     assert b"Platform: Alpha Platform" in response.content
 

@@ -73,6 +73,17 @@ EXPECTED_STEPS = [
     "POST /api/v1/orders/ 201",
     "PATCH /api/v1/restaurants/{id}/ 200",
     "GET /api/v1/reports/daily/ 200",
+    "POST /api/v1/auth/login 200",
+    "POST /api/v1/drawers/ 201",
+    "POST /api/v1/orders/sync/ 200",
+    "POST /api/v1/orders/sync/ 200",  # sent again: already present
+    "GET /api/v1/orders/?updated_since={since}&page_size=1 200",
+    "GET /api/v1/orders/?cursor={cursor}&page_size=1&updated_since={since} 200",
+    "POST /api/v1/drawers/{id}/entries/ 201",
+    "POST /api/v1/drawers/{id}/entries/ 201",
+    "GET /api/v1/reports/x/?drawer={id} 200",
+    "POST /api/v1/drawers/{id}/close/ 200",
+    "POST /api/v1/reports/z/ 201",
 ]
 
 
@@ -86,7 +97,7 @@ def test_the_readme_shows_every_block_of_the_script_verbatim():
     readme = {name: body for name, body in BLOCK_IN_README.findall((ROOT / "README.md").read_text())}
     script = script_blocks()
 
-    assert list(script) == ["setup", "auth", "orders", "restaurants", "till"]
+    assert list(script) == ["setup", "auth", "orders", "restaurants", "till", "till_day"]
     assert readme == script
 
 
@@ -118,6 +129,9 @@ def steps(stderr: str, base_url: str) -> list[str]:
             step = line.removeprefix("step: ").replace(base_url, "")
             step = re.sub(r"/[0-9a-f]{32}\.", "/{key}.", step)
             step = re.sub(r"date=\d{4}-\d{2}-\d{2}", "date={date}", step)
+            step = re.sub(r"updated_since=[^&\s]+", "updated_since={since}", step)
+            step = re.sub(r"cursor=[^&\s]+", "cursor={cursor}", step)
+            step = re.sub(r"drawer=\d+", "drawer={id}", step)
             found.append(re.sub(r"/\d+/", "/{id}/", re.sub(r"/\d+/image", "/{id}/image", step)))
     return found
 

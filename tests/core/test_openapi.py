@@ -11,11 +11,19 @@ PATHS = {
     "/api/v1/products/{product_id}/": {"get", "patch", "delete"},
     "/api/v1/products/{product_id}/image": {"post"},
     "/api/v1/orders/": {"get", "post"},
+    "/api/v1/orders/sync/": {"post"},
     "/api/v1/orders/{order_id}/": {"get", "patch"},
     "/api/v1/orders/{order_id}/status/": {"post"},
     "/api/v1/orders/{order_id}/payments/": {"post"},
     "/api/v1/orders/{order_id}/receipt": {"post"},
     "/api/v1/payments/{payment_id}/refunds/": {"post"},
+    "/api/v1/drawers/": {"get", "post"},
+    "/api/v1/drawers/{drawer_id}/": {"get"},
+    "/api/v1/drawers/{drawer_id}/close/": {"post"},
+    "/api/v1/drawers/{drawer_id}/entries/": {"post"},
+    "/api/v1/reports/x/": {"get"},
+    "/api/v1/reports/z/": {"get", "post"},
+    "/api/v1/reports/z/{z_report_id}/": {"get"},
     "/api/v1/modifier-groups/": {"get", "post"},
     "/api/v1/modifier-groups/{group_id}/": {"get", "patch", "delete"},
     "/api/v1/modifier-groups/{group_id}/options/": {"post"},
@@ -46,7 +54,10 @@ def test_every_endpoint_is_documented(schema):
 
 def test_an_order_takes_no_totals_and_the_writes_take_an_idempotency_key(schema):
     create = schema["components"]["schemas"]["OrderCreate"]["properties"]
-    assert set(create) == {"order_type", "table_number", "customer_name", "items", "discount_amount"}
+    assert set(create) == {
+        "order_type", "table_number", "customer_name", "items", "discount_amount", "client_reference",
+        "client_created_at",
+    }
     for path in ("/api/v1/orders/", "/api/v1/orders/{order_id}/payments/", "/api/v1/payments/{payment_id}/refunds/"):
         headers = [p["name"] for p in schema["paths"][path]["post"]["parameters"] if p["in"] == "header"]
         assert headers == ["Idempotency-Key"], path

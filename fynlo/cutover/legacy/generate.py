@@ -121,6 +121,14 @@ PROJECT_COLUMNS = {
     "refunds": {"tip_amount"},
     "daily_reports": {"tax_breakdown", "tips"},
 }
+# the till offline and at closing (issue 17): the device's references and times, the oversold flag,
+# cash drawers, Z reports, categories' updated_at
+PROJECT_COLUMNS["orders"] |= {"client_reference", "oversold_offline", "z_report_id", "received_at"}
+PROJECT_COLUMNS["payments"] |= {"client_reference", "drawer_session_id", "z_report_id"}
+PROJECT_COLUMNS["refunds"] |= {"drawer_session_id", "z_report_id"}
+PROJECT_COLUMNS["daily_reports"] |= {"oversold_offline"}
+PROJECT_COLUMNS["categories"] = {"updated_at"}
+PROJECT_COLUMNS["stock_movements"] = {"oversold_offline"}
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
 
@@ -910,7 +918,8 @@ class _Generator:
             row["restaurant_id"], row["_r"], row["product_id"] = pair[0], pair[0], pair[1]
             row["supplier_id"] = self.pool("suppliers", pair[0])[0]
 
-        specs = [("negative_value", "current_stock", "-1.000"), ("missing_parent", "product_id", self.missing_id)]
+        # current_stock may go below zero (an offline sale, issue 17): a negative minimum is still a bad row
+        specs = [("negative_value", "minimum_stock", "-1.000"), ("missing_parent", "product_id", self.missing_id)]
         if two_r:
             specs.append(("restaurant_mismatch", "product_id", self.other("products")))
         specs += [("too_many_decimals", "current_stock", "1.2345"), ("missing_parent", "supplier_id", self.missing_id),

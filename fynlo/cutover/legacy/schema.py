@@ -158,6 +158,8 @@ def _column_of(model_field: models.Field) -> Column:
         return Column(kind="text", max_length=model_field.max_length, **common)
     if isinstance(model_field, models.TextField):
         return Column(kind="text", **common)
+    if isinstance(model_field, models.UUIDField):  # a device's own id (offline orders): text COPY casts to uuid
+        return Column(kind="text", max_length=36, **common)
     if isinstance(model_field, models.BooleanField):
         return Column(kind="bool", **common)
     if isinstance(model_field, models.DateTimeField):
