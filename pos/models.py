@@ -110,6 +110,9 @@ class OrderItem(RestaurantScopedModel):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     total_price = models.DecimalField(max_digits=10, decimal_places=2)
     special_instructions = models.TextField(null=True, blank=True)
+    # A snapshot of the chosen modifiers, so history survives menu edits (DESIGN.md): a list of
+    # {"group", "option", "price" (two places, per unit), "quantity", "option_id"}.
+    modifiers = models.JSONField(default=list, db_default=[], blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:

@@ -113,7 +113,7 @@ PROJECT_COLUMNS = {
     "user_permissions": {"restaurant_id"},
     "restock_order_items": {"restaurant_id"},
     "employees": {"role_id"},
-    "order_items": {"restaurant_id"},
+    "order_items": {"restaurant_id", "modifiers"},
 }
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
