@@ -23,6 +23,9 @@ GLOBAL_TABLES = frozenset({
 OWNER_ONLY_TABLES = frozenset({
     # migrate_legacy's record of constraints it set aside while loading
     "legacy_import_ledger",
+    # migrate_legacy's map of legacy keys (UUIDs) to our ids, and its archive of unmapped legacy data
+    "legacy_id_map",
+    "legacy_archive",
 })
 
 

@@ -675,7 +675,8 @@ def test_ignored_files_head_the_summary(export):
 
     assert code == 0, out
     assert report["ignored_files"] == ["legacy_orders.csv"]
-    assert "ignored files" in out.splitlines()[1] and "legacy_orders.csv" in out.splitlines()[1]
+    assert out.splitlines()[0] == "format: guide (detected)"
+    assert "ignored files" in out.splitlines()[2] and "legacy_orders.csv" in out.splitlines()[2]
 
 
 # --- Idempotency, conflicts, dry run -----------------------------------------------------------------

@@ -37,7 +37,18 @@ from fynlo.cutover.legacy.report import (
     TableReport,
 )
 from fynlo.cutover.legacy.schema import SETTINGS_SOURCE, SETTINGS_TARGETS, TableSpec, source_order, table_specs
-from fynlo.cutover.legacy.source import ParseError, Source, SourceFile, first_record, open_source, records, scan
+from fynlo.cutover.legacy.source import (
+    CSV,
+    ParseError,
+    Rejected,
+    Source,
+    SourceFile,
+    first_record,
+    is_url,
+    open_source,
+    read_records,
+    scan,
+)
 from fynlo.cutover.legacy.validate import (
     NO_TENANT,
     PRESENT,
@@ -55,6 +66,9 @@ from fynlo.cutover.legacy.validate import (
 from tenants.models import TenantScope
 
 DEFAULT_BATCH_SIZE = 50_000
+GUIDE = "guide"
+FYNLO_V1 = "fynlo-v1"
+FORMATS = (GUIDE, FYNLO_V1)
 ANALYZE_THRESHOLD = 10_000
 PROGRESS_STEP = 1000
 CONFLICTS_LISTED = 1000
@@ -90,31 +104,47 @@ def legacy_import(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: IO | None = None,
     using: str = "owner",
+    format: str | None = None,
+    employee_role: str = "cashier",
+    default_platform: str | None = None,
 ) -> ImportReport:
-    """Import a legacy export (folder, .zip or .tar.gz) into the database as the owner role."""
+    """Import a legacy export (CSV folder or archive, pg_dump file, live URL) into the database
+    as the owner role."""
+    if format is not None and format not in FORMATS:
+        raise CutoverError(f"--format must be one of {', '.join(FORMATS)}")
     importer = _Importer(
-        source=Path(source),
+        source=str(source) if is_url(str(source)) else Path(source),
         dry_run=dry_run,
         only=only,
         rejects_dir=Path(rejects_dir) if rejects_dir else None,
         encoding=encoding,
-        timezone=timezone or settings.TIME_ZONE,
+        timezone=timezone,
         batch_size=batch_size,
         progress=progress,
         using=using,
+        format=format,
+        employee_role=employee_role,
+        default_platform=default_platform,
     )
     return importer.run()
 
 
 class _Importer:
-    def __init__(self, *, source, dry_run, only, rejects_dir, encoding, timezone, batch_size, progress, using):
+    def __init__(self, *, source, dry_run, only, rejects_dir, encoding, timezone, batch_size, progress, using,
+                 format=None, employee_role="cashier", default_platform=None):
         if batch_size < 1:
             raise CutoverError("--batch-size must be at least 1")
+        timezone = timezone or settings.TIME_ZONE
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
             raise CutoverError(f"unknown time zone {timezone!r} (e.g. Europe/London, UTC)") from error
         self.source_path = source
+        self.format = format
+        self.timezone_given = timezone is not None
+        self.employee_role = employee_role
+        self.default_platform = default_platform
+        self.translation = None  # the fynlo-v1 format's view of the source
         self.dry_run = dry_run
         self.rejects_dir = rejects_dir
         self.encoding = encoding
@@ -149,13 +179,17 @@ class _Importer:
 
     def run(self) -> ImportReport:
         started = clock.monotonic()
-        with open_source(self.source_path, tables=self.order, encoding=self.encoding) as source:
+        with open_source(self.source_path, tables=None, encoding=self.encoding) as raw:
+            source = self._view(raw)
             self.report.ignored_files = source.ignored
+            self.report.ignored_statements = raw.ignored_statements
             self._check_found(source)
             self._check_headers(source)
             self._connect()
             try:
                 self._restore_leftovers()
+                if self.translation is not None:
+                    self.translation.prepare()
                 needed = self.needed = self._needed_values(source)
                 for name in self.order:
                     if name == SETTINGS_SOURCE:
@@ -171,15 +205,39 @@ class _Importer:
                         else:
                             self._load_table(name, file)
                 self._finish()
+                if self.translation is not None:
+                    self.translation.finish()
                 self._reconcile()
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
                 if self.finisher is not None:
                     self.finisher.wait()
+                if self.translation is not None:
+                    self.translation.close()
                 self._close()
         self.report.seconds = clock.monotonic() - started
         return self.report
+
+    def _view(self, raw: Source) -> Source:
+        """The source as our tables: the guide's files as they are, or the fynlo-v1 format's
+        translation of the legacy tables. The format is detected when not given."""
+        from fynlo.cutover.legacy import fynlo_v1
+
+        detected = self.format is None
+        if detected:
+            self.format = FYNLO_V1 if fynlo_v1.looks_like(raw) else GUIDE
+        self.report.format = self.format
+        self.report.format_detected = detected
+        if self.format == GUIDE:
+            known = set(self.order)
+            ignored = list(raw.ignored) + [file.name for name, file in raw.files.items() if name not in known]
+            return Source(raw.path, {n: f for n, f in raw.files.items() if n in known}, ignored)
+        if not self.timezone_given:
+            # the legacy application wrote its zone-less timestamps with utcnow()
+            self.timezone = self.report.timezone = "UTC"
+        self.translation = fynlo_v1.Translation(raw, self)
+        return self.translation.source
 
     def _connect(self) -> None:
         params = connections[self.using].get_connection_params()
@@ -354,7 +412,7 @@ class _Importer:
         rows, header = counted
         self.states[name].source_name = file.name
         target = self._target(spec, header, file, stream=True, rows=rows)
-        rejects = RejectWriter(self.rejects_dir, name, header)
+        rejects = RejectWriter(self.rejects_dir, name, header, place=None if file.kind == CSV else file.place)
         prepared = clock.monotonic()
         try:
             self._read(file, table, rows, rejects, None, [target])
@@ -427,7 +485,7 @@ class _Importer:
                 raise RowError("entity_type", f"entity_type {entity!r} is not one of {listed}")
             return target, fields[:entity_index] + fields[entity_index + 1:]
 
-        rejects = RejectWriter(self.rejects_dir, SETTINGS_SOURCE, header)
+        rejects = RejectWriter(self.rejects_dir, SETTINGS_SOURCE, header, place=None if file.kind == CSV else file.place)
         try:
             self._read(file, table, rows, rejects, route, list(targets.values()))
             for target in targets.values():
@@ -453,33 +511,34 @@ class _Importer:
         counted = 0  # records read, not yet in table.rows_in
         in_batch = 0  # records read since the batch began
         try:
-            with file.open_text() as stream:
-                iterator = records(stream)
-                next(iterator, None)  # the header
-                single = targets[0] if route is None else None
-                accept = single.accept if single else None
-                for line, fields in iterator:
-                    try:
-                        if single:
-                            accept(fields, line)
-                        else:
-                            target, fields_for_target = route(fields)
-                            target.accept(fields_for_target, line)
-                    except RowError as error:
-                        self._reject(single or _routed(route, fields), fields, line, error, rejects, reconciliation)
-                        table.rejected += 1
-                    counted += 1
-                    in_batch += 1
-                    if in_batch == batch_size:
-                        in_batch = 0
-                        for target in targets:
-                            self._flush(table, target, rejects)
-                    if counted == PROGRESS_STEP:
-                        table.rows_in += counted
-                        progress.update(counted)
-                        counted = 0
+            single = targets[0] if route is None else None
+            accept = single.accept if single else None
+            for line, fields in read_records(file):
+                try:
+                    if fields.__class__ is Rejected:
+                        raise fields.error
+                    if single:
+                        accept(fields, line)
+                    else:
+                        target, fields_for_target = route(fields)
+                        target.accept(fields_for_target, line)
+                except RowError as error:
+                    self._reject(single or _routed(route, fields), fields, line, error, rejects, reconciliation)
+                    table.rejected += 1
+                counted += 1
+                in_batch += 1
+                if in_batch == batch_size:
+                    in_batch = 0
+                    for target in targets:
+                        self._flush(table, target, rejects)
+                if counted == PROGRESS_STEP:
+                    table.rows_in += counted
+                    progress.update(counted)
+                    counted = 0
         except ParseError as error:
-            raise CutoverError(f"{file.name} changed while it was being imported ({error})") from error
+            if file.kind == CSV:
+                raise CutoverError(f"{file.name} changed while it was being imported ({error})") from error
+            raise CutoverError(f"{file.place(error.line)}: {error.message} (nothing after it was read)") from error
         finally:
             table.rows_in += counted
             progress.count += counted  # the closing line shows it

@@ -143,7 +143,8 @@ class Reconciliation:
 class RejectWriter:
     """`<rejects>/<table>.csv`: the rejected rows with their fields, line, column and reason."""
 
-    def __init__(self, folder: Path | None, table: str, header: list[str]):
+    def __init__(self, folder: Path | None, table: str, header: list[str], place=None):
+        self.place = place  # line -> where it is in the source (`orders.csv:12`, `dump.sql:40`)
         self.path = folder / f"{table}.csv" if folder else None
         self.header = header
         self.count = 0
@@ -154,7 +155,10 @@ class RejectWriter:
     def write(self, fields: list, line: int, column: str | None, reason: str) -> None:
         self.count += 1
         if len(self.sample) < SAMPLE:
-            self.sample.append({"line": line, "column": column, "reason": reason})
+            entry = {"line": line, "column": column, "reason": reason}
+            if self.place is not None:
+                entry["place"] = self.place(line)
+            self.sample.append(entry)
         if self.path is None:
             return
         if self._writer is None:
@@ -167,7 +171,7 @@ class RejectWriter:
             self._writer.writerow([*self.header, "line", "column", "reason"])
         width = len(self.header)
         values = list(fields[:width]) + [""] * max(0, width - len(fields))
-        self._writer.writerow([*values, line, column or "", reason])
+        self._writer.writerow([*values, self.place(line) if self.place else line, column or "", reason])
 
     def close(self) -> None:
         if self._file is not None:
@@ -183,7 +187,13 @@ class ImportReport:
     dry_run: bool
     timezone: str
     encoding: str
+    format: str = "guide"
+    format_detected: bool = False
     tables: dict[str, TableReport] = field(default_factory=dict)
+    ignored_statements: int = 0  # a dump's statements other than its COPY blocks
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # legacy table -> column -> where it went
+    choices: dict[str, int] = field(default_factory=dict)  # what the format decided for the data, and how often
+    archived: dict[str, int] = field(default_factory=dict)  # legacy table -> rows written to the archive
     ignored_files: list[str] = field(default_factory=list)
     rejects_dir: str | None = None
     rejects: dict[str, dict] = field(default_factory=dict)
@@ -227,6 +237,8 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {
             "source": self.source,
+            "format": self.format,
+            "format_detected": self.format_detected,
             "dry_run": self.dry_run,
             "timezone": self.timezone,
             "encoding": self.encoding,
@@ -235,6 +247,13 @@ class ImportReport:
             "tables": {name: table.as_dict() for name, table in self.tables.items()},
             "absent": self.absent,
             "ignored_files": self.ignored_files,
+            "ignored_statements": self.ignored_statements,
+            "where_every_legacy_column_went": self.columns,
+            "choices": self.choices,
+            "archived": self.archived,
+            "must_set_a_password": [
+                {"id": entry["id"], "email": entry["email"]} for entry in self.unusable_passwords
+            ],
             "unbalanced": self.unbalanced,
             "rejects_dir": self.rejects_dir,
             "rejects": self.rejects,
@@ -249,9 +268,11 @@ class ImportReport:
 
 def summary_lines(report: ImportReport) -> list[str]:
     """The summary table printed on stdout."""
-    lines = []
+    lines = [f"format: {report.format} ({'detected' if report.format_detected else 'as given'})"]
     title = "migrate_legacy (dry run: nothing written)" if report.dry_run else "migrate_legacy"
     lines.append(f"{title}: {report.source}")
+    if report.ignored_statements:
+        lines.append(f"ignored: {report.ignored_statements:,} statements of the dump other than its COPY blocks")
     if report.ignored_files:
         lines.append(
             f"ignored files (not <table>_export.csv or <table>.csv of a known table): {', '.join(report.ignored_files)}"
@@ -286,6 +307,21 @@ def summary_lines(report: ImportReport) -> list[str]:
             f"users: {len(report.unusable_passwords)} legacy password hashes are not bcrypt; those users must reset "
             f"their password (listed in the JSON report)"
         )
+        lines.append("must set a password: " + ", ".join(str(entry["email"]) for entry in report.unusable_passwords[:20])
+                     + ("" if len(report.unusable_passwords) <= 20 else f" and {len(report.unusable_passwords) - 20} more"))
+    if report.choices:
+        lines.append("choices made for the legacy data (counted):")
+        for choice, count in sorted(report.choices.items()):
+            lines.append(f"  {choice}: {count:,}")
+    if report.columns:
+        lines.append("where every legacy column went:")
+        for legacy_table, columns in report.columns.items():
+            lines.append(f"  {legacy_table}:")
+            for column, where in columns.items():
+                lines.append(f"    {column} -> {where}")
+    if report.archived:
+        archived = ", ".join(f"{table} {count:,}" for table, count in sorted(report.archived.items()))
+        lines.append(f"archived (owner-only legacy_archive): {archived}")
     reconciliation = report.reconciliation.as_dict()
     if reconciliation["restaurants"]:
         lines.append("")

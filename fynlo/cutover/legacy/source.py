@@ -1,6 +1,13 @@
-"""The legacy export: a folder, a .zip or a .tar.gz of one, with one CSV file a table.
+"""The legacy export, read as rows per table with their place in the source.
 
-Files are found by name (`<table>_export.csv` or `<table>.csv`, anywhere in the folder or
+Sources: a folder, a .zip or a .tar.gz of one with one CSV file a table (below); a plain
+`pg_dump` file (.sql, .sql.gz: its `COPY ... FROM stdin;` blocks, in PostgreSQL's text
+format; every other statement is ignored and counted); a custom-format dump (.dump, turned
+into the plain one by `pg_restore -f -`); a live `postgresql://` URL (every table read
+through `COPY ... TO STDOUT` in one REPEATABLE READ READ ONLY transaction). Places are
+`file.csv:LINE`, `dump.sql:LINE` or `table id=<key>`.
+
+CSV files are found by name (`<table>_export.csv` or `<table>.csv`, anywhere in the folder or
 archive). Text is decoded with the operator's encoding (UTF-8 by default, with or without
 a byte-order mark). Records follow PostgreSQL's CSV format: comma-separated, fields quoted
 with `"` when they hold commas, quotes or newlines, an unquoted empty field is NULL and a
@@ -44,6 +51,15 @@ class QuotedEmpty(str):
 QUOTED_EMPTY = QuotedEmpty("")
 
 
+class Rejected(list):
+    """A row a format could not translate: its fields as far as known (in the target's
+    header, so the reconciliation counts it) and the error that rejects it."""
+
+    def __init__(self, fields, error):
+        super().__init__(fields)
+        self.error = error
+
+
 def codec_name(encoding: str) -> str:
     """The codec to read with: UTF-8 reads (and drops) a byte-order mark too."""
     try:
@@ -53,21 +69,50 @@ def codec_name(encoding: str) -> str:
     return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
 
 
+CSV = "csv"  # a CSV file with its header line
+COPY_TEXT = "copy"  # PostgreSQL's text COPY format (a dump's block, a live table): header known
+ROWS = "rows"  # rows made by a format from other tables: header known
+
+
 @dataclass
 class SourceFile:
-    """One export file of the source."""
+    """One table of the source: an export file, a dump's COPY block or a live table."""
 
     table: str
     name: str
     size: int
     _opener: object = field(repr=False, default=None)
     encoding: str = "utf-8-sig"
+    kind: str = CSV
+    header: list[str] | None = None  # known without reading the rows (COPY_TEXT, ROWS)
+    rows: int | None = None  # known without reading them (a dump's block)
+    start_line: int = 1  # the line of the header (a dump: of its COPY statement)
+    _reader: object = field(repr=False, default=None)  # () -> iterator of (place, fields), no header
+    _counter: object = field(repr=False, default=None)  # () -> rows (a live table)
+    keyed: bool = False  # places are keys (`id=<uuid>`), not line numbers
 
     def open_bytes(self) -> BinaryIO:
         return self._opener()
 
     def open_text(self) -> TextIO:
         return io.TextIOWrapper(self.open_bytes(), encoding=self.encoding, newline="", errors="strict")
+
+    def place(self, line) -> str:
+        """Where a row is, in the operator's words: `orders.csv:12`, `dump.sql:4711`, `orders id=<uuid>`."""
+        if isinstance(line, int):
+            return f"{self.name}:{line}"
+        return f"{self.table} {line}" if self.keyed else str(line)
+
+
+def read_records(source_file: SourceFile) -> Iterator[tuple[object, list[str]]]:
+    """(place, fields) of every row of a table, its header left out. Raises ParseError."""
+    if source_file.kind == CSV:
+        with source_file.open_text() as stream:
+            iterator = records(stream)
+            next(iterator, None)
+            yield from iterator
+        return
+    yield from source_file._reader()
 
 
 @dataclass
@@ -76,6 +121,7 @@ class Source:
     files: dict[str, SourceFile]
     ignored: list[str]
     _cleanup: list = field(default_factory=list, repr=False)
+    ignored_statements: int = 0  # a dump's statements other than its COPY blocks
 
     def close(self) -> None:
         for action in self._cleanup:
@@ -89,10 +135,10 @@ class Source:
         self.close()
 
 
-def _table_of(name: str, tables: set[str]) -> str | None:
+def _table_of(name: str, tables: set[str] | None) -> str | None:
     lower = name.lower()
     for suffix in FILE_SUFFIXES:
-        if lower.endswith(suffix) and lower[: -len(suffix)] in tables:
+        if lower.endswith(suffix) and (tables is None or lower[: -len(suffix)] in tables):
             return lower[: -len(suffix)]
     return None
 
@@ -114,11 +160,25 @@ def _collect(entries: list[tuple[str, int, object]], tables: set[str], encoding:
     return files, ignored
 
 
-def open_source(path: str | Path, *, tables: list[str], encoding: str = "utf-8") -> Source:
-    """Find the export files of a folder, .zip, .tar.gz (.tgz) or .tar."""
+DUMP_SUFFIXES = (".sql", ".sql.gz", ".dump", ".backup")
+
+
+def is_url(text: str) -> bool:
+    return str(text).startswith(("postgresql://", "postgres://"))
+
+
+def open_source(path: str | Path, *, tables: list[str] | None, encoding: str = "utf-8") -> Source:
+    """Open a folder, .zip, .tar.gz (.tgz) or .tar of CSV files, a pg_dump file or a live URL.
+    `tables`: the tables to look for (None: every table the source holds)."""
+    from fynlo.cutover.legacy import dump  # the dump and URL readers
+
+    if is_url(str(path)):
+        return dump.open_url(str(path), tables=tables)
     path = Path(path)
     codec = codec_name(encoding)
-    known = set(tables)
+    known = set(tables) if tables is not None else None
+    if path.is_file() and path.name.lower().endswith(DUMP_SUFFIXES):
+        return dump.open_dump(path, tables=tables, encoding=codec)
     if not path.exists():
         raise CutoverError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -142,7 +202,10 @@ def open_source(path: str | Path, *, tables: list[str], encoding: str = "utf-8")
         return Source(path, files, ignored, [archive.close])
     if lower.endswith((".tar.gz", ".tgz", ".tar")):
         return _open_tar(path, known, codec)
-    raise CutoverError(f"{path}: expected a folder, a .zip or a .tar.gz")
+    raise CutoverError(
+        f"{path}: expected a folder, a .zip or a .tar.gz of CSV files, a pg_dump file (.sql, .sql.gz, .dump) "
+        f"or a postgresql:// URL"
+    )
 
 
 def _open_tar(path: Path, known: set[str], codec: str) -> Source:
@@ -317,6 +380,8 @@ def check_text(source_file: SourceFile) -> None:
 
 def first_record(source_file: SourceFile) -> tuple[int, list[str]] | None:
     """The file's first record (its header), once the file is known to be text. Raises ParseError."""
+    if source_file.kind != CSV:
+        return source_file.start_line, list(source_file.header)
     check_text(source_file)
     with source_file.open_text() as stream:
         return next(records(stream), None)
@@ -331,6 +396,11 @@ class Scan:
 def scan(source_file: SourceFile) -> Scan:
     """Check that a whole file decodes and parses before any of it is loaded, and count
     its records (the progress bar's total). Raises ParseError with the line."""
+    if source_file.kind != CSV:
+        rows = source_file.rows
+        if rows is None:
+            rows = source_file._counter() if source_file._counter else 0
+        return Scan(rows=rows, header=list(source_file.header))
     check_text(source_file)
     decoder = codecs.getincrementaldecoder(source_file.encoding)(errors="strict")
     newlines = 0

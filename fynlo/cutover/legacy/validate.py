@@ -563,9 +563,8 @@ def build_plan(
         target_name = target.spec.name
         line = target.rejected.get(key)
         if line is not None:
-            return RowError(
-                column, f"{column} {key}: depends on {target_name} id {key}, rejected ({target.source_name} line {line})"
-            )
+            where = f"{target.source_name} line {line}" if isinstance(line, int) else line
+            return RowError(column, f"{column} {key}: depends on {target_name} id {key}, rejected ({where})")
         if target.unavailable:
             return RowError(column, f"{column} {key}: {target_name} id {key} was not imported ({target.unavailable})")
         return RowError(column, f"{column} {key}: no {target_name} row has this id (in the export or the database)")

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from fynlo.cutover.common import CutoverError, command_error, first_line, write_report
-from fynlo.cutover.legacy.importer import DEFAULT_BATCH_SIZE, legacy_import
+from fynlo.cutover.legacy.importer import DEFAULT_BATCH_SIZE, FORMATS, legacy_import
 from fynlo.cutover.legacy.report import summary_lines
 
 
@@ -19,7 +19,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("source", help="the export: a folder, or a .zip / .tar.gz of one")
+        parser.add_argument(
+            "source",
+            help="the legacy data: a folder (or .zip / .tar.gz) of CSV files, a pg_dump file (.sql, .sql.gz, .dump) "
+                 "or a postgresql:// URL of the legacy database (read-only)",
+        )
+        parser.add_argument(
+            "--format", choices=FORMATS,
+            help="guide (our tables' shape) or fynlo-v1 (the legacy Fynlo backend: UUID keys, orders.items JSON); "
+                 "detected when omitted",
+        )
+        parser.add_argument(
+            "--employee-role", default="cashier", choices=["cashier", "server", "cook", "manager"],
+            help="fynlo-v1: the role given to legacy 'employee' users (default cashier; every use counted)",
+        )
+        parser.add_argument(
+            "--default-platform", metavar="NAME",
+            help="fynlo-v1: the platform (its legacy name or key) of restaurants that name none "
+                 "(needed when the legacy data has more than one platform)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="validate and report everything; write nothing")
         parser.add_argument("--only", nargs="+", metavar="TABLE", help="import only these tables (parents must exist)")
         parser.add_argument(
@@ -29,7 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--report", metavar="FILE", help="write the JSON report there ('-' for stdout)")
         parser.add_argument("--encoding", default="utf-8", help="the files' encoding (default utf-8, BOM or not)")
         parser.add_argument(
-            "--timezone", help="zone of timestamps written without an offset (default: the TIME_ZONE setting)"
+            "--timezone", help="zone of timestamps written without an offset (default: the TIME_ZONE setting; UTC for "
+                               "fynlo-v1, whose application wrote utcnow())"
         )
         parser.add_argument(
             "--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
@@ -47,6 +66,9 @@ class Command(BaseCommand):
                 timezone=options["timezone"],
                 batch_size=options["batch_size"],
                 progress=self.stderr._out,
+                format=options["format"],
+                employee_role=options["employee_role"],
+                default_platform=options["default_platform"],
             )
         except CutoverError as error:
             raise command_error(error) from error

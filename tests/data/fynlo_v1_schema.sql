@@ -1,0 +1,174 @@
+-- The legacy Fynlo backend's tables ("fynlo-v1"), as far as they are known.
+--
+-- Written by hand from the project's notes on the legacy schema (LEGACY_FYNLO_V1.md, drawn from the
+-- public repository Lucid-Directions/cashapp-fynlo, backend/app/models/*.py, August 2025). No code of
+-- that repository is here. The tests and bench/legacy_import build a synthetic legacy database
+-- from it (generate_legacy_export --format fynlo-v1 --database-url) and dump it with pg_dump.
+-- Only the tables migrate_legacy maps, and two it archives, are declared.
+
+CREATE TABLE platforms (
+    id uuid PRIMARY KEY,
+    name varchar(255) NOT NULL,
+    owner_email varchar(255) NOT NULL UNIQUE,
+    subscription_tier varchar(50),
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE restaurants (
+    id uuid PRIMARY KEY,
+    platform_id uuid,
+    name varchar(255) NOT NULL,
+    address jsonb,
+    phone varchar(20),
+    email varchar(255),
+    timezone varchar(50),
+    business_hours jsonb,
+    settings jsonb,
+    tax_configuration jsonb,
+    payment_methods jsonb,
+    subscription_plan varchar(50),
+    subscription_status varchar(50),
+    subscription_started_at timestamptz,
+    subscription_expires_at timestamptz,
+    is_active boolean DEFAULT true,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE users (
+    id uuid PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    username varchar(100),
+    password_hash varchar(255),
+    supabase_id uuid,
+    auth_provider varchar(50),
+    first_name varchar(100),
+    last_name varchar(100),
+    role varchar(50) NOT NULL,
+    restaurant_id uuid,
+    platform_id uuid,
+    permissions jsonb,
+    pin_code varchar(6),
+    is_active boolean DEFAULT true,
+    last_login timestamptz,
+    current_restaurant_id uuid,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE user_restaurants (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    restaurant_id uuid NOT NULL,
+    role varchar(50),
+    is_primary boolean DEFAULT false,
+    permissions jsonb,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE customers (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    first_name varchar(100),
+    last_name varchar(100),
+    email varchar(255),
+    phone varchar(20),
+    loyalty_points integer DEFAULT 0,
+    total_spent numeric(10,2) DEFAULT 0,
+    visit_count integer DEFAULT 0,
+    preferences jsonb,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE categories (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    name varchar(100) NOT NULL,
+    description text,
+    color varchar(7),
+    icon varchar(50),
+    sort_order integer DEFAULT 0,
+    is_active boolean DEFAULT true,
+    created_at timestamptz DEFAULT now()
+);
+
+CREATE TABLE products (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    category_id uuid NOT NULL,
+    name varchar(255) NOT NULL,
+    description text,
+    price numeric(10,2) NOT NULL,
+    cost numeric(10,2) DEFAULT 0,
+    image_url varchar(500),
+    barcode varchar(100),
+    sku varchar(100),
+    prep_time integer DEFAULT 0,
+    dietary_info jsonb DEFAULT '[]',
+    modifiers jsonb DEFAULT '[]',
+    is_active boolean DEFAULT true,
+    stock_tracking boolean DEFAULT false,
+    stock_quantity integer DEFAULT 0,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE orders (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    customer_id uuid,
+    order_number varchar(50) NOT NULL UNIQUE,
+    table_number varchar(20),
+    table_id uuid,
+    order_type varchar(20) DEFAULT 'dine_in',
+    status varchar(20) DEFAULT 'pending',
+    items jsonb NOT NULL DEFAULT '[]',
+    subtotal numeric(10,2) NOT NULL,
+    tax_amount numeric(10,2) DEFAULT 0,
+    service_charge numeric(10,2) DEFAULT 0,
+    discount_amount numeric(10,2) DEFAULT 0,
+    total_amount numeric(10,2) NOT NULL,
+    payment_status varchar(20) DEFAULT 'pending',
+    special_instructions text,
+    created_by uuid NOT NULL,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE payments (
+    id uuid PRIMARY KEY,
+    order_id uuid NOT NULL,
+    payment_method varchar(50) NOT NULL,
+    amount numeric(10,2) NOT NULL,
+    fee_amount numeric(10,2) DEFAULT 0,
+    net_amount numeric(10,2),
+    status varchar(20) DEFAULT 'pending',
+    external_id varchar(255),
+    payment_metadata jsonb,
+    created_at timestamptz DEFAULT now()
+);
+
+CREATE TABLE refunds (
+    id uuid PRIMARY KEY,
+    order_id uuid NOT NULL,
+    amount numeric(10,2) NOT NULL,
+    reason text,
+    state varchar(20) DEFAULT 'pending',
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE qr_payments (
+    id uuid PRIMARY KEY,
+    order_id uuid NOT NULL,
+    qr_code_data text NOT NULL,
+    amount numeric(10,2) NOT NULL,
+    fee numeric(10,2) DEFAULT 0,
+    net numeric(10,2),
+    status varchar(20) DEFAULT 'pending',
+    expires_at timestamptz,
+    created_at timestamptz DEFAULT now()
+);
