@@ -478,6 +478,15 @@ def plan_columns(spec: TableSpec, header: list[str], file_name: str) -> tuple[li
     if "restaurant_id" in spec.columns and "restaurant_id" not in seen and spec.scope == TenantScope.RESTAURANT:
         if any(fk.column in seen for fk in spec.restaurant_parents):
             derived.append("restaurant_id")
+    if "created_at" in seen:
+        # A column the export lacks that the database would stamp with the time of writing
+        # (orders.received_at, categories.updated_at, ...) takes the row's own created_at:
+        # the legacy row was written then, not during the import (and a re-run or a resumed
+        # run writes the same value).
+        derived += [
+            name for name, column in spec.columns.items()
+            if name not in seen and column.default == DEFAULT_NOW and column.kind == "timestamp"
+        ]
     available = seen | set(derived)
     if "id" in available:
         identity: tuple[str, ...] = ("id",)
@@ -534,7 +543,8 @@ def build_plan(
     plan = Plan(spec, file_name, header, copy_columns, identity, derived)
     positions = {name: index for index, name in enumerate(copy_columns)}
     variables = {name: f"f{index}" for index, name in enumerate(header)}
-    if derived:
+    derives_restaurant = "restaurant_id" in derived
+    if derives_restaurant:
         variables["restaurant_id"] = "restaurant_text"
     converters = [
         converter(spec, spec.columns[name], now_text=now_text, replaced=plan.replaced_by_default) for name in header
@@ -662,7 +672,7 @@ def build_plan(
         emit("        if not value:")
         emit(f"            raise parent_error({column!r}, T_{target}, {key})")
 
-    if derived:
+    if derives_restaurant:
         parents = [fk for fk in spec.restaurant_parents if fk.column in variables]
         emit("    restaurant = None")
         for number, fk in enumerate(parents):
@@ -682,7 +692,9 @@ def build_plan(
         emit("    restaurant = None")
     scope = spec.scope
     for fk in spec.foreign_keys:
-        if fk.column not in variables or (derived and (fk.column == "restaurant_id" or fk in spec.restaurant_parents[:1])):
+        if fk.column not in variables or (
+            derives_restaurant and (fk.column == "restaurant_id" or fk in spec.restaurant_parents[:1])
+        ):
             continue  # a derived restaurant comes from a parent already looked up
         var = variables[fk.column]
         target_scope = states[fk.target].spec.scope
@@ -706,7 +718,8 @@ def build_plan(
             emit("                raise error")
         else:
             emit("            pass")
-    emit(f"    out = [{', '.join(names + (['restaurant_text'] if derived else []))}]")
+    derived_values = ["restaurant_text" if name == "restaurant_id" else variables["created_at"] for name in derived]
+    emit(f"    out = [{', '.join(names + derived_values)}]")
     if checks:
         emit("    for check, evaluate in CHECKS:")
         emit("        if evaluate(out) is False:")
