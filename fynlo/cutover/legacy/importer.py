@@ -134,6 +134,7 @@ class _Importer:
                  format=None, employee_role="cashier", default_platform=None):
         if batch_size < 1:
             raise CutoverError("--batch-size must be at least 1")
+        self.timezone_given = timezone is not None  # (before the default: fynlo-v1's own default is UTC)
         timezone = timezone or settings.TIME_ZONE
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -141,7 +142,6 @@ class _Importer:
             raise CutoverError(f"unknown time zone {timezone!r} (e.g. Europe/London, UTC)") from error
         self.source_path = source
         self.format = format
-        self.timezone_given = timezone is not None
         self.employee_role = employee_role
         self.default_platform = default_platform
         self.translation = None  # the fynlo-v1 format's view of the source
