@@ -1,0 +1,486 @@
+"""A synthetic legacy Fynlo database (the fynlo-v1 shape: UUID keys, order lines in
+`orders.items` JSON, payments without a restaurant), any size, seeded, in three shapes.
+
+`generate_fynlo_v1()` writes one `<legacy table>.csv` per table into a folder, as
+`\\copy (SELECT * FROM t) TO 't.csv' CSV HEADER` writes it (PostgreSQL's output formats:
+`2025-08-01 12:34:56.123456+00`, `t`/`f`, JSON as text, an empty unquoted field is NULL);
+optionally a plain `pg_dump`-style file of the same rows (`COPY public.t (...) FROM stdin;`
+blocks in text format, with a few statements around them that an importer ignores); and
+optionally loads the same rows into a database whose tables exist (the caller creates them,
+e.g. from tests/data/fynlo_v1_schema.sql; `schema=` runs a DDL file first).
+
+Good data holds together: every reference points to a row of the same restaurant, an item's
+total_price = unit_price * quantity (floats in JSON, exact at two places), an order's subtotal
+is the sum of its lines, tax_amount 20 % of it, total_amount = subtotal + tax; each completed
+order has one completed payment of its total, about 1 % of them a refund ("done").
+
+`bad_rows=N` injects N rows of every trap of the legacy data (`TRAPS`); each is listed in the
+manifest with its table, key and what the importer does with it ("rejected", or "accepted" for
+the traps it normalises). `expected_rejects` counts the rejects an import must report per
+target table (dependents included). Bad rows never change the good rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import bcrypt
+
+from fynlo.cutover.legacy.generate import _bcrypt_salt, legacy_password
+
+# The legacy tables written, in dump order, and their columns (the legacy DDL's names and order).
+TABLES: dict[str, tuple[str, ...]] = {
+    "platforms": ("id", "name", "owner_email", "subscription_tier", "created_at", "updated_at"),
+    "restaurants": (
+        "id", "platform_id", "name", "address", "phone", "email", "timezone", "business_hours", "settings",
+        "tax_configuration", "payment_methods", "subscription_plan", "subscription_status",
+        "subscription_started_at", "subscription_expires_at", "is_active", "created_at", "updated_at",
+    ),
+    "users": (
+        "id", "email", "username", "password_hash", "supabase_id", "auth_provider", "first_name", "last_name", "role",
+        "restaurant_id", "platform_id", "permissions", "pin_code", "is_active", "last_login", "current_restaurant_id",
+        "created_at", "updated_at",
+    ),
+    "user_restaurants": ("id", "user_id", "restaurant_id", "role", "is_primary", "permissions", "created_at",
+                         "updated_at"),
+    "customers": ("id", "restaurant_id", "first_name", "last_name", "email", "phone", "loyalty_points", "total_spent",
+                  "visit_count", "preferences", "created_at", "updated_at"),
+    "categories": ("id", "restaurant_id", "name", "description", "color", "icon", "sort_order", "is_active",
+                   "created_at"),
+    "products": (
+        "id", "restaurant_id", "category_id", "name", "description", "price", "cost", "image_url", "barcode", "sku",
+        "prep_time", "dietary_info", "modifiers", "is_active", "stock_tracking", "stock_quantity", "created_at",
+        "updated_at",
+    ),
+    "orders": (
+        "id", "restaurant_id", "customer_id", "order_number", "table_number", "table_id", "order_type", "status",
+        "items", "subtotal", "tax_amount", "service_charge", "discount_amount", "total_amount", "payment_status",
+        "special_instructions", "created_by", "created_at", "updated_at",
+    ),
+    "payments": ("id", "order_id", "payment_method", "amount", "fee_amount", "net_amount", "status", "external_id",
+                 "payment_metadata", "created_at"),
+    "refunds": ("id", "order_id", "amount", "reason", "state", "created_at", "updated_at"),
+}
+UNKNOWN_COLUMN = "legacy_note"  # the `unknown_column` trap: a column of orders nobody told us about
+
+# trap -> (table, what the importer does)
+TRAPS = {
+    "foreign_product": ("orders", "rejected"),  # items name a product of another restaurant
+    "float_artefact": ("orders", "accepted"),  # 10.499999999 is 10.50
+    "float_not_pence": ("orders", "rejected"),  # 4.333 is no number of pence
+    "string_numbers": ("orders", "accepted"),  # "2", "3.50"
+    "unknown_enum": ("orders", "rejected"),  # status ON_HOLD
+    "naive_timestamp": ("orders", "accepted"),  # UTC
+    "orphan_payment": ("payments", "rejected"),
+    "wrong_restaurant": ("products", "rejected"),  # its category is another restaurant's
+    "duplicate_sku": ("products", "accepted"),  # the later product's sku left empty
+    "null_hash": ("users", "accepted"),  # must set a password
+    "unknown_column": ("orders", "accepted"),  # to the archive
+}
+START = datetime(2025, 8, 1, tzinfo=timezone.utc)
+MENU = (
+    ("Starters", ("Soup", 450), ("Bruschetta", 525), ("Wings", 650), ("Nachos", 575)),
+    ("Mains", ("Burger", 1150), ("Tacos", 950), ("Risotto", 1275), ("Fish", 1399)),
+    ("Desserts", ("Brownie", 550), ("Cheesecake", 600), ("Sorbet", 425), ("Tart", 575)),
+    ("Drinks", ("Cola", 250), ("Lemonade", 299), ("Beer", 525), ("Coffee", 280)),
+)
+METHODS = ("card",) * 5 + ("cash",) * 3 + ("stripe", "qr_code")
+STATUSES = ("completed",) * 18 + ("cancelled", "pending")
+FIRST, LAST = ("Ann", "Bob", "Cleo", "Dev", "Eve", "Finn"), ("Smith", "Jones", "Patel", "Okafor", "Nguyen")
+TABLE_CODES = {name: n for n, name in enumerate(TABLES, start=1)}
+BAD_BASE = 0x0F00_0000_0000
+
+
+def uuid_of(table: str, n: int, seed: int) -> str:
+    """The n-th key of a table: the same for the same seed, a valid UUID text."""
+    return f"{TABLE_CODES[table]:08x}-{seed & 0xFFFF:04x}-4000-8000-{n:012x}"
+
+
+def ts(when: datetime, *, naive: bool = False) -> str:
+    """As PostgreSQL writes it: `2025-08-01 12:34:56.1234+00` (no trailing zeros of the fraction)."""
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    if when.microsecond:
+        text += f".{when.microsecond:06d}".rstrip("0")
+    return text if naive else text + "+00"
+
+
+def pounds(pennies: int) -> str:
+    return f"{pennies // 100}.{pennies % 100:02d}"
+
+
+@dataclass
+class FynloV1Manifest:
+    folder: Path
+    dump: Path | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    order_items: int = 0
+    traps: list[dict] = field(default_factory=list)
+    expected_rejects: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"format": "fynlo-v1", "folder": str(self.folder), "dump": str(self.dump) if self.dump else None,
+                "rows": self.rows, "order_items": self.order_items, "traps": self.traps,
+                "expected_rejects": self.expected_rejects, "seconds": round(self.seconds, 3)}
+
+
+class _Table:
+    """One legacy table: its CSV file and, for the dump, its COPY block in a part file."""
+
+    def __init__(self, folder: Path, name: str, columns: tuple[str, ...], dump: bool):
+        self.name, self.columns, self.rows = name, columns, 0
+        self.csv_file = open(folder / f"{name}.csv", "w", newline="", encoding="utf-8")
+        self.csv = csv.writer(self.csv_file, lineterminator="\n")
+        self.csv.writerow(columns)
+        self.part = open(folder / f".{name}.dump-part", "w", encoding="utf-8") if dump else None
+
+    def write(self, row: dict) -> None:
+        values = [row.get(c) for c in self.columns]
+        self.csv.writerow(["" if v is None else v for v in values])
+        if self.part is not None:
+            self.part.write("\t".join("\\N" if v is None else _copy_text(v) for v in values) + "\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self.csv_file.close()
+        if self.part is not None:
+            self.part.close()
+
+
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+class _Generator:
+    def __init__(self, folder: Path, *, platforms: int, restaurants_per_platform: int, orders: int,
+                 items_per_order: float, seed: int, bad_rows: int, dump: Path | None,
+                 progress: Callable[[int], None] | None):
+        self.folder, self.seed, self.bad_rows, self.dump = folder, seed, bad_rows, dump
+        self.platforms, self.per_platform, self.orders = platforms, restaurants_per_platform, orders
+        self.items_per_order = items_per_order
+        self.rng = random.Random(seed)
+        self.bad_rng = random.Random(seed ^ 0x5EED_BAD)  # bad rows draw from their own: the good rows stay the same
+        self.progress = progress or (lambda n: None)
+        self.counters = dict.fromkeys(TABLES, 0)
+        self.bad_counter = dict.fromkeys(TABLES, BAD_BASE)
+        self.manifest = FynloV1Manifest(folder, dump)
+        columns = dict(TABLES)
+        if bad_rows:
+            columns["orders"] = columns["orders"] + (UNKNOWN_COLUMN,)
+        self.tables = {name: _Table(folder, name, cols, dump is not None) for name, cols in columns.items()}
+        self.restaurants: list[dict] = []  # {id, users, products, customers, owner}
+
+    def key(self, table: str, *, bad: bool = False) -> str:
+        if bad:
+            self.bad_counter[table] += 1
+            return uuid_of(table, self.bad_counter[table], self.seed)
+        self.counters[table] += 1
+        return uuid_of(table, self.counters[table], self.seed)
+
+    def trap(self, kind: str, key: str, **extra) -> None:
+        table, outcome = TRAPS[kind]
+        self.manifest.traps.append({"kind": kind, "table": table, "key": key, "outcome": outcome, **extra})
+
+    def reject(self, table: str, n: int = 1) -> None:
+        self.manifest.expected_rejects[table] = self.manifest.expected_rejects.get(table, 0) + n
+
+    def run(self) -> FynloV1Manifest:
+        started = time.monotonic()
+        try:
+            self.parents()
+            self.write_orders()
+            self.bad_parents()
+        finally:
+            for table in self.tables.values():
+                table.close()
+        if self.dump is not None:
+            self.write_dump()
+        self.manifest.rows = {name: table.rows for name, table in self.tables.items()}
+        self.manifest.seconds = time.monotonic() - started
+        return self.manifest
+
+    # -- platforms, restaurants, users, menus --
+
+    def parents(self) -> None:
+        hashes = {role: bcrypt.hashpw(legacy_password(role).encode(),
+                                      _bcrypt_salt(self.rng.getrandbits(128).to_bytes(16, "big"))).decode()
+                  for role in ("platform_owner", "restaurant_owner", "manager", "cashier")}
+        self.hashes = hashes
+        created = START - timedelta(days=60)
+        number = 0
+        for p in range(self.platforms):
+            platform = self.key("platforms")
+            owner_email = f"owner{p + 1}@platform.test"
+            self.tables["platforms"].write({"id": platform, "name": f"Platform {p + 1}", "owner_email": owner_email,
+                                            "subscription_tier": "pro", "created_at": ts(created + timedelta(minutes=p))})
+            self.tables["users"].write({
+                "id": self.key("users"), "email": owner_email, "password_hash": hashes["platform_owner"],
+                "first_name": "Pat", "last_name": f"Owner{p + 1}", "role": "platform_owner", "platform_id": platform,
+                "is_active": "t", "created_at": ts(created + timedelta(minutes=p)),
+            })
+            for r in range(self.per_platform):
+                number += 1
+                self.restaurant(platform, number, created + timedelta(hours=number))
+
+    def restaurant(self, platform: str, number: int, created: datetime) -> None:
+        rid = self.key("restaurants")
+        self.tables["restaurants"].write({
+            "id": rid, "platform_id": platform, "name": f"Restaurant {number}",
+            "address": json.dumps({"line1": f"{number} High Street", "city": "London", "postcode": f"N{number} 1AA"}),
+            "phone": f"020 7946 {number:04d}", "email": f"r{number}@restaurant.test", "timezone": "Europe/London",
+            "settings": json.dumps({"website": f"https://r{number}.test"}),
+            "tax_configuration": json.dumps({"vatEnabled": True, "vatRate": 20, "serviceTaxEnabled": False,
+                                             "serviceTaxRate": 12.5}),
+            "subscription_plan": ("alpha", "beta", "omega")[number % 3], "subscription_status": "active",
+            "is_active": "t", "created_at": ts(created),
+        })
+        users = []
+        for role, legacy_role in (("owner", "restaurant_owner"), ("manager", "manager"), ("till1", "employee"),
+                                  ("till2", "employee")):
+            uid = self.key("users")
+            users.append(uid)
+            self.tables["users"].write({
+                "id": uid, "email": f"{role}.r{number}@restaurant.test",
+                "password_hash": self.hashes["cashier" if legacy_role == "employee" else legacy_role],
+                "first_name": self.rng.choice(FIRST), "last_name": self.rng.choice(LAST), "role": legacy_role,
+                "restaurant_id": rid, "permissions": json.dumps({"canRefund": legacy_role != "employee"}),
+                "pin_code": f"{1000 + number % 9000}" if legacy_role == "employee" else None, "is_active": "t",
+                "created_at": ts(created + timedelta(minutes=1)),
+            })
+        customers = []
+        for c in range(3):
+            cid = self.key("customers")
+            customers.append(cid)
+            self.tables["customers"].write({
+                "id": cid, "restaurant_id": rid, "first_name": self.rng.choice(FIRST), "last_name": self.rng.choice(LAST),
+                "loyalty_points": "0", "total_spent": "0.00", "visit_count": "0", "created_at": ts(created),
+            })
+        products, categories = [], []
+        for order, (category, *items) in enumerate(MENU, start=1):
+            cat = self.key("categories")
+            categories.append(cat)
+            self.tables["categories"].write({"id": cat, "restaurant_id": rid, "name": category, "sort_order": str(order),
+                                             "is_active": "t", "created_at": ts(created + timedelta(minutes=2))})
+            for name, price in items:
+                pid = self.key("products")
+                products.append((pid, price))
+                self.tables["products"].write({
+                    "id": pid, "restaurant_id": rid, "category_id": cat, "name": name, "price": pounds(price),
+                    "cost": pounds(price // 3), "sku": f"SKU-{len(products):03d}", "dietary_info": "[]",
+                    "modifiers": "[]", "is_active": "t", "stock_tracking": "f", "stock_quantity": "0",
+                    "created_at": ts(created + timedelta(minutes=3)),
+                })
+        self.restaurants.append({"id": rid, "number": number, "users": users, "customers": customers,
+                                 "products": products, "categories": categories, "created": created})
+
+    def bad_parents(self) -> None:
+        """The traps of the parents: written after the good rows, so they never change them."""
+        if not self.bad_rows:
+            return
+        first, other = self.restaurants[0], self.restaurants[-1]
+        for n in range(self.bad_rows):
+            created = ts(first["created"] + timedelta(minutes=10 + n))
+            pid = self.key("products", bad=True)
+            self.tables["products"].write({
+                "id": pid, "restaurant_id": other["id"], "category_id": first["categories"][0], "name": f"Stray {n}",
+                "price": "5.00", "is_active": "t", "created_at": created,
+            })
+            if other is not first:
+                self.trap("wrong_restaurant", pid)
+                self.reject("products")
+            pid = self.key("products", bad=True)
+            self.tables["products"].write({
+                "id": pid, "restaurant_id": first["id"], "category_id": first["categories"][0], "name": f"Twin {n}",
+                "price": "5.00", "sku": "SKU-001", "is_active": "t", "created_at": created,
+            })
+            self.trap("duplicate_sku", pid)
+            uid = self.key("users", bad=True)
+            self.tables["users"].write({
+                "id": uid, "email": f"supabase{n}@restaurant.test", "password_hash": None,
+                "supabase_id": uuid_of("users", BAD_BASE + 0xFFFF + n, self.seed), "auth_provider": "supabase",
+                "first_name": "Sue", "last_name": "Pabase", "role": "manager", "restaurant_id": first["id"],
+                "is_active": "t", "created_at": created,
+            })
+            self.trap("null_hash", uid)
+
+    # -- orders, their lines, payments, refunds --
+
+    def lines(self) -> int:
+        spread = max(0.0, 2 * (self.items_per_order - 1))
+        return 1 + int(self.rng.random() * (spread + 1)) if spread else 1
+
+    def write_orders(self) -> None:
+        step = max(1, (90 * 86400) // max(self.orders, 1))
+        bad_every = max(1, self.orders // (len(TRAPS) * max(self.bad_rows, 1) + 1)) if self.bad_rows else 0
+        pending = [kind for kind, (table, _) in TRAPS.items() if table in ("orders", "payments")] * self.bad_rows
+        seconds = 0
+        for i in range(self.orders):
+            seconds += self.rng.randint(1, 2 * step)
+            created = START + timedelta(seconds=seconds, microseconds=self.rng.randrange(1_000_000))
+            rs = self.restaurants[i % len(self.restaurants)]
+            self.order(rs, created, i)
+            if bad_every and (i + 1) % bad_every == 0 and pending:
+                self.bad_order(pending.pop(0), created + timedelta(microseconds=1))
+            if i % 1000 == 999:
+                self.progress(1000)
+        for kind in pending:
+            self.bad_order(kind, START + timedelta(seconds=seconds + 1))
+        if self.orders % 1000:
+            self.progress(self.orders % 1000)
+
+    def items(self, rs: dict, n: int, rng: random.Random | None = None) -> tuple[list[dict], int]:
+        rng = rng or self.rng
+        items, subtotal = [], 0
+        for _ in range(n):
+            product, price = rs["products"][rng.randrange(len(rs["products"]))]
+            quantity = 1 if rng.random() < 0.75 else rng.randint(2, 4)
+            items.append({"product_id": product, "quantity": quantity, "unit_price": price / 100,
+                          "total_price": price * quantity / 100, "modifiers": [], "special_instructions": None})
+            subtotal += price * quantity
+        return items, subtotal
+
+    def order(self, rs: dict, created: datetime, i: int, *, key: str | None = None, items=None, status=None,
+              extra: dict | None = None, naive: bool = False) -> tuple[str, int]:
+        oid = key or self.key("orders")
+        if items is None:
+            items, subtotal = self.items(rs, self.lines())
+        else:
+            subtotal = sum(round(float(item["total_price"]) * 100) for item in items)
+        tax = (subtotal * 20 + 50) // 100
+        total = subtotal + tax
+        status = status or STATUSES[self.rng.randrange(len(STATUSES))]  # (bad orders give theirs)
+        row = {
+            "id": oid, "restaurant_id": rs["id"],
+            "customer_id": rs["customers"][i % 3] if i % 4 == 0 else None,
+            "order_number": f"ORD-{created:%Y%m%d}-{oid[-12:].upper()}",
+            "table_number": f"T{1 + i % 20}", "order_type": ("dine_in", "takeaway", "DELIVERY")[i % 3],
+            "status": status, "items": json.dumps(items), "subtotal": pounds(subtotal), "tax_amount": pounds(tax),
+            "service_charge": "0.00", "discount_amount": "0.00", "total_amount": pounds(total),
+            "payment_status": "completed" if status == "completed" else "pending",
+            "created_by": rs["users"][1 + i % 3], "created_at": ts(created, naive=naive),
+            "updated_at": ts(created + timedelta(minutes=20)) if status != "pending" else None,
+            **(extra or {}),
+        }
+        self.tables["orders"].write(row)
+        self.manifest.order_items += len(items)
+        if status == "completed":
+            method = METHODS[i % len(METHODS)]
+            pid = self.key("payments", bad=key is not None)
+            self.tables["payments"].write({
+                "id": pid, "order_id": oid, "payment_method": method, "amount": pounds(total),
+                "fee_amount": "0.00" if method == "cash" else pounds((total * 14 + 50) // 1000 + 20),
+                "status": "completed", "external_id": None if method == "cash" else f"pi_{pid[-12:]}",
+                "payment_metadata": None if method == "cash" else json.dumps({"provider": method}),
+                "created_at": ts(created + timedelta(minutes=15)),
+            })
+            if key is None and i % 100 == 42:
+                self.tables["refunds"].write({
+                    "id": self.key("refunds"), "order_id": oid, "amount": pounds(max(1, total // 2)),
+                    "reason": "cold food", "state": "done", "created_at": ts(created + timedelta(hours=1)),
+                })
+        return oid, len(items)
+
+    def bad_order(self, kind: str, created: datetime) -> None:
+        first, other = self.restaurants[0], self.restaurants[-1]
+        table, outcome = TRAPS[kind]
+        if kind == "orphan_payment":
+            pid = self.key("payments", bad=True)
+            self.tables["payments"].write({
+                "id": pid, "order_id": uuid_of("orders", BAD_BASE * 2, self.seed), "payment_method": "cash",
+                "amount": "9.99", "status": "completed", "created_at": ts(created),
+            })
+            self.trap(kind, pid)
+            self.reject("payments")
+            return
+        product, price = first["products"][0]
+        items, _ = self.items(first, 2, self.bad_rng)
+        status, naive = "completed", False
+        if kind == "foreign_product":
+            if other is first:
+                return  # one restaurant: no product of another
+            items[1]["product_id"] = other["products"][0][0]
+        elif kind == "float_artefact":
+            items[0].update(unit_price=price / 100 - 1e-9, total_price=items[0]["quantity"] * price / 100 - 1e-9)
+        elif kind == "float_not_pence":
+            items[0].update(unit_price=price / 100 + 0.003, total_price=items[0]["quantity"] * (price / 100 + 0.003))
+        elif kind == "string_numbers":
+            items[0].update(quantity=str(items[0]["quantity"]), unit_price=pounds(price),
+                            total_price=pounds(price * int(items[0]["quantity"])))
+        elif kind == "unknown_enum":
+            status = "ON_HOLD"
+        elif kind == "naive_timestamp":
+            naive = True
+        oid = self.key("orders", bad=True)
+        extra = {UNKNOWN_COLUMN: "ask for Sam"} if kind == "unknown_column" else None
+        self.order(first, created, 1, key=oid, items=items, status=status, naive=naive, extra=extra)
+        self.trap(kind, oid)
+        if outcome == "rejected":
+            self.reject("orders")
+            self.reject("order_items", len(items))
+            if status == "completed":
+                self.reject("payments")
+
+    # -- the plain dump --
+
+    def write_dump(self) -> None:
+        with open(self.dump, "w", encoding="utf-8") as out:
+            out.write("--\n-- PostgreSQL database dump (synthetic: generate_legacy_export --format fynlo-v1)\n--\n\n"
+                      "SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\n"
+                      "SET standard_conforming_strings = on;\nSELECT pg_catalog.set_config('search_path', '', false);\n\n")
+            for name, table in self.tables.items():
+                part = self.folder / f".{name}.dump-part"
+                out.write(f"--\n-- Data for Name: {name}; Type: TABLE DATA; Schema: public; Owner: fynlo\n--\n\n")
+                out.write(f"COPY public.{name} ({', '.join(table.columns)}) FROM stdin;\n")
+                with open(part, encoding="utf-8") as block:
+                    while chunk := block.read(1 << 20):
+                        out.write(chunk)
+                out.write("\\.\n\n\n")
+                part.unlink()
+            out.write("--\n-- PostgreSQL database dump complete\n--\n\n")
+
+
+def generate_fynlo_v1(folder: Path, *, platforms: int = 2, restaurants_per_platform: int = 2, orders: int = 1000,
+                      items_per_order: float = 3.0, seed: int = 1, bad_rows: int = 0, dump: Path | None = None,
+                      database_url: str | None = None, schema: Path | None = None,
+                      progress: Callable[[int], None] | None = None) -> FynloV1Manifest:
+    """Write the CSV folder (and the dump, and load the database when asked); the manifest."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = _Generator(folder, platforms=platforms, restaurants_per_platform=restaurants_per_platform,
+                          orders=orders, items_per_order=items_per_order, seed=seed, bad_rows=bad_rows,
+                          dump=Path(dump) if dump else None, progress=progress).run()
+    if database_url:
+        load_database(folder, database_url, schema=schema)
+    return manifest
+
+
+def load_database(folder: Path, url: str, *, schema: Path | None = None) -> None:
+    """COPY the CSV files of `folder` into the legacy tables of the database at `url`."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("SET TimeZone = 'UTC'")  # a naive timestamp of the trap holds UTC (as the legacy app wrote it)
+        if schema is not None:
+            conn.execute(Path(schema).read_text())
+        for name in TABLES:
+            path = folder / f"{name}.csv"
+            with open(path, "rb") as handle:
+                header = handle.readline().decode().strip().split(",")
+                for column in header:
+                    if column not in TABLES[name]:
+                        conn.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{column}" text')
+                handle.seek(0)
+                with conn.cursor().copy(
+                    f"COPY {name} ({', '.join(header)}) FROM STDIN (FORMAT csv, HEADER true)"
+                ) as copy:
+                    while chunk := handle.read(1 << 20):
+                        copy.write(chunk)

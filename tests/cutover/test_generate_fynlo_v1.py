@@ -1,0 +1,92 @@
+"""`generate_legacy_export --format fynlo-v1`: a synthetic legacy Fynlo database as a CSV folder,
+a plain pg_dump file and a database made from the legacy DDL (tests/data/fynlo_v1_schema.sql),
+with its traps; each shape imports with exactly the rejects its manifest expects."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from fynlo.cutover.legacy.generate_v1 import TRAPS, generate_fynlo_v1
+from tests.cutover.test_migrate_legacy_fynlo_v1 import SCHEMA, migrate, owner_conninfo, snapshot, wipe
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+@pytest.fixture(autouse=True)
+def empty_database(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        wipe()
+
+
+@pytest.fixture
+def legacy_database(django_db_setup, django_db_blocker):
+    name = f"{settings.DATABASES['owner']['TEST']['NAME']}_fynlo_v1_generated"
+    with django_db_blocker.unblock():
+        admin = psycopg.connect(owner_conninfo("postgres"), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    params = connections["owner"].get_connection_params()
+    yield (f"postgresql://{params['user']}:{params.get('password') or ''}@{params.get('host') or '127.0.0.1'}:"
+           f"{params.get('port') or 5432}/{name}")
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_database):
+    # when the command writes a small legacy database with one row of every trap
+    out = io.StringIO()
+    call_command("generate_legacy_export", str(tmp_path / "csv"), "--format", "fynlo-v1", "--orders", "120",
+                 "--bad-rows", "1", "--seed", "5", "--dump", str(tmp_path / "fynlo_backup.sql"),
+                 "--database-url", legacy_database, "--schema", str(SCHEMA),
+                 "--manifest", str(tmp_path / "manifest.json"), stdout=out, stderr=io.StringIO())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+
+    # then every trap is there once, and the three shapes hold the same rows
+    assert sorted(t["kind"] for t in manifest["traps"]) == sorted(TRAPS)
+    assert "fynlo-v1, 10 tables" in out.getvalue()
+    with psycopg.connect(legacy_database) as conn:
+        for table, rows in manifest["rows"].items():
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows, table
+            csv_lines = (tmp_path / "csv" / f"{table}.csv").read_text().count("\n") - 1
+            assert csv_lines == rows, table
+        assert conn.execute("SELECT count(*) FROM orders WHERE legacy_note IS NOT NULL").fetchone()[0] == 1
+        lines = conn.execute("SELECT sum(jsonb_array_length(items)) FROM orders").fetchone()[0]
+    assert lines == manifest["order_items"]
+    assert (tmp_path / "fynlo_backup.sql").read_text().count(" FROM stdin;\n") == 10
+
+    # and each imports with exactly the rejects the manifest expects, into identical databases
+    results = {}
+    for kind, source in (("csv", tmp_path / "csv"), ("sql", tmp_path / "fynlo_backup.sql"), ("url", legacy_database)):
+        wipe()
+        code, text, report = migrate(source, tmp_path / kind)
+        assert code == 1, text
+        assert {t: r["count"] for t, r in report["rejects"].items()} == manifest["expected_rejects"], report["rejects"]
+        assert report["reconciliation"]["balanced"], report["reconciliation"]
+        assert [row["email"] for row in report["must_set_a_password"]] == ["supabase0@restaurant.test"]
+        assert report["where_every_legacy_column_went"]["orders"]["legacy_note"].startswith("archive")
+        results[kind] = snapshot()
+    assert results["sql"] == results["csv"] and results["url"] == results["csv"]
+    imported = results["csv"]
+    assert len(imported["orders"]) == manifest["rows"]["orders"] - manifest["expected_rejects"]["orders"]
+    assert len(imported["order_items"]) == manifest["order_items"] - manifest["expected_rejects"]["order_items"]
+
+
+def test_the_same_seed_gives_the_same_bytes_and_bad_rows_leave_the_good_ones(tmp_path):
+    a = generate_fynlo_v1(tmp_path / "a", orders=50, seed=3, dump=tmp_path / "a.sql")
+    b = generate_fynlo_v1(tmp_path / "b", orders=50, seed=3, dump=tmp_path / "b.sql")
+    bad = generate_fynlo_v1(tmp_path / "bad", orders=50, seed=3, bad_rows=2)
+    assert (tmp_path / "a.sql").read_bytes() == (tmp_path / "b.sql").read_bytes()
+    assert a.traps == [] and a.expected_rejects == {}
+    assert len(bad.traps) == 2 * len(TRAPS)
+    good = (tmp_path / "a" / "payments.csv").read_text().splitlines()
+    with_bad = set((tmp_path / "bad" / "payments.csv").read_text().splitlines())
+    assert set(good[1:]) <= with_bad
+    assert b.rows == a.rows
