@@ -15,6 +15,14 @@ users, categories, products, employees). In the same run:
 
 Printed: end-to-end rows/s of both and their ratio (target >= 0.8x), each table's rows/s
 from the command's report, and the peak RSS (target <= 300 MB).
+
+Then the fynlo-v1 case (the real legacy Fynlo database, BENCH_LEGACY_FORMATS=guide,fynlo-v1 by
+default): the same number of legacy orders (~3 lines each in `orders.items`, ~1 payment each,
+their parents) from `generate_legacy_export --format fynlo-v1`, as a CSV folder and a plain
+dump. The limit: `psql \copy` of the CSV files into the legacy DDL (tests/data/fynlo_v1_schema.sql)
+in an empty database; that database is then the live URL source. The subject: migrate_legacy
+from the CSV folder, from the dump (targets >= 0.8x) and from the URL (>= 0.6x), end to end;
+rows counted are the legacy rows plus the order lines, the same for both sides.
 """
 
 from __future__ import annotations
@@ -140,6 +148,114 @@ def subject(folder: Path, database: str) -> tuple[dict, float, float]:
     return json.loads(report_path.read_text()), wall, usage.ru_maxrss / 1024
 
 
+def database_url(alias: str, database: str) -> str:
+    from urllib.parse import quote
+
+    from django.db import connections
+
+    config = connections[alias].settings_dict
+    return (f"postgresql://{quote(config['USER'], safe='')}:{quote(config['PASSWORD'] or '', safe='')}"
+            f"@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{database}")
+
+
+# -- fynlo-v1 --
+
+FYNLO_V1_SCHEMA = Path(__file__).resolve().parent.parent / "tests" / "data" / "fynlo_v1_schema.sql"
+TARGET_URL_RATIO = 0.6
+
+
+def fynlo_v1_export(orders: int) -> tuple[Path, Path, dict]:
+    from fynlo.cutover.legacy.generate_v1 import generate_fynlo_v1
+
+    folder = Path(os.environ.get("BENCH_LEGACY_DIR", tempfile.gettempdir())) / f"fynlo_bench_fynlo_v1_{orders}"
+    manifest_path, dump = folder / "manifest.json", folder / "fynlo_backup.sql"
+    if manifest_path.exists():
+        return folder / "csv", dump, json.loads(manifest_path.read_text())
+    print(f"generating a fynlo-v1 legacy database of {orders:,} orders in {folder} ...", flush=True)
+    restaurants = max(2, min(50, orders // 20_000))
+    manifest = generate_fynlo_v1(folder / "csv", platforms=2, restaurants_per_platform=restaurants // 2,
+                                 orders=orders, seed=1, dump=dump)
+    data = manifest.as_dict()
+    manifest_path.write_text(json.dumps(data, default=str))
+    return folder / "csv", dump, data
+
+
+def fynlo_v1_limit(folder: Path, database: str) -> tuple[float, str]:
+    """psql \copy of every CSV file into the legacy DDL in an empty database: (seconds, its URL)."""
+    from fynlo.cutover.legacy.generate_v1 import TABLES
+
+    name = f"{database}_legacy_v1"
+    admin = connect("owner")
+    admin.autocommit = True
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    url = database_url("owner", name)
+    with psycopg_connect(url) as conn:
+        conn.execute(FYNLO_V1_SCHEMA.read_text(encoding="utf-8"))
+    env = {**os.environ, "PGOPTIONS": "-c TimeZone=UTC"}
+    seconds = sum(psql_copy(url, env, table, folder / f"{table}.csv") for table in TABLES)
+    return seconds, url
+
+
+def psycopg_connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def fynlo_v1_subject(source, database: str, label: str) -> tuple[dict, float, float]:
+    from django.conf import settings
+
+    from fynlo.cutover.legacy.schema import table_specs
+
+    owner = connect("owner")
+    owner.execute(f"TRUNCATE {', '.join(table_specs())}, legacy_id_map, legacy_archive RESTART IDENTITY CASCADE")
+    owner.close()
+    base = Path(os.environ.get("BENCH_LEGACY_DIR", tempfile.gettempdir()))
+    report_path = base / f"fynlo_bench_fynlo_v1.{label}.report.json"
+    env = {**os.environ, "DATABASE_URL": database_url("default", database),
+           "DATABASE_OWNER_URL": database_url("owner", database)}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(source),
+         "--format", "fynlo-v1", "--report", str(report_path), "--rejects", str(base / f"fynlo_bench_{label}.rejects")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"migrate_legacy ({label}) exited {os.waitstatus_to_exitcode(status)}; see {report_path}")
+    return json.loads(report_path.read_text()), wall, usage.ru_maxrss / 1024
+
+
+def run_fynlo_v1(database: str, orders: int) -> bool:
+    folder, dump, manifest = fynlo_v1_export(orders)
+    limit_seconds, url = fynlo_v1_limit(folder, database)
+    total_rows = sum(manifest["rows"].values()) + manifest["order_items"]
+    print(f"legacy import fynlo-v1: {orders:,} orders; {total_rows:,} rows ({manifest['order_items']:,} order lines "
+          f"in orders.items, {manifest['rows']['payments']:,} payments)")
+    print(f"  psql \\copy of the CSV files into the legacy DDL: {total_rows / limit_seconds:,.0f} rows/s "
+          f"({limit_seconds:.1f}s)")
+    ok = True
+    try:
+        for label, source, target in (("csv", folder, TARGET_RATIO), ("dump", dump, TARGET_RATIO),
+                                      ("url", url, TARGET_URL_RATIO)):
+            report, wall, rss = fynlo_v1_subject(source, database, label)
+            ratio = limit_seconds / wall
+            passed = ratio >= target and rss <= TARGET_RSS_MB
+            ok = ok and passed
+            print(f"  fynlo-v1 from {label:<4}: migrate_legacy {total_rows / wall:,.0f} rows/s ({wall:.1f}s) ratio "
+                  f"{ratio:.2f}x (target >= {target}x); peak RSS {rss:,.0f} MB (target <= {TARGET_RSS_MB} MB) "
+                  f"{'PASS' if passed else 'FAIL'}")
+    finally:
+        admin = connect("owner")
+        admin.autocommit = True
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        admin.close()
+    return ok
+
+
 def run() -> bool:
     setup_django()
     if psql_binary() is None:
@@ -147,6 +263,16 @@ def run() -> bool:
         return False
     database = bench_database()
     orders = int(os.environ.get("BENCH_LEGACY_ORDERS", 1_000_000))
+    formats = os.environ.get("BENCH_LEGACY_FORMATS", "guide,fynlo-v1").split(",")
+    ok = True
+    if "guide" in formats:
+        ok = run_guide(database, orders) and ok
+    if "fynlo-v1" in formats:
+        ok = run_fynlo_v1(database, orders) and ok
+    return ok
+
+
+def run_guide(database: str, orders: int) -> bool:
     folder, manifest = export(orders)
     baseline = limit(folder)
     report, wall, rss = subject(folder, database)
