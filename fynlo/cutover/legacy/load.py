@@ -320,6 +320,7 @@ class BatchResult:
     conflicts: list[Conflict] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     retried: bool = False  # the database refused the batch; it went in again by halves
+    new_rows: list = field(default_factory=list)  # dry run: the (line, ident, text) that would be inserted
 
 
 def _lines(rows: list[tuple]) -> str:
@@ -449,6 +450,7 @@ class BatchLoader:
         try:
             if self.dry_run:
                 result.imported = len(self.new)
+                result.new_rows = self.new
                 if self.existing:
                     with self.conn.transaction(force_rollback=True):
                         self._compare(result)
