@@ -28,6 +28,7 @@ from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
 from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
     RECONCILED_SUMS,
@@ -172,6 +173,7 @@ class _Importer:
         self.lookup_conn: psycopg.Connection | None = None
         self.needed: set[str] = set()  # tables whose ids (and tenants) later rows refer to
         self.finisher: load.Finisher | None = None
+        self.run_id: int | None = None  # legacy_import_runs: this run (not in a dry run)
 
     def _selection(self, only: list[str] | None) -> list[str]:
         if not only:
@@ -215,6 +217,10 @@ class _Importer:
                 if self.translation is not None:
                     self.translation.finish()
                 self._reconcile()
+                if self.run_id is not None:
+                    tables = self.report.tables.values()
+                    bookkeeping.finish_run(self.conn, self.run_id, inserted=sum(t.imported for t in tables),
+                                           conflicts=sum(t.conflicts for t in tables))
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
@@ -252,6 +258,8 @@ class _Importer:
         self.lookup_conn = load.connect(params, timezone=self.timezone)
         load.check_schema(self.conn)
         load.take_lock(self.conn)
+        if not self.dry_run:
+            self.run_id = bookkeeping.start_run(self.conn, source=str(self.source_path), format=self.format)
         self.finisher = load.Finisher(params, timezone=self.timezone)
 
     def _close(self) -> None:
@@ -391,6 +399,8 @@ class _Importer:
             compare_columns=[c for c in copy_columns if c not in identity], dry_run=self.dry_run, stream=stream,
             chunk_rows=min(load.CHUNK_ROWS, max(1, self.batch_size // 2)),
         )
+        if self.run_id is not None and identity == ("id",):
+            loader.book = bookkeeping.RowBook(self.conn, spec.name, copy_columns, self.run_id)
         sum_column = RECONCILED_SUMS.get(spec.name)
         target = Target(
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
@@ -703,7 +713,10 @@ class _Importer:
             verified.extra_checked = False
             return
         state = target.state
-        verify_rows.record_extra(verified, self.conn, target.spec, state.db_ids, state.seen)
+        imported = bookkeeping.imported_ids(self.conn, target.spec.name)
+        verify_rows.record_extra(
+            verified, self.conn, target.spec, state.db_ids, state.seen, None if imported is None else imported.__contains__
+        )
 
     def _uncount(self, target: Target, text: str) -> None:
         """A row the database refused after it was counted as accepted."""
