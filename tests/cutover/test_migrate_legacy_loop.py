@@ -105,7 +105,7 @@ def test_each_inserted_row_is_recorded_with_its_run_and_hashes(tmp_path):
     # given an import and a second run (a newer export) that inserts one more order
     rows = base_rows()
     code, _, report = migrate(write_export(tmp_path / "export", rows))
-    assert code == 0
+    assert code == 0, _
     inserted = sum(table["imported"] for table in report["tables"].values())
     rows["orders"].append({**rows["orders"][1], "id": "502", "order_number": "R10-3"})
     code, out, _ = migrate(write_export(tmp_path / "more", rows))

@@ -1,8 +1,8 @@
 """migrate_legacy's runs and per-row bookkeeping (`legacy_import_runs`, `legacy_import_rows`,
 owner-only): per row an import inserted, the run, the hash of the source row as read (its COPY
 record) and the hash of what the database then held. Written with each batch, in the batch's
-transaction, set-based: the batch's (id, source hash) by COPY into a temporary table, then one
-INSERT ... SELECT that hashes the rows just written."""
+transaction, set-based: one INSERT ... SELECT per batch over the batch's (id, source hash) arrays, that
+hashes the rows just written."""
 
 from __future__ import annotations
 
@@ -61,26 +61,23 @@ class RowBook:
 
     def __init__(self, conn: psycopg.Connection, table: str, columns: list[str], run: int):
         self.conn = conn
-        self.temp = sql.Identifier(f"_legacy_rows_{table}")
-        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (row_id bigint, source_hash bytea)").format(self.temp))
-        self.copy_sql = sql.SQL("COPY {} (row_id, source_hash) FROM STDIN").format(self.temp)
+        # the batch's ids as an array: the planner expects few rows and finds each by its
+        # primary key (a hash join would read the whole, growing table per batch)
         self.insert_sql = sql.SQL(
             "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash)"
-            " SELECT {table_name}, t.id, {run}, s.source_hash, {hash} FROM {temp} s JOIN {table} t ON t.id = s.row_id"
+            " SELECT {table_name}, t.id, {run}, s.source_hash, {hash}"
+            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
             " source_hash = excluded.source_hash, written_hash = excluded.written_hash"
         ).format(
             rows=sql.Identifier(ROWS), table_name=sql.Literal(table), run=sql.Literal(run), hash=row_hash(columns),
-            temp=self.temp, table=sql.Identifier(table),
+            table=sql.Identifier(table),
         )
 
     def record(self, rows: list[tuple]) -> None:
         """(line, id, COPY text) rows just written, in the open transaction."""
-        rows = [(ident, source_hash(text)) for _, ident, text in rows if ident is not None]
-        if not rows:
+        ids = [ident for _, ident, _ in rows if ident is not None]
+        if not ids:
             return
-        self.conn.execute(sql.SQL("TRUNCATE {}").format(self.temp))
-        with self.conn.cursor().copy(self.copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        self.conn.execute(self.insert_sql)
+        hashes = [source_hash(text) for _, ident, text in rows if ident is not None]
+        self.conn.execute(self.insert_sql, [ids, hashes])
