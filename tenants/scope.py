@@ -26,6 +26,9 @@ OWNER_ONLY_TABLES = frozenset({
     # migrate_legacy's map of legacy keys (UUIDs) to our ids, and its archive of unmapped legacy data
     "legacy_id_map",
     "legacy_archive",
+    # migrate_legacy's runs, and per imported row its run and hashes (source, written)
+    "legacy_import_runs",
+    "legacy_import_rows",
 })
 
 

@@ -28,6 +28,8 @@ from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
 from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy import rows as bookkeeping
+from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
     RECONCILED_SUMS,
     Figures,
@@ -107,9 +109,11 @@ def legacy_import(
     format: str | None = None,
     employee_role: str = "cashier",
     default_platform: str | None = None,
+    verify: bool = False,
 ) -> ImportReport:
     """Import a legacy export (CSV folder or archive, pg_dump file, live URL) into the database
-    as the owner role."""
+    as the owner role. With `verify`, write nothing and compare the source with the database
+    instead (the report's `verification`)."""
     if format is not None and format not in FORMATS:
         raise CutoverError(f"--format must be one of {', '.join(FORMATS)}")
     importer = _Importer(
@@ -125,13 +129,14 @@ def legacy_import(
         format=format,
         employee_role=employee_role,
         default_platform=default_platform,
+        verify=verify,
     )
     return importer.run()
 
 
 class _Importer:
     def __init__(self, *, source, dry_run, only, rejects_dir, encoding, timezone, batch_size, progress, using,
-                 format=None, employee_role="cashier", default_platform=None):
+                 format=None, employee_role="cashier", default_platform=None, verify=False):
         if batch_size < 1:
             raise CutoverError("--batch-size must be at least 1")
         self.timezone_given = timezone is not None  # (before the default: fynlo-v1's own default is UTC)
@@ -145,6 +150,8 @@ class _Importer:
         self.employee_role = employee_role
         self.default_platform = default_platform
         self.translation = None  # the fynlo-v1 format's view of the source
+        self.verification = verify_rows.Verification() if verify else None
+        dry_run = dry_run or verify
         self.dry_run = dry_run
         self.rejects_dir = rejects_dir
         self.encoding = encoding
@@ -159,12 +166,14 @@ class _Importer:
             source=str(source), dry_run=dry_run, timezone=timezone, encoding=encoding,
             rejects_dir=str(rejects_dir) if rejects_dir else None,
         )
+        self.report.verification = self.verification
         self.states = {name: TableState(spec=spec, source_name=name) for name, spec in self.specs.items()}
         self.now_text = datetime.now(zoneinfo.ZoneInfo("UTC")).isoformat()
         self.conn: psycopg.Connection | None = None
         self.lookup_conn: psycopg.Connection | None = None
         self.needed: set[str] = set()  # tables whose ids (and tenants) later rows refer to
         self.finisher: load.Finisher | None = None
+        self.run_id: int | None = None  # legacy_import_runs: this run (not in a dry run)
 
     def _selection(self, only: list[str] | None) -> list[str]:
         if not only:
@@ -208,6 +217,10 @@ class _Importer:
                 if self.translation is not None:
                     self.translation.finish()
                 self._reconcile()
+                if self.run_id is not None:
+                    tables = self.report.tables.values()
+                    bookkeeping.finish_run(self.conn, self.run_id, inserted=sum(t.imported for t in tables),
+                                           conflicts=sum(t.conflicts for t in tables))
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
@@ -245,6 +258,8 @@ class _Importer:
         self.lookup_conn = load.connect(params, timezone=self.timezone)
         load.check_schema(self.conn)
         load.take_lock(self.conn)
+        if not self.dry_run:
+            self.run_id = bookkeeping.start_run(self.conn, source=str(self.source_path), format=self.format)
         self.finisher = load.Finisher(params, timezone=self.timezone)
 
     def _close(self) -> None:
@@ -384,6 +399,8 @@ class _Importer:
             compare_columns=[c for c in copy_columns if c not in identity], dry_run=self.dry_run, stream=stream,
             chunk_rows=min(load.CHUNK_ROWS, max(1, self.batch_size // 2)),
         )
+        if self.run_id is not None and identity == ("id",):
+            loader.book = bookkeeping.RowBook(self.conn, spec.name, copy_columns, self.run_id)
         sum_column = RECONCILED_SUMS.get(spec.name)
         target = Target(
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
@@ -438,6 +455,8 @@ class _Importer:
         }
         self._note_rejects(name, rejects)
         self._note_conflicts(name, target)
+        if self.verification is not None:
+            self._verify_table(target, table.rows_in, table.rejected - table.conflicts)
         table.defaults_applied = dict(target.plan.replaced_by_default)
         table.seconds = clock.monotonic() - started
 
@@ -497,6 +516,12 @@ class _Importer:
         finally:
             rejects.close()
         table.targets = {target.spec.name: target.imported for target in targets.values()}
+        if self.verification is not None:
+            for target in targets.values():
+                self._verify_table(target, None, 0)
+            verified = self.verification.table(SETTINGS_SOURCE)
+            verified.source_rows, verified.rejected = table.rows_in, table.rejected - table.conflicts
+            verified.extra_checked = False
         self._note_rejects(SETTINGS_SOURCE, rejects)
         for target in targets.values():
             self._note_conflicts(target.spec.name, target)
@@ -650,6 +675,8 @@ class _Importer:
 
     def _flush(self, table: TableReport, target: Target, rejects: RejectWriter) -> None:
         result = target.loader.flush()
+        if self.verification is not None:
+            verify_rows.record_batch(self.verification.table(target.spec.name), self.conn, target, result)
         target.uniques.end_batch()
         table.batches_retried += result.retried
         table.imported += result.imported
@@ -674,6 +701,22 @@ class _Importer:
                 state.rejected[failed.ident] = failed.line
             rejects.write(_fields_of(failed.text), failed.line, None, f"the database refused the row: {failed.error}")
             self._uncount(target, failed.text)
+
+    def _verify_table(self, target: Target, rows_in: int | None, rejected: int) -> None:
+        """--verify, after a table's source rows: the counts, and our rows the source lacks."""
+        verified = self.verification.table(target.spec.name)
+        verified.rejected = rejected
+        verified.source_rows = rows_in if rows_in is not None else (
+            verified.missing + verified.identical + verified.different
+        )
+        if target.plan.identity != ("id",):
+            verified.extra_checked = False
+            return
+        state = target.state
+        imported = bookkeeping.imported_ids(self.conn, target.spec.name)
+        verify_rows.record_extra(
+            verified, self.conn, target.spec, state.db_ids, state.seen, None if imported is None else imported.__contains__
+        )
 
     def _uncount(self, target: Target, text: str) -> None:
         """A row the database refused after it was counted as accepted."""

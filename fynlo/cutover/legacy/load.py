@@ -320,6 +320,7 @@ class BatchResult:
     conflicts: list[Conflict] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     retried: bool = False  # the database refused the batch; it went in again by halves
+    new_rows: list = field(default_factory=list)  # dry run: the (line, ident, text) that would be inserted
 
 
 def _lines(rows: list[tuple]) -> str:
@@ -354,6 +355,7 @@ class BatchLoader:
         self.conn = conn
         self.chunk_rows = chunk_rows
         self.before_first_copy = before_first_copy  # called once, outside any batch, before new rows go in
+        self.book = None  # rows.RowBook: what each committed batch inserted, recorded in its transaction
         self.received = 0  # rows handed over in the batches already flushed
         self.table = table
         self.columns = columns
@@ -449,6 +451,7 @@ class BatchLoader:
         try:
             if self.dry_run:
                 result.imported = len(self.new)
+                result.new_rows = self.new
                 if self.existing:
                     with self.conn.transaction(force_rollback=True):
                         self._compare(result)
@@ -459,6 +462,8 @@ class BatchLoader:
                     if self.new:
                         self._send()
                         self._end_copy()
+                        if self.book is not None:
+                            self.book.record(self.new)
                     if self.existing:
                         self._begin()
                         self._compare(result)
@@ -567,5 +572,8 @@ class BatchLoader:
         with self.conn.transaction():
             if rows:
                 attempt(rows)
+                if self.book is not None:
+                    refused = {failed.line for failed in result.failed}
+                    self.book.record([row for row in rows if row[0] not in refused])
             if self.existing:
                 self._compare(result)

@@ -204,6 +204,7 @@ class ImportReport:
     sequences: dict[str, int] = field(default_factory=dict)
     reconciliation: Reconciliation = field(default_factory=Reconciliation)
     seconds: float = 0.0
+    verification: object = None  # --verify: verify.Verification
 
     @property
     def absent(self) -> list[str]:
@@ -230,6 +231,8 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
+        if self.verification is not None:
+            return self.verification.exit_code
         if self.rejected or self.unbalanced or self.constraint_problems:
             return EXIT_DIFFERENCES
         return EXIT_OK
@@ -263,6 +266,7 @@ class ImportReport:
             "constraint_problems": self.constraint_problems,
             "sequences": self.sequences,
             "reconciliation": self.reconciliation.as_dict(),
+            **({"verification": self.verification.as_dict()} if self.verification is not None else {}),
         }
 
 

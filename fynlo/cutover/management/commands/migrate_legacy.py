@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from fynlo.cutover.common import CutoverError, command_error, first_line, write_report
 from fynlo.cutover.legacy.importer import DEFAULT_BATCH_SIZE, FORMATS, legacy_import
 from fynlo.cutover.legacy.report import summary_lines
+from fynlo.cutover.legacy.verify import summary_lines as verify_summary
 
 
 class Command(BaseCommand):
@@ -39,6 +40,11 @@ class Command(BaseCommand):
                  "(needed when the legacy data has more than one platform)",
         )
         parser.add_argument("--dry-run", action="store_true", help="validate and report everything; write nothing")
+        parser.add_argument(
+            "--verify", action="store_true",
+            help="write nothing; compare every mapped source row with ours by content (missing, different, extra "
+                 "rows per table, both versions in the JSON report); exit 0 only when identical",
+        )
         parser.add_argument("--only", nargs="+", metavar="TABLE", help="import only these tables (parents must exist)")
         parser.add_argument(
             "--rejects", metavar="DIR", default="legacy-rejects",
@@ -69,6 +75,7 @@ class Command(BaseCommand):
                 format=options["format"],
                 employee_role=options["employee_role"],
                 default_platform=options["default_platform"],
+                verify=options["verify"],
             )
         except CutoverError as error:
             raise command_error(error) from error
@@ -83,12 +90,21 @@ class Command(BaseCommand):
                 f"migrate_legacy failed: {type(error).__name__}: {first_line(error)}", returncode=2
             ) from error
 
-        for line in summary_lines(report):
+        lines = verify_summary(report.verification, report.source) if options["verify"] else summary_lines(report)
+        for line in lines:
             self.stdout.write(line)
         try:
             write_report(report.as_dict(), options["report"], stdout=self.stdout)
         except CutoverError as error:
             raise command_error(error) from error
+        if options["verify"]:
+            if report.exit_code:
+                raise CommandError(
+                    "the database differs from the source (see "
+                    f"{_where_the_details_are(report, options['report'], rejects=False)})",
+                    returncode=report.exit_code,
+                )
+            return
         if report.exit_code:
             reasons = []
             if report.rejected:
@@ -103,10 +119,10 @@ class Command(BaseCommand):
             )
 
 
-def _where_the_details_are(report, report_option: str | None) -> str:
+def _where_the_details_are(report, report_option: str | None, *, rejects: bool = True) -> str:
     """The rejects folder and the JSON report as this run wrote them (or how to get the report)."""
     places = []
-    if report.rejected and report.rejects_dir:
+    if rejects and report.rejected and report.rejects_dir:
         places.append(f"the rejected rows in {report.rejects_dir}/")
     if report_option == "-":
         places.append("the JSON report above")

@@ -1,0 +1,83 @@
+"""migrate_legacy's runs and per-row bookkeeping (`legacy_import_runs`, `legacy_import_rows`,
+owner-only): per row an import inserted, the run, the hash of the source row as read (its COPY
+record) and the hash of what the database then held. Written with each batch, in the batch's
+transaction, set-based: one INSERT ... SELECT per batch over the batch's (id, source hash) arrays, that
+hashes the rows just written."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+from psycopg import sql
+
+from fynlo.cutover.common import CutoverError
+from fynlo.cutover.legacy.ids import IdSet
+from fynlo.cutover.legacy.load import stream_int_rows
+
+RUNS = "legacy_import_runs"
+ROWS = "legacy_import_rows"
+
+
+def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:
+    """The database's hash (bytea) of a row over these columns: md5 of their row text."""
+    values = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in columns)
+    return sql.SQL("decode(md5(ROW({})::text), 'hex')").format(values)
+
+
+def source_hash(text: str) -> bytes:
+    return hashlib.md5(text.encode()).digest()
+
+
+def start_run(conn: psycopg.Connection, *, source: str, format: str, kind: str = "import") -> int:
+    if conn.execute("SELECT to_regclass(%s)", [ROWS]).fetchone()[0] is None:
+        raise CutoverError(f"the database has no {ROWS} table: run `manage.py migrate` first")
+    return conn.execute(
+        sql.SQL("INSERT INTO {} (kind, source, format) VALUES (%s, %s, %s) RETURNING id").format(sql.Identifier(RUNS)),
+        [kind, source, format],
+    ).fetchone()[0]
+
+
+def finish_run(conn: psycopg.Connection, run: int, *, inserted: int = 0, updated: int = 0, deleted: int = 0,
+               conflicts: int = 0) -> None:
+    conn.execute(
+        sql.SQL("UPDATE {} SET finished_at = statement_timestamp(), inserted = %s, updated = %s, deleted = %s,"
+                " conflicts = %s WHERE id = %s").format(sql.Identifier(RUNS)),
+        [inserted, updated, deleted, conflicts, run],
+    )
+
+
+def imported_ids(conn: psycopg.Connection, table: str) -> IdSet | None:
+    """The ids of a table that an import wrote (None when no run recorded any)."""
+    ids = IdSet()
+    query = sql.SQL("SELECT row_id FROM {} WHERE table_name = {}").format(sql.Identifier(ROWS), sql.Literal(table))
+    for (ident,) in stream_int_rows(conn, query):
+        ids.add(ident)
+    return ids if len(ids) else None
+
+
+class RowBook:
+    """The bookkeeping of one table's inserted rows, batch by batch."""
+
+    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str], run: int):
+        self.conn = conn
+        # the batch's ids as an array: the planner expects few rows and finds each by its
+        # primary key (a hash join would read the whole, growing table per batch)
+        self.insert_sql = sql.SQL(
+            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash)"
+            " SELECT {table_name}, t.id, {run}, s.source_hash, {hash}"
+            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+            " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
+            " source_hash = excluded.source_hash, written_hash = excluded.written_hash"
+        ).format(
+            rows=sql.Identifier(ROWS), table_name=sql.Literal(table), run=sql.Literal(run), hash=row_hash(columns),
+            table=sql.Identifier(table),
+        )
+
+    def record(self, rows: list[tuple]) -> None:
+        """(line, id, COPY text) rows just written, in the open transaction."""
+        ids = [ident for _, ident, _ in rows if ident is not None]
+        if not ids:
+            return
+        hashes = [source_hash(text) for _, ident, text in rows if ident is not None]
+        self.conn.execute(self.insert_sql, [ids, hashes])

@@ -1,0 +1,189 @@
+"""The cutover loop of `manage.py migrate_legacy`: --verify (the source compared with ours by
+content, nothing written)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from fynlo.cutover.legacy import rows as bookkeeping
+from fynlo.cutover.legacy.schema import table_specs
+from fynlo.cutover.legacy.validate import plan_columns
+from tests.cutover.test_migrate_legacy import base_rows, header_of, migrate, owner_rows, write_export
+from tests.cutover.test_migrate_legacy_fynlo_v1 import legacy, snapshot, wipe  # noqa: F401 (legacy: a fixture)
+from tests.cutover.test_migrate_legacy_fynlo_v1 import migrate as migrate_v1
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+TABLES = ("platforms", "restaurants", "users", "categories", "products", "orders", "order_items", "payments",
+          "refunds", "restaurant_settings", "platform_settings")
+
+
+@pytest.fixture(autouse=True)
+def no_bookkeeping(django_db_setup, django_db_blocker):
+    """Runs and row bookkeeping are no models: the test flush leaves them; start empty."""
+    with django_db_blocker.unblock():
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("TRUNCATE legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+
+
+def owner_execute(statement: str, params=None) -> None:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(statement, params or [])
+
+
+def everything() -> dict:
+    return {table: owner_rows(table) for table in TABLES}
+
+
+@pytest.fixture
+def imported(tmp_path):
+    source = write_export(tmp_path / "export", base_rows())
+    code, out, _ = migrate(source)
+    assert code == 0, out
+    return source
+
+
+def test_verify_passes_on_an_identical_database(imported):
+    code, out, report = migrate(imported, "--verify")
+    assert code == 0, out
+    assert "identical" in out.splitlines()[-1]
+    tables = report["verification"]["tables"]
+    assert report["verification"]["identical"] is True
+    assert tables["orders"]["source_rows"] == 3
+    assert tables["orders"]["identical"] == 3
+    assert tables["restaurant_settings"]["identical"] == 1
+    assert all(t["missing"] == t["different"] == t["extra"] == 0 for t in tables.values())
+
+
+def test_verify_finds_a_changed_amount_a_missing_row_and_an_extra_row_and_writes_nothing(tmp_path):
+    # given an import of an older export that had one more category than the source has now
+    rows = base_rows()
+    older = {**rows, "categories": rows["categories"] + [{**rows["categories"][1], "id": "201", "name": "Drinks"}]}
+    code, out, _ = migrate(write_export(tmp_path / "older", older))
+    assert code == 0, out
+    source = write_export(tmp_path / "export", rows)
+    # and ours changed since: an amount edited, a line gone
+    owner_execute("UPDATE orders SET total_amount = 20.00 WHERE id = 500")
+    owner_execute("DELETE FROM order_items WHERE id = 6000")
+    before = everything()
+    # when it is verified
+    code, out, report = migrate(source, "--verify")
+    # then each difference is found, by key, with both versions of the differing row
+    assert code == 1, out
+    tables = report["verification"]["tables"]
+    assert tables["orders"]["different"] == 1
+    (different,) = tables["orders"]["different_rows"]
+    assert different["key"] == "500"
+    assert different["columns"] == ["total_amount"]
+    assert different["source"]["total_amount"] == "19.88"
+    assert different["ours"]["total_amount"] == "20.00"
+    assert tables["order_items"]["missing"] == 1
+    assert tables["order_items"]["missing_rows"][0]["key"] == 6000
+    assert tables["order_items"]["missing_rows"][0]["source"]["total_price"] == "4.00"
+    assert tables["categories"]["extra"] == 1, tables["categories"]
+    assert tables["categories"]["extra_rows"][0]["ours"]["name"] == "Drinks"
+    assert tables["payments"]["identical"] == 2
+    assert "orders: different 500" in out
+    assert "order_items: missing 6000" in out
+    assert "categories: extra 201" in out
+    # and nothing was written
+    assert everything() == before
+
+
+def test_rows_made_in_ours_since_the_import_are_not_extra(imported):
+    owner_execute(
+        "INSERT INTO categories (id, restaurant_id, name, display_order, is_active, created_at, updated_at)"
+        " VALUES (202, 20, 'Specials', 3, true, now(), now())"
+    )
+    code, out, report = migrate(imported, "--verify")
+    assert code == 0, out
+    assert report["verification"]["tables"]["categories"]["extra"] == 0
+
+
+def test_each_inserted_row_is_recorded_with_its_run_and_hashes(tmp_path):
+    # given an import and a second run (a newer export) that inserts one more order
+    rows = base_rows()
+    code, _, report = migrate(write_export(tmp_path / "export", rows))
+    assert code == 0, _
+    inserted = sum(table["imported"] for table in report["tables"].values())
+    rows["orders"].append({**rows["orders"][1], "id": "502", "order_number": "R10-3"})
+    code, out, _ = migrate(write_export(tmp_path / "more", rows))
+    assert code == 0, out
+    runs = owner_rows("legacy_import_runs", "id, kind, format, inserted, finished_at IS NOT NULL")
+    assert [run[1:] for run in runs] == [("import", "guide", inserted, True), ("import", "guide", 1, True)]
+    first, second = runs[0][0], runs[1][0]
+    recorded = {(t, i): r for t, i, r in owner_rows("legacy_import_rows", "table_name, row_id, run_id", "1, 2")}
+    # then every inserted row with an id is recorded, by the run that inserted it
+    for table in ("platforms", "restaurants", "users", "orders", "order_items", "payments", "refunds"):
+        for (ident,) in owner_rows(table, "id"):
+            assert (table, ident) in recorded, (table, ident)
+    assert recorded[("orders", 500)] == first
+    assert recorded[("orders", 502)] == second
+    # and its written hash is the hash of the row as the database holds it, until ours changes
+    spec = table_specs()["orders"]
+    columns, _, _ = plan_columns(spec, header_of("orders"), "orders")
+    now = bookkeeping.row_hash(columns).as_string(connections["owner"].connection)
+    query = f"r.written_hash = {now}"
+    table = "legacy_import_rows r JOIN orders t ON t.id = r.row_id AND r.table_name = 'orders'"
+    assert owner_rows(table, f"t.id, {query}", "1") == [(500, True), (501, True), (502, True), (600, True)]
+    owner_execute("UPDATE orders SET order_type = 'dine_in' WHERE id = 501")
+    assert owner_rows(table, f"t.id, {query}", "1")[1] == (501, False)
+
+
+def test_a_dry_run_and_a_verify_record_nothing(tmp_path):
+    source = write_export(tmp_path / "export", base_rows())
+    assert migrate(source, "--dry-run")[0] == 0
+    assert migrate(source, "--verify")[0] == 1  # everything is missing
+    assert owner_rows("legacy_import_rows", "row_id", "1") == []
+    assert owner_rows("legacy_import_runs", "id", "1") == []
+
+
+def test_verify_hides_password_hashes_in_both_versions(imported):
+    owner_execute("UPDATE users SET first_name = 'Maxine' WHERE id = 2")
+    code, out, report = migrate(imported, "--verify")
+    assert code == 1
+    (different,) = report["verification"]["tables"]["users"]["different_rows"]
+    assert different["columns"] == ["first_name"]
+    assert different["source"]["password_hash"] == different["ours"]["password_hash"] == "(hidden)"
+
+
+def test_verify_counts_rejected_source_rows_without_failing(tmp_path):
+    rows = base_rows()
+    rows["products"].append({**rows["products"][0], "id": "1002", "sku": "Z", "price": "-1.00"})
+    source = write_export(tmp_path / "export", rows)
+    code, out, _ = migrate(source)
+    assert code == 1  # the import rejects the bad product
+    code, out, report = migrate(source, "--verify")
+    assert code == 0, out
+    assert report["verification"]["tables"]["products"]["rejected"] == 1
+
+
+@pytest.fixture
+def fynlo_v1(legacy, django_db_blocker):
+    with django_db_blocker.unblock():
+        wipe()
+    yield legacy
+    with django_db_blocker.unblock():
+        wipe()
+
+
+@pytest.mark.parametrize("kind", ["csv", "sql", "dump", "url"])
+def test_verify_reads_every_fynlo_v1_source(fynlo_v1, tmp_path, kind):
+    # given a fynlo-v1 import (with the rejects its legacy data has by design)
+    code, out, _ = migrate_v1(fynlo_v1[kind], tmp_path / "import")
+    assert code == 1, out
+    before = snapshot()
+    # when it is verified from the same source: identical, nothing written
+    code, out, report = migrate_v1(fynlo_v1[kind], tmp_path / "verify", "--verify")
+    assert code == 0, out
+    tables = report["verification"]["tables"]
+    assert tables["orders"]["identical"] >= 1 and tables["orders"]["rejected"] >= 1
+    assert snapshot() == before
+    # and a payment amount changed in ours is found
+    payment = owner_rows("payments", "id, amount")[0]
+    owner_execute("UPDATE payments SET amount = amount + 1 WHERE id = %s", [payment[0]])
+    code, out, report = migrate_v1(fynlo_v1[kind], tmp_path / "again", "--verify")
+    assert code == 1, out
+    (different,) = report["verification"]["tables"]["payments"]["different_rows"]
+    assert different["key"] == str(payment[0]) and different["columns"] == ["amount"]
