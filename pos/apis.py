@@ -112,8 +112,7 @@ class OrderListApi(JsonListApi):
         def create() -> Response:
             data = validated(OrderCreateSerializer, request.data)
             order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
-            order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
-            return order_response(order, status_code=status.HTTP_201_CREATED)
+            return order_response(order, status_code=status.HTTP_201_CREATED)  # as written: no re-read
 
         return idempotent(request, restaurant_id=restaurant_id, handler=create)
 

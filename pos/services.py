@@ -1,8 +1,16 @@
 """Every write to orders, payments and refunds.
 
 Locks are taken in one order everywhere, so concurrent requests queue instead of
-deadlocking: the day's order number counter, then an order, then its payment, then
-inventory items (by primary key, in inventory.services).
+deadlocking: an order, then its payment, then inventory items (by primary key, in
+inventory.services). A new order locks the stock it may take first, then the day's order
+number counter (only new orders take it, and nothing they lock after it is older than them).
+
+Statements per request are capacity (DESIGN.md): placing an order or taking a payment reads
+what it needs in a few statements and writes in one or two (fynlo.core.statements), and the
+caller answers from what was written. The services open no savepoint of their own (each is
+two statements): inside the request's transaction a failure rolls the request back, as the
+API's error handler does anyway; a caller that carries on after a failure wraps the call in
+its own `transaction.atomic()`.
 """
 
 from __future__ import annotations
@@ -12,7 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from billing.selectors import commission_rate_for
@@ -20,10 +29,11 @@ from billing.services import commission_record
 from fynlo.core.api import get_or_404
 from fynlo.core.money import money_text
 from fynlo.core.services import model_update
+from fynlo.core.statements import insert
 from inventory.errors import InsufficientStock
-from inventory.models import Product
+from inventory.models import InventoryItem, Product
 from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
-from inventory.services import stock_move_for_order, stock_return_for_order
+from inventory.services import products_for_sale, stock_move_for_order, stock_return_for_order
 from pos import modifiers
 from pos.errors import PosError, VersionConflict
 from pos.models import (
@@ -77,23 +87,43 @@ def _amount_refunded(order: Order) -> Decimal:
     return refunds.aggregate(total=Sum(F("amount") - F("tip_amount")))["total"] or ZERO
 
 
-def _next_order_number(*, restaurant_id: int) -> str:
-    """`<restaurant id>-<yyyymmdd>-<nnnn>`: the restaurant's next number of the (local) day.
+def _insert_order(order: Order, items: list[OrderItem]) -> None:
+    """Insert the order with the next number of the restaurant's (local) day and its lines, in
+    one statement; the order and its lines get what the database gave them (ids, number,
+    timestamps).
 
-    The counter row stays locked until the order's transaction ends, so two orders never get
-    one number, and a rolled-back order gives its number back (no gaps).
+    Numbers are `<restaurant id>-<yyyymmdd>-<nnnn>`. The counter row stays locked until the
+    order's transaction ends, so two orders never get one number, and a rolled-back order
+    gives its number back (no gaps).
     """
     day = timezone.localdate()
+    order.order_number = RawSQL(
+        "SELECT %s || lpad(last_number::text, greatest(4, length(last_number::text)), '0') FROM next_number",
+        [f"{order.restaurant_id}-{day:%Y%m%d}-"],
+    )
+    for item in items:
+        item.order_id = RawSQL("SELECT id FROM new_order", [])
+    new_order, new_items = insert([order]), insert(items)
     with connection.cursor() as cursor:
         cursor.execute(
+            "WITH next_number AS ("
             "INSERT INTO order_number_counters (restaurant_id, day, last_number) VALUES (%s, %s, 1)"
-            " ON CONFLICT (restaurant_id, day)"
-            " DO UPDATE SET last_number = order_number_counters.last_number + 1"
-            " RETURNING last_number",
-            [restaurant_id, day],
+            " ON CONFLICT (restaurant_id, day) DO UPDATE SET last_number = order_number_counters.last_number + 1"
+            " RETURNING last_number), "
+            f"new_order AS ({new_order.sql}), new_items AS ({new_items.sql}) "
+            f"SELECT new_order.*, {new_items.arrays('new_items')} FROM new_order",
+            (order.restaurant_id, day, *new_order.params, *new_items.params),
         )
-        sequence = cursor.fetchone()[0]
-    return f"{restaurant_id}-{day:%Y%m%d}-{sequence:04d}"
+        row = cursor.fetchone()
+    new_order.assign([row[:new_order.width]])
+    new_items.assign_arrays(row[new_order.width:])
+
+
+def _prefetched(instance, name: str, rows: list) -> None:
+    """Give `instance.<name>.all()` these rows without a query (they were just written)."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache, queryset._prefetch_done = list(rows), True
+    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), name: queryset}
 
 
 @dataclass
@@ -159,16 +189,20 @@ def _difference(after: Counter, before: Counter) -> dict[int, int]:
     return {key: after[key] - before[key] for key in set(after) | set(before) if after[key] != before[key]}
 
 
-def _move_stock(*, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user) -> None:
-    """Take (or give back) the stock of the difference between the order's lines before and after;
-    409 insufficient_stock naming the lines and modifiers that cannot be served."""
+def _move_stock(
+    *, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
+    locked: list[InventoryItem] | None = None,
+) -> None:
+    """Take (or give back) the stock of the difference between the order's lines before and after
+    (`locked`: the stock rows already locked); 409 insufficient_stock naming the lines and
+    modifiers that cannot be served."""
     products_before, items_before = _stock_use(before, menu)
     products_after, items_after = _stock_use(after, menu)
     try:
         stock_move_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, user=user,
             products=_difference(products_after, products_before), items=_difference(items_after, items_before),
-            notes=f"Order {order.order_number} changed",
+            notes=f"Order {order.order_number} changed", locked=locked,
         )
     except InsufficientStock as short:
         fields = {}
@@ -192,7 +226,7 @@ def _bump(order: Order, data: dict | None = None, *, now=None) -> Order:
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_create(
     *,
     restaurant_id: int,
@@ -206,25 +240,26 @@ def order_create(
     """Place an order priced by the server; tracked products and options leave stock in the same transaction.
 
     `items`: [{product_id, quantity, special_instructions, modifiers: [{option_id, quantity}]}].
+    The order comes back with its items (and no payments) as written: nothing is read again.
     """
-    products = products_by_id(restaurant_id=restaurant_id, product_ids={line["product_id"] for line in items})
-    menu = modifier_menu(
-        restaurant_id=restaurant_id, product_ids=set(products), option_ids=modifiers.option_ids_of(items)
-    )
+    product_ids = {line["product_id"] for line in items}
+    menu = modifier_menu(restaurant_id=restaurant_id, product_ids=product_ids, option_ids=modifiers.option_ids_of(items))
+    option_stock = {option.inventory_item_id for option in menu.options.values() if option.inventory_item_id}
+    products, locked = products_for_sale(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=option_stock)
     lines, problems = _new_lines(items=items, path="items", products=products, menu=menu)
     if problems:
         raise PosError("invalid", "Some items cannot be ordered.", fields=problems)
     price = _price(lines=lines, rates=restaurant_rates(restaurant_id=restaurant_id), discount_amount=discount_amount)
     served_by = None
     if user is not None and user.restaurant_id == restaurant_id:
-        served_by = (
+        # who served it: the user's employee record, looked up by the insert itself
+        served_by = Subquery(
             Employee.objects.filter(restaurant_id=restaurant_id, user_id=user.pk, is_active=True)
-            .order_by("pk").values_list("pk", flat=True).first()
+            .order_by("pk").values("pk")[:1]
         )
 
-    order = Order.objects.create(
+    order = Order(
         restaurant_id=restaurant_id,
-        order_number=_next_order_number(restaurant_id=restaurant_id),
         table_number=table_number or None,
         customer_name=customer_name or None,
         order_type=order_type,
@@ -234,10 +269,9 @@ def order_create(
         served_by_id=served_by,
         created_by=user,
     )
-    OrderItem.objects.bulk_create(
+    order_items = [
         OrderItem(
             restaurant_id=restaurant_id,
-            order=order,
             product=line.product,
             quantity=line.quantity,
             unit_price=priced.unit_price,
@@ -246,8 +280,11 @@ def order_create(
             modifiers=line.modifiers,
         )
         for line, priced in zip(lines, price.lines)
-    )
-    _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user)
+    ]
+    _insert_order(order, order_items)
+    _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user, locked=locked)
+    _prefetched(order, "items", order_items)
+    _prefetched(order, "payments", [])
     return order
 
 
