@@ -20,16 +20,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from billing.selectors import commission_rate_for
-from billing.services import commission_record
+from billing.selectors import restaurant_for_commission
+from billing.services import commission_for
 from fynlo.core.api import get_or_404
 from fynlo.core.money import money_text
 from fynlo.core.services import model_update
-from fynlo.core.statements import insert
+from fynlo.core.statements import insert, update
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryItem, Product
 from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
@@ -50,7 +51,6 @@ from pos.models import (
 )
 from pos.pricing import DiscountTooLarge, order_price, order_rates, restaurant_rates, unit_price
 from staff.models import Employee
-from tenants.models import Restaurant
 
 ZERO = Decimal("0.00")
 
@@ -71,8 +71,17 @@ KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY})
 CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMethod.SUMUP})
 
 
-def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
-    return get_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id, what="order")
+def _lock_order(*, restaurant_id: int, order_id: int, with_amount_paid: bool = False) -> Order:
+    """The order, locked; `with_amount_paid`: with `amount_paid` (what its payments took, refunds
+    not deducted) read by the same statement."""
+    orders = Order.objects.select_for_update().filter(restaurant_id=restaurant_id)
+    if with_amount_paid:
+        taken = (
+            Payment.objects.filter(order=OuterRef("pk"), status__in=TAKEN_PAYMENT_STATUSES)
+            .order_by().values("order").annotate(total=Sum("amount")).values("total")
+        )
+        orders = orders.annotate(amount_paid=Coalesce(Subquery(taken), Value(ZERO)))
+    return get_or_404(orders, pk=order_id, what="order")
 
 
 def _amount_paid(order: Order) -> Decimal:
@@ -461,7 +470,7 @@ class PaymentTaken:
     order: OrderBalance
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_record(
     *,
     restaurant_id: int,
@@ -480,10 +489,10 @@ def payment_record(
     than is due is refused. The tip is the guest's gift on top: it is not part of the order's
     total, does not pay it off and carries no commission (the commission's base is `amount`).
     """
-    order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
+    order = _lock_order(restaurant_id=restaurant_id, order_id=order_id, with_amount_paid=True)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
         raise PosError("order_not_open", f"The order is {order.status}; it takes no payments.", status=409)
-    paid = _amount_paid(order)
+    paid = order.amount_paid
     due = order.total_amount - paid
     if due <= 0:
         raise PosError("order_already_paid", "The order is already paid in full.", status=409)
@@ -504,16 +513,16 @@ def payment_record(
                            status=409, fields={"amount": [message]})
         handed, applied, change = None, amount, ZERO
 
-    restaurant = Restaurant.objects.only("pk", "platform_id", "subscription_tier").get(pk=restaurant_id)
+    restaurant = restaurant_for_commission(restaurant_id=restaurant_id)
     now = timezone.now()
-    commission = commission_record(
+    commission = commission_for(
         restaurant=restaurant,
         order_id=order.pk,
         gross_amount=applied,
-        rate=commission_rate_for(restaurant=restaurant),
+        rate=restaurant.commission_rate,
         processed_at=now,
     )
-    payment = Payment.objects.create(
+    payment = Payment(
         restaurant_id=restaurant_id,
         order=order,
         payment_method=payment_method,
@@ -527,13 +536,36 @@ def payment_record(
         processed_at=now,
     )
     paid += applied
-    _bump(order, {"status": OrderStatus.COMPLETED} if paid >= order.total_amount else None, now=now)
+    if paid >= order.total_amount:
+        order.status = OrderStatus.COMPLETED
+    order.version, order.updated_at = order.version + 1, now
+    _insert_payment(order, payment, commission)
     balance = OrderBalance(
         id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status,
         version=order.version, total_amount=order.total_amount, amount_paid=paid,
         amount_due=max(order.total_amount - paid, ZERO),
     )
     return PaymentTaken(payment=payment, tendered=handed, change=change, order=balance)
+
+
+def _insert_payment(order: Order, payment: Payment, commission) -> None:
+    """The payment, its commission and the order's new status and version, in one statement; the
+    payment and the commission get what the database gave them, the payment no refunds yet."""
+    new_commission, new_payment = insert([commission]), insert([payment])
+    bump_sql, bump_params = update(
+        Order.objects.filter(restaurant_id=order.restaurant_id, pk=order.pk),
+        {"status": order.status, "version": order.version, "updated_at": order.updated_at},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH new_commission AS ({new_commission.sql}), new_payment AS ({new_payment.sql}),"
+            f" bumped AS ({bump_sql}) SELECT new_commission.*, new_payment.* FROM new_commission, new_payment",
+            (*new_commission.params, *new_payment.params, *bump_params),
+        )
+        row = cursor.fetchone()
+    new_commission.assign([row[:new_commission.width]])
+    new_payment.assign([row[new_commission.width:]])
+    _prefetched(payment, "refunds", [])
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import Field, Model
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 
 def _is_expression(value) -> bool:
@@ -81,3 +81,11 @@ def insert(objs: list[Model], *, using: str = "default") -> Insert:
     [(sql, params)] = compiler.as_sql()
     assert connections[using].features.can_return_rows_from_bulk_insert
     return Insert(objs=objs, sql=sql, params=tuple(params), returned=returned, using=using)
+
+
+def update(queryset, values: dict, *, using: str = "default") -> tuple[str, tuple]:
+    """The `UPDATE` that `queryset.update(**values)` would send, to run as one part of a larger statement."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    sql, params = query.get_compiler(using=using).as_sql()
+    return sql, tuple(params)
