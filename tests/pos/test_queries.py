@@ -104,7 +104,7 @@ def test_placing_an_order_is_eleven_statements_for_1_5_or_20_items():
 
     # then each is the same eleven statements
     assert len(ORDER_STATEMENTS) <= AT_MOST
-    for count, sql in sent.items():
+    for sql in sent.values():
         assert_statements(sql, ORDER_STATEMENTS)
 
 
