@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -75,10 +75,15 @@ KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY})
 CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMethod.SUMUP})
 
 
-def _lock_order(*, restaurant_id: int, order_id: int, with_amount_paid: bool = False) -> Order:
+def _lock_order(
+    *, restaurant_id: int, order_id: int, with_amount_paid: bool = False, with_drawers_open: bool = False
+) -> Order:
     """The order, locked; `with_amount_paid`: with `amount_paid` (what its payments took, refunds
-    not deducted) read by the same statement."""
+    not deducted) read by the same statement; `with_drawers_open`: with `drawers_open`, whether
+    any cash drawer of the restaurant is open, likewise."""
     orders = Order.objects.select_for_update().filter(restaurant_id=restaurant_id)
+    if with_drawers_open:
+        orders = orders.annotate(drawers_open=Exists(drawers.open_drawers(restaurant_id=OuterRef("restaurant_id"))))
     if with_amount_paid:
         taken = (
             Payment.objects.filter(order=OuterRef("pk"), status__in=TAKEN_PAYMENT_STATUSES)
@@ -528,9 +533,15 @@ def payment_record(
     than is due is refused. The tip is the guest's gift on top: it is not part of the order's
     total, does not pay it off and carries no commission (the commission's base is `amount`).
     `at`: when the device took it (offline); `drawer_session_id`: the cash drawer it went into
-    (see payment_take).
+    (see payment_take). Cash into no drawer is refused while any drawer is open (pos.drawers),
+    which the order's locking read answers: no statement more.
     """
-    order = _lock_order(restaurant_id=restaurant_id, order_id=order_id, with_amount_paid=True)
+    cash_without_drawer = payment_method == PaymentMethod.CASH and drawer_session_id is None
+    order = _lock_order(
+        restaurant_id=restaurant_id, order_id=order_id, with_amount_paid=True, with_drawers_open=cash_without_drawer
+    )
+    if cash_without_drawer:
+        drawers.cash_without_till(drawers_open=order.drawers_open)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
         raise PosError("order_not_open", f"The order is {order.status}; it takes no payments.", status=409)
     paid = order.amount_paid
@@ -618,9 +629,10 @@ def payment_take(
     **payment,
 ) -> PaymentTaken:
     """payment_record at a till: cash goes into the till's drawer (pos.drawers' rule: the open
-    one, or the one open at `at` for a payment taken offline; 409 drawer_closed)."""
+    one, or the one open at `at` for a payment taken offline; 409 drawer_closed), locked before
+    the order. Cash that names no till is payment_record's to check (no drawer to lock)."""
     drawer = None
-    if payment_method == PaymentMethod.CASH:
+    if payment_method == PaymentMethod.CASH and device_id:
         drawer = drawers.cash_drawer_for(restaurant_id=restaurant_id, device_id=device_id, at=at)
     return payment_record(
         restaurant_id=restaurant_id, payment_method=payment_method, at=at, drawer_session_id=drawer, **payment

@@ -50,7 +50,8 @@ PAYMENT_STATEMENTS = [
     ("fynlo_identity_by_token", "the token, its user's row and the restaurant's is_active"),
     ("set_config", "the tenant"),
     ("INSERT INTO idempotency_keys", "the key"),
-    ("FOR UPDATE", "the order, locked, with what its payments took so far"),
+    ("FOR UPDATE", "the order, locked, with what its payments took so far (and, for cash naming no till, "
+                   "whether any drawer is open)"),
     ("restaurant_subscriptions", "the restaurant with its commission rate (subscription, plan, tier)"),
     ("INSERT INTO \"commission_records\"", "the commission, the payment and the order's status and version, in one"),
     ('UPDATE "idempotency_keys"', "the response"),
@@ -170,6 +171,30 @@ def test_taking_a_payment_is_nine_statements_whatever_the_order_holds():
 
     for sql in sent:
         assert_statements(sql, PAYMENT_STATEMENTS)
+
+
+@END_TO_END
+def test_cash_at_a_till_with_its_drawer_open_is_one_statement_more():
+    # given a till whose cash drawer is open, and an order
+    shop = make_shop()
+    client = till(shop["cashier"])
+    order = client.post("/api/v1/orders/", lines([ProductFactory(restaurant=shop.restaurant)]), format="json").json()
+    drawer = client.post("/api/v1/drawers/", {"device_id": "Till 1", "opening_float": "100.00"}, format="json").json()
+
+    # when cash is taken at that till
+    sent = statements(lambda: client.post(
+        f"/api/v1/orders/{order['id']}/payments/",
+        {"payment_method": "cash", "amount": "1.00", "tendered": "5.00", "device_id": "Till 1"}, format="json",
+        HTTP_IDEMPOTENCY_KEY="cash-at-till-1",
+    ))
+
+    # then the drawer is locked first (pos.drawers: drawer, then order), the rest is the card's nine
+    assert_statements(sent, [
+        *PAYMENT_STATEMENTS[:4], ("drawer_sessions", "the till's open drawer, locked before the order"),
+        *PAYMENT_STATEMENTS[4:],
+    ])
+    assert "FOR UPDATE" in sent[4] and "drawer_sessions" not in sent[5], "\n".join(sent)
+    assert client.get(f"/api/v1/drawers/{drawer['id']}/").json()["cash_taken"] == "1.00"
 
 
 @pytest.fixture
