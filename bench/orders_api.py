@@ -311,14 +311,15 @@ WITH next_number AS (
 ), new_order AS (
     INSERT INTO orders (restaurant_id, order_number, table_number, customer_name, order_type, status, subtotal,
                         tax_amount, service_charge, discount_amount, total_amount, items_count, vat_rate,
-                        service_charge_rate, prices_include_vat, version, served_by, created_by)
+                        service_charge_rate, prices_include_vat, version, served_by, created_by, client_reference,
+                        oversold_offline)
     SELECT %(r)s, %(prefix)s || lpad(last_number::text, greatest(4, length(last_number::text)), '0'), %(table)s,
            NULL, %(type)s, 'confirmed', %(subtotal)s, %(tax)s, %(service)s, %(discount)s, %(total)s, %(count)s,
            %(vat_rate)s, %(service_rate)s, false, 1,
            (SELECT id FROM employees WHERE restaurant_id = %(r)s AND user_id = %(user)s AND is_active ORDER BY id LIMIT 1),
-           %(user)s
+           %(user)s, NULL, false
     FROM next_number
-    RETURNING id, order_number, served_by, created_at, updated_at
+    RETURNING id, order_number, served_by, created_at, received_at, updated_at
 ), new_items AS (
     INSERT INTO order_items (restaurant_id, order_id, product_id, quantity, unit_price, total_price, modifiers)
     SELECT %(r)s, (SELECT id FROM new_order), i.product_id, i.quantity, i.unit_price, i.total_price, '[]'
@@ -337,8 +338,8 @@ WITH stock AS (
     WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %(r)s
 )
 INSERT INTO stock_movements (restaurant_id, inventory_item_id, movement_type, quantity, unit_cost, total_cost,
-                             reference_id, reference_type, created_by)
-SELECT %(r)s, m.id, 'sale', -m.units, m.cost, round(m.units * m.cost, 2), %(order)s, 'order', %(user)s
+                             reference_id, reference_type, created_by, oversold_offline)
+SELECT %(r)s, m.id, 'sale', -m.units, m.cost, round(m.units * m.cost, 2), %(order)s, 'order', %(user)s, false
 FROM unnest(%(items)s::int[], %(units)s::numeric[], %(costs)s::numeric[]) AS m(id, units, cost)
 RETURNING id, created_at
 """
