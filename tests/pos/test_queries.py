@@ -6,11 +6,14 @@ production (a test's outer transaction would add a savepoint and a tenant read a
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tenants.services import api_token_create
@@ -124,6 +127,33 @@ def test_an_order_whose_lines_choose_modifiers_is_one_statement_more():
 
     assert len(sent) == len(ORDER_STATEMENTS) + 1 <= AT_MOST, "\n".join(sent)
     assert "modifier_options" in sent[5] and "FOR UPDATE" in sent[6], "\n".join(sent)
+
+
+@END_TO_END
+def test_an_order_with_a_client_reference_is_three_statements_more():
+    # given a till that names its sale (an offline till's order, or one it may send again)
+    shop = make_shop()
+    product = InventoryItemFactory(restaurant=shop.restaurant, current_stock=Decimal("100")).product
+    client = till(shop["cashier"])
+    sold_at = timezone.now() - datetime.timedelta(hours=1)
+    body = {**lines([product]), "client_reference": str(uuid.uuid4()), "client_created_at": sold_at.isoformat()}
+
+    # when it is placed
+    placed = {}
+    sent = statements(lambda: placed.setdefault("response", client.post(
+        "/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="named",
+    )))
+
+    # then the reference is looked up, and the order is placed in a savepoint of its own (a racing
+    # second send waits on the unique index and is answered with the first's order, not an error)
+    assert_statements(sent, [
+        *ORDER_STATEMENTS[:4], ("client_reference", "an order with this reference already?"),
+        ("SAVEPOINT", "the order's own"), *ORDER_STATEMENTS[4:9], ("RELEASE SAVEPOINT", ""), *ORDER_STATEMENTS[9:],
+    ])
+    # and answered as written, the device's time and the server's as a read gives them
+    answered = placed["response"].json()
+    assert answered == client.get(f"/api/v1/orders/{answered['id']}/").json()
+    assert answered["created_at"] != answered["received_at"] and answered["oversold_offline"] is False
 
 
 @END_TO_END
