@@ -55,11 +55,13 @@ def timer(results: list):
     results.append(time.perf_counter() - started)
 
 
-def report(title: str, subject: float, limit: float, target: float, *, lower_is_better: bool = True) -> bool:
+def report(
+    title: str, subject: float, limit: float, target: float, *, lower_is_better: bool = True, unit: str = "s"
+) -> bool:
     """Print subject vs the physical limit as a ratio and whether the target holds."""
     ratio = subject / limit if limit else float("inf")
     ok = ratio <= target if lower_is_better else ratio >= target
-    print(f"{title}: {subject:.4f}s vs {limit:.4f}s  ratio {ratio:.3f}x  (target {'<=' if lower_is_better else '>='} {target}x) {'PASS' if ok else 'FAIL'}")
+    print(f"{title}: {subject:.4f}{unit} vs {limit:.4f}{unit}  ratio {ratio:.3f}x  (target {'<=' if lower_is_better else '>='} {target}x) {'PASS' if ok else 'FAIL'}")
     return ok
 
 

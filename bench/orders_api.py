@@ -1,4 +1,5 @@
-"""Order creation through the API under gunicorn, and the cost of row-level security.
+"""Order creation through the API under gunicorn, against the floor of what the database alone
+does with the same writes, and the cost of row-level security.
 
 `POST /api/v1/orders/` with five items (two of them tracked in stock, so each order also
 locks, decrements and logs stock) and an Idempotency-Key, from BENCH_CLIENTS (20) concurrent
@@ -6,18 +7,35 @@ keep-alive clients, against gunicorn with 2 workers (BENCH_THREADS threads each)
 127.0.0.1. Each client is a till of its own restaurant (BENCH_RESTAURANTS, default one per
 client).
 
-The yardstick is the same server and load against a copy of the database whose RLS
-policies are dropped (tables DISABLE ROW LEVEL SECURITY): the application's own
-restaurant filters still apply, only the database's second wall is gone. Each side gets
-BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10) short rounds that
-alternate A-B, B-A so that drift on a shared machine hits both alike. Printed: requests/s,
-p50 and p99 latency of each side, and the RLS overhead as the median over round pairs of
-(time per order with RLS) / (time per order without): the median, because a burst of other
-load on the machine skews one round, not the pair's comparison. Target: at most 1.05x.
+Three sides, measured in the same run:
+
+- `with RLS`: the API as it runs in production;
+- `RLS dropped`: the same server and load against a copy of the database whose RLS policies
+  are dropped (tables DISABLE ROW LEVEL SECURITY): the application's own restaurant filters
+  still apply, only the database's second wall is gone;
+- `floor`: the same transaction done by raw psycopg, one round trip per statement the API
+  sends (the same statements: token, tenant, key, modifier groups, products with their stock
+  locked, rates, number with order and items, stock with movements, the key's response), from
+  the same number of clients, each with its own connection as the runtime role: what the
+  database alone can do with these writes, without HTTP, Django or Python's pricing.
+
+With PgBouncer installed (/usr/sbin/pgbouncer, Debian's package; the bench does not install
+it), the API with RLS and the floor run once more through a PgBouncer in transaction mode
+started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL server
+connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
+
+Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
+short rounds whose order rotates, so that drift on a shared machine hits every side alike.
+Printed: orders/s, p50 and p99 latency of each side, the statements one order sends, the
+API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBouncer), and
+the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
+without): the median, because a burst of other load on the machine skews one round, not the
+pair's comparison (target at most 1.05x).
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -36,7 +54,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import bench_database, connect, report, setup_django
 
-TARGET = 1.05
+TARGET = 1.05  # RLS overhead, at most
+FLOOR_TARGET = 0.5  # the API's orders/s as a ratio of the floor's, at least
 SLUG = "ordb"
 STOCK = Decimal("9000000")
 # Tables the benchmark's orders write to, children first (foreign keys have no ON DELETE CASCADE).
@@ -49,8 +68,13 @@ ORDER_TABLES = [
 @dataclass
 class Till:
     restaurant_id: int
+    user_id: int
     token: str
     body: bytes
+    product_ids: list[int]
+    quantities: list[int]
+    # one order's response as the API gives it: what the floor prices and stores with its key
+    sample: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -106,7 +130,10 @@ def seed(restaurants: int) -> list[Till]:
                 "order_type": "dine_in", "table_number": "12",
                 "items": [{"product_id": p.pk, "quantity": 1 + i % 2} for i, p in enumerate(products)],
             }
-            tills.append(Till(restaurant.pk, key, json.dumps(body).encode()))
+            tills.append(Till(
+                restaurant.pk, user.pk, key, json.dumps(body).encode(), [p.pk for p in products],
+                [line["quantity"] for line in body["items"]],
+            ))
     return tills
 
 
@@ -158,16 +185,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database: str, *, threads: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn, 2 workers, on a free local port, with both database URLs pointing at `database`."""
+def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None) -> tuple[subprocess.Popen, int]:
+    """gunicorn, 2 workers, on a free local port, with both database URLs pointing at `database`;
+    `via`: the runtime role's connections go through this (host, port), a PgBouncer."""
     port = _free_port()
+    url = _with_database(os.environ["DATABASE_URL"], database)
+    extra = {}
+    if via is not None:
+        parts = urlsplit(url)
+        credentials = parts.netloc.rpartition("@")[0]
+        url = urlunsplit(parts._replace(netloc=f"{credentials}@{via[0]}:{via[1]}" if credentials else f"{via[0]}:{via[1]}"))
+        extra["DATABASE_POOLER"] = "pgbouncer"
     env = {
         **os.environ,
-        "DATABASE_URL": _with_database(os.environ["DATABASE_URL"], database),
+        "DATABASE_URL": url,
         "DATABASE_OWNER_URL": _with_database(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"], database),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
+        **extra,
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
@@ -201,42 +237,201 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def load(port: int, tills: list[Till], *, clients: int, seconds: float) -> Round:
-    """`clients` keep-alive clients posting orders for `seconds`."""
+class Session:
+    """One client's connection: `place(till)` places one order (True when it was placed)."""
+
+    def place(self, till: Till) -> bool:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class ApiSession(Session):
+    """A keep-alive HTTP client of the API."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def place(self, till: Till) -> bool:
+        headers = {
+            "Content-Type": "application/json", "Authorization": f"Token {till.token}",
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        try:
+            self.conn.request("POST", "/api/v1/orders/", body=till.body, headers=headers)
+            response = self.conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            return False
+        if response.status == 201 and not till.sample:
+            till.sample = json.loads(body)
+        return response.status == 201
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# The floor's statements: those the API sends for one order (tests/pos/test_queries.py lists
+# them), as plain SQL with the values the API's own response for the till holds.
+FLOOR_TENANT = (
+    "SELECT set_config('app.current_restaurant_id', %s, true), set_config('app.current_platform_id', '', true),"
+    " set_config('app.all_tenants', '', true)"
+)
+FLOOR_KEY = (
+    "INSERT INTO idempotency_keys (restaurant_id, key, request_hash) VALUES (%s, %s, %s)"
+    " ON CONFLICT (restaurant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response_status = NULL,"
+    " response_body = NULL, created_at = now() WHERE idempotency_keys.created_at < now() - interval '24 hours'"
+    " RETURNING id"
+)
+FLOOR_GROUPS = (
+    "SELECT l.*, g.* FROM product_modifier_groups l JOIN modifier_groups g ON g.id = l.group_id"
+    " WHERE l.product_id = ANY(%s) AND l.restaurant_id = %s ORDER BY g.display_order, g.name, l.group_id"
+)
+FLOOR_PRODUCTS = (
+    "WITH stock AS MATERIALIZED (SELECT * FROM inventory_items WHERE restaurant_id = %(r)s AND product_id IN"
+    " (SELECT id FROM products WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory)"
+    " ORDER BY id FOR UPDATE)"
+    " SELECT p.*, s.id, s.current_stock, s.unit_cost FROM"
+    " (SELECT * FROM products WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p"
+    " FULL JOIN stock s ON s.product_id = p.id"
+)
+FLOOR_SETTINGS = (
+    "SELECT restaurant_id, setting_key, setting_value FROM restaurant_settings"
+    " WHERE restaurant_id = %s AND setting_key = ANY(%s)"
+)
+FLOOR_ORDER = """
+WITH next_number AS (
+    INSERT INTO order_number_counters (restaurant_id, day, last_number) VALUES (%(r)s, %(day)s, 1)
+    ON CONFLICT (restaurant_id, day) DO UPDATE SET last_number = order_number_counters.last_number + 1
+    RETURNING last_number
+), new_order AS (
+    INSERT INTO orders (restaurant_id, order_number, table_number, customer_name, order_type, status, subtotal,
+                        tax_amount, service_charge, discount_amount, total_amount, items_count, vat_rate,
+                        service_charge_rate, prices_include_vat, version, served_by, created_by, client_reference,
+                        oversold_offline)
+    SELECT %(r)s, %(prefix)s || lpad(last_number::text, greatest(4, length(last_number::text)), '0'), %(table)s,
+           NULL, %(type)s, 'confirmed', %(subtotal)s, %(tax)s, %(service)s, %(discount)s, %(total)s, %(count)s,
+           %(vat_rate)s, %(service_rate)s, false, 1,
+           (SELECT id FROM employees WHERE restaurant_id = %(r)s AND user_id = %(user)s AND is_active ORDER BY id LIMIT 1),
+           %(user)s, NULL, false
+    FROM next_number
+    RETURNING id, order_number, served_by, created_at, received_at, updated_at
+), new_items AS (
+    INSERT INTO order_items (restaurant_id, order_id, product_id, quantity, unit_price, total_price, modifiers)
+    SELECT %(r)s, (SELECT id FROM new_order), i.product_id, i.quantity, i.unit_price, i.total_price, '[]'
+    FROM unnest(%(products)s::int[], %(quantities)s::int[], %(units)s::numeric[], %(totals)s::numeric[])
+         WITH ORDINALITY AS i(product_id, quantity, unit_price, total_price, n)
+    ORDER BY i.n
+    RETURNING id, order_id, created_at
+)
+SELECT new_order.*, ARRAY(SELECT id FROM new_items ORDER BY id), ARRAY(SELECT created_at FROM new_items ORDER BY id)
+FROM new_order
+"""
+FLOOR_STOCK = """
+WITH stock AS (
+    UPDATE inventory_items SET current_stock = v.stock, updated_at = now()
+    FROM unnest(%(items)s::int[], %(stock)s::numeric[]) AS v(id, stock)
+    WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %(r)s
+)
+INSERT INTO stock_movements (restaurant_id, inventory_item_id, movement_type, quantity, unit_cost, total_cost,
+                             reference_id, reference_type, created_by, oversold_offline)
+SELECT %(r)s, m.id, 'sale', -m.units, m.cost, round(m.units * m.cost, 2), %(order)s, 'order', %(user)s, false
+FROM unnest(%(items)s::int[], %(units)s::numeric[], %(costs)s::numeric[]) AS m(id, units, cost)
+RETURNING id, created_at
+"""
+FLOOR_RESPONSE = "UPDATE idempotency_keys SET response_status = 201, response_body = %s WHERE id = %s"
+
+
+class FloorSession(Session):
+    """One client of the floor: a psycopg connection as the runtime role, one round trip per
+    statement, no server-side prepares (as the project's own connections)."""
+
+    statements = 0  # the statements of the last order
+
+    def __init__(self, params: dict):
+        import psycopg
+        from django.utils import timezone
+
+        self.conn = psycopg.connect(**params, autocommit=True, prepare_threshold=None)
+        self.day = timezone.localdate()  # the API's day (the project's time zone)
+
+    def place(self, till: Till) -> bool:
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        sample, run, sent = till.sample, self.conn.execute, []
+
+        def execute(sql, params=None):
+            sent.append(sql)
+            return run(sql, params)
+
+        try:
+            execute("BEGIN")
+            execute("SELECT * FROM fynlo_identity_by_token(%s)", [hashlib.sha256(till.token.encode()).hexdigest()]).fetchone()
+            execute(FLOOR_TENANT, [str(till.restaurant_id)])
+            key = uuid.uuid4().hex
+            key_id = execute(FLOOR_KEY, [till.restaurant_id, key, hashlib.sha256(till.body + key.encode()).hexdigest()]).fetchone()[0]
+            execute(FLOOR_GROUPS, [till.product_ids, till.restaurant_id]).fetchall()
+            rows = execute(FLOOR_PRODUCTS, {"r": till.restaurant_id, "products": till.product_ids}).fetchall()
+            execute(FLOOR_SETTINGS, [till.restaurant_id, ["vat_rate", "service_charge_rate", "prices_include_vat"]]).fetchall()
+            items = sample["items"]
+            order = execute(FLOOR_ORDER, {
+                "r": till.restaurant_id, "user": till.user_id, "day": self.day, "prefix": f"{till.restaurant_id}-{self.day:%Y%m%d}-",
+                "table": sample["table_number"], "type": sample["order_type"], "subtotal": sample["subtotal"],
+                "tax": sample["tax_amount"], "service": sample["service_charge"], "discount": sample["discount_amount"],
+                "total": sample["total_amount"], "count": sample["items_count"], "vat_rate": sample["vat_rate"],
+                "service_rate": sample["service_charge_rate"], "products": [item["product_id"] for item in items],
+                "quantities": [item["quantity"] for item in items], "units": [item["unit_price"] for item in items],
+                "totals": [item["total_price"] for item in items],
+            }).fetchone()
+            quantity = dict(zip(till.product_ids, till.quantities))
+            stock = [(row[-3], quantity[row[0]], row[-2], row[-1]) for row in rows if row[-3] is not None]
+            execute(FLOOR_STOCK, {
+                "r": till.restaurant_id, "order": order[0], "user": till.user_id,
+                "items": [item for item, *_ in stock], "units": [units for _, units, _, _ in stock],
+                "stock": [current - units for _, units, current, _ in stock], "costs": [cost for *_, cost in stock],
+            }).fetchall()
+            execute(FLOOR_RESPONSE, [Jsonb({**sample, "id": order[0], "order_number": order[1]}), key_id])
+            execute("COMMIT")
+        except psycopg.Error:
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.Error:
+                pass
+            return False
+        self.statements = len(sent)
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Round:
+    """`clients` clients, each with its own session (`session_for()`), placing orders for `seconds`."""
     result = Round()
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
     stop_at = [0.0]
 
-    def client(till: Till):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def client(till: Till, session: Session):
         latencies, errors = [], 0
         start.wait()
         while time.perf_counter() < stop_at[0]:
-            headers = {
-                "Content-Type": "application/json", "Authorization": f"Token {till.token}",
-                "Idempotency-Key": uuid.uuid4().hex,
-            }
             began = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/orders/", body=till.body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 201
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            if ok:
+            if session.place(till):
                 latencies.append(time.perf_counter() - began)
             else:
                 errors += 1
-        conn.close()
+        session.close()
         with lock:
             result.latencies.extend(latencies)
             result.errors += errors
 
-    threads = [threading.Thread(target=client, args=(tills[i % len(tills)],)) for i in range(clients)]
+    threads = [threading.Thread(target=client, args=(tills[i % len(tills)], session_for())) for i in range(clients)]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
@@ -246,6 +441,24 @@ def load(port: int, tills: list[Till], *, clients: int, seconds: float) -> Round
         thread.join()
     result.seconds = time.perf_counter() - began
     return result
+
+
+def api_statements_per_order(till: Till) -> int:
+    """The statements one order sends through the API, end to end (counted in this process)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    with CaptureQueriesContext(connection) as captured:
+        response = Client().post(
+            "/api/v1/orders/", data=till.body, content_type="application/json", secure=True,
+            HTTP_AUTHORIZATION=f"Token {till.token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+        )
+    if response.status_code != 201:
+        raise RuntimeError(f"the counted order was refused: {response.status_code} {response.content[:300]!r}")
+    return len(captured)
 
 
 def summary(rounds: list[Round]) -> tuple[float, float, float, int, int]:
@@ -258,46 +471,100 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, int, int]:
     return rps, p50, p99, count, sum(r.errors for r in rounds)
 
 
+def _pgbouncer_wanted() -> str | None:
+    """None when the bench runs through PgBouncer too; else why not."""
+    if os.environ.get("BENCH_PGBOUNCER", "1") in ("0", ""):
+        return "BENCH_PGBOUNCER=0"
+    from tests.pgbouncer import PGBOUNCER
+
+    if not PGBOUNCER.exists():
+        return f"{PGBOUNCER} is not installed (apt-get install pgbouncer)"
+    return None
+
+
 def run() -> bool:
     setup_django()
+    from contextlib import ExitStack
+
+    from django.db import connections
+
     database = bench_database()
     clients = int(os.environ.get("BENCH_CLIENTS", 20))
     restaurants = int(os.environ.get("BENCH_RESTAURANTS", clients))
     seconds = float(os.environ.get("BENCH_SECONDS", 30))
     rounds = int(os.environ.get("BENCH_ROUNDS", 10))
     threads = int(os.environ.get("BENCH_THREADS", 2))
+    pool = int(os.environ.get("BENCH_PGBOUNCER_POOL", 10))
     warmup = min(5.0, seconds / rounds)
     tills = seed(restaurants)
+    api_statements = api_statements_per_order(tills[0])
+    floor_params = {**connections["default"].get_connection_params(), "dbname": database}
+    floor_params.pop("prepare_threshold", None)
+    no_pgbouncer = _pgbouncer_wanted()
     plain = copy_without_rls(database)
-    servers = []
-    try:
+    sides: list[tuple[str, str, object]] = []  # (key, label, session factory)
+
+    with ExitStack() as stack:
+        stack.callback(drop_database, plain)
+        bouncer = None
+        if no_pgbouncer is None:
+            from tests.pgbouncer import running_pgbouncer
+
+            bouncer = stack.enter_context(running_pgbouncer(pool_size=pool))
+        servers = []
+        stack.callback(lambda: [stop_server(server) for server in servers])
         with_rls, rls_port = start_server(database, threads=threads)
         servers.append(with_rls)
         without_rls, plain_port = start_server(plain, threads=threads)
         servers.append(without_rls)
-        print(f"orders_api: POST /api/v1/orders/ (5 items, 2 tracked), {clients} clients, gunicorn 2 workers x "
-              f"{threads} threads, {seconds:.0f} s per side in {rounds} alternating rounds", flush=True)
-        for port in (rls_port, plain_port):
-            load(port, tills, clients=clients, seconds=warmup)
-        measured: dict[str, list[Round]] = {"rls": [], "plain": []}
-        sides = [("rls", rls_port), ("plain", plain_port)]
+        sides += [
+            ("rls", "with RLS   ", lambda: ApiSession(rls_port)),
+            ("plain", "RLS dropped", lambda: ApiSession(plain_port)),
+            ("floor", "floor      ", lambda: FloorSession(floor_params)),
+        ]
+        if bouncer is not None:
+            bounced, bounced_port = start_server(database, threads=threads, via=(bouncer.host, bouncer.port))
+            servers.append(bounced)
+            bounced_params = {**floor_params, "host": bouncer.host, "port": bouncer.port}
+            sides += [
+                ("rls_pgbouncer", "PgBouncer  ", lambda: ApiSession(bounced_port)),
+                ("floor_pgbouncer", "floor, PgB.", lambda: FloorSession(bounced_params)),
+            ]
+        print(f"orders_api: POST /api/v1/orders/ (5 items, 2 tracked, an Idempotency-Key), {clients} clients, gunicorn "
+              f"2 workers x {threads} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
+              + ("through PgBouncer too (transaction mode, pool of " + str(pool) + ")" if no_pgbouncer is None
+                 else f"not through PgBouncer: {no_pgbouncer}"), flush=True)
+        # API warm-up first: each till's first response is what the floor writes
+        for key, _, session_for in sides:
+            load(session_for, tills, clients=clients, seconds=warmup)
+            if key == "rls" and not all(tills[i % len(tills)].sample for i in range(clients)):
+                print("orders_api: some tills placed no order while warming up; is the server healthy?")
+                return False
+        probe = FloorSession(floor_params)
+        probe.place(tills[0])
+        probe.close()
+        floor_statements = probe.statements
+        measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
         for number in range(rounds):
-            for key, port in sides if number % 2 == 0 else sides[::-1]:
-                measured[key].append(load(port, tills, clients=clients, seconds=seconds / rounds))
-    finally:
-        for server in servers:
-            stop_server(server)
-        drop_database(plain)
+            shift = number % len(sides)
+            for key, _, session_for in sides[shift:] + sides[:shift]:
+                measured[key].append(load(session_for, tills, clients=clients, seconds=seconds / rounds))
     figures = {}
-    for key, label in (("rls", "with RLS   "), ("plain", "RLS dropped")):
+    for key, label, _ in sides:
         rps, p50, p99, count, errors = summary(measured[key])
         figures[key] = rps
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
               f"({count} orders, {errors} errors)")
-    if not figures["rls"] or not figures["plain"]:
+    print(f"  statements per order: API {api_statements}, floor {floor_statements}")
+    if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")
         return False
     errors = sum(r.errors for side in measured.values() for r in side)
+    ok = report("API vs floor (orders/s, the API's over the database alone)", figures["rls"], figures["floor"],
+                FLOOR_TARGET, lower_is_better=False, unit="/s")
+    if "rls_pgbouncer" in figures and figures["floor_pgbouncer"]:
+        ok &= report("API vs floor through PgBouncer (orders/s)", figures["rls_pgbouncer"], figures["floor_pgbouncer"],
+                     FLOOR_TARGET, lower_is_better=False, unit="/s")
     ratios = sorted(
         (rls.seconds / len(rls.latencies)) / (plain.seconds / len(plain.latencies))
         for rls, plain in zip(measured["rls"], measured["plain"])
@@ -305,8 +572,8 @@ def run() -> bool:
     )
     print(f"  per-round ratios: {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
     median_ratio = statistics.median(ratios)
-    ok = report("RLS overhead (time per order at full load, median of rounds)",
-                median_ratio / figures["plain"], 1 / figures["plain"], TARGET)
+    ok &= report("RLS overhead (time per order at full load, median of rounds)",
+                 median_ratio / figures["plain"], 1 / figures["plain"], TARGET)
     return ok and errors == 0
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower, NullIf, Trim
 from django.utils import timezone
 
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
@@ -65,34 +65,53 @@ def restaurant_figures(*, restaurants: QuerySet, start: datetime, end: datetime)
     return list(annotated.order_by("-period_revenue", "name", "pk"))
 
 
-def restaurant_current_subscription(*, restaurant: Restaurant) -> RestaurantSubscription | None:
-    """The restaurant's running subscription (active or suspended, not ended), the newest if several."""
+def _current_subscriptions(restaurant) -> QuerySet:
     today = timezone.localdate()
     return (
         RestaurantSubscription.objects.filter(restaurant=restaurant, status__in=CURRENT_STATUSES)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-        .select_related("plan")
         .order_by("-start_date", "-pk")
+    )
+
+
+def restaurant_current_subscription(*, restaurant: Restaurant) -> RestaurantSubscription | None:
+    """The restaurant's running subscription (active or suspended, not ended), the newest if several."""
+    return _current_subscriptions(restaurant).select_related("plan").first()
+
+
+def _tier(restaurant: Restaurant) -> str:
+    return (restaurant.subscription_tier or DEFAULT_PLAN.name).strip().lower()
+
+
+def restaurant_for_commission(*, restaurant_id: int) -> Restaurant | None:
+    """The restaurant (its id, platform and tier) with `commission_rate`, the commission the
+    platform takes in percent: its current subscription's rate, else its platform's active
+    plan named by its tier, else the guide's rate for that tier. One query."""
+    tier = Lower(Trim(Coalesce(NullIf(OuterRef("subscription_tier"), Value("")), Value(DEFAULT_PLAN.name))))
+    plans = SubscriptionPlan.objects.annotate(lower_name=Lower("name")).filter(
+        platform_id=OuterRef("platform_id"), lower_name=tier, is_active=True
+    )
+    restaurant = (
+        Restaurant.objects.only("pk", "platform_id", "subscription_tier")
+        .annotate(
+            subscription_rate=Subquery(_current_subscriptions(OuterRef("pk")).values("commission_rate")[:1]),
+            plan_rate=Subquery(plans.order_by("pk").values("commission_rate")[:1]),
+        )
+        .filter(pk=restaurant_id)
         .first()
     )
+    if restaurant is not None:
+        restaurant.commission_rate = next(
+            (rate for rate in (restaurant.subscription_rate, restaurant.plan_rate) if rate is not None),
+            GUIDE_PLANS_BY_NAME.get(_tier(restaurant), DEFAULT_PLAN).commission_rate,
+        )
+    return restaurant
 
 
 def commission_rate_for(*, restaurant: Restaurant) -> Decimal:
     """The commission the platform takes, in percent: the restaurant's current subscription's rate,
     else its platform's active plan named by the restaurant's tier, else the guide's rate for that tier."""
-    subscription = restaurant_current_subscription(restaurant=restaurant)
-    if subscription is not None:
-        return subscription.commission_rate
-    tier = (restaurant.subscription_tier or DEFAULT_PLAN.name).strip().lower()
-    plan = (
-        SubscriptionPlan.objects.filter(platform_id=restaurant.platform_id, name__iexact=tier, is_active=True)
-        .order_by("pk")
-        .values_list("commission_rate", flat=True)
-        .first()
-    )
-    if plan is not None:
-        return plan
-    return GUIDE_PLANS_BY_NAME.get(tier, DEFAULT_PLAN).commission_rate
+    return restaurant_for_commission(restaurant_id=restaurant.pk).commission_rate
 
 
 def restaurant_subscriptions(*, restaurant: Restaurant) -> list[RestaurantSubscription]:

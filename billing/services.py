@@ -130,7 +130,7 @@ def restaurant_plan_change(
     return subscription
 
 
-def commission_record(
+def commission_for(
     *,
     restaurant: Restaurant,
     order_id: int,
@@ -139,9 +139,10 @@ def commission_record(
     processed_at: datetime,
     payment_status: str = CommissionPaymentStatus.PENDING,
 ) -> CommissionRecord:
-    """Record the platform's commission on an amount the restaurant took: `rate` percent of it,
-    rounded half up (the rate from billing.selectors.commission_rate_for)."""
-    return CommissionRecord.objects.create(
+    """The platform's commission on an amount the restaurant took, not yet saved: `rate` percent
+    of it, rounded half up (the rate from billing.selectors). For a caller that writes it in
+    one statement with the payment (fynlo.core.statements); commission_record saves it."""
+    return CommissionRecord(
         restaurant_id=restaurant.pk,
         platform_id=restaurant.platform_id,
         order_id=order_id,
@@ -151,3 +152,21 @@ def commission_record(
         processed_at=processed_at,
         payment_status=payment_status,
     )
+
+
+def commission_record(
+    *,
+    restaurant: Restaurant,
+    order_id: int,
+    gross_amount: Decimal,
+    rate: Decimal,
+    processed_at: datetime,
+    payment_status: str = CommissionPaymentStatus.PENDING,
+) -> CommissionRecord:
+    """Record the platform's commission on an amount the restaurant took (see commission_for)."""
+    record = commission_for(
+        restaurant=restaurant, order_id=order_id, gross_amount=gross_amount, rate=rate, processed_at=processed_at,
+        payment_status=payment_status,
+    )
+    record.save(force_insert=True)
+    return record

@@ -18,6 +18,7 @@ from django.utils import timezone
 from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from fynlo.core.services import model_update
+from fynlo.core.statements import insert
 from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
@@ -302,32 +303,89 @@ def _lock_items(*, restaurant_id: int, **lookup) -> list[InventoryItem]:
     )
 
 
+def products_for_sale(
+    *, restaurant_id: int, product_ids: set[int], item_ids: set[int] = frozenset()
+) -> tuple[dict[int, Product], list[InventoryItem]]:
+    """The restaurant's products among these ids, and the stock rows an order of them may take
+    from (the tracked products' and these inventory items', e.g. modifier options'), locked
+    in primary-key order for the rest of the transaction; one statement.
+
+    The full join reads every locked row even where no product matches it."""
+    stock = (
+        InventoryItem.objects.select_for_update()
+        .filter(
+            Q(pk__in=list(item_ids))
+            | Q(product__in=Product.objects.filter(restaurant_id=restaurant_id, pk__in=list(product_ids), track_inventory=True)),
+            restaurant_id=restaurant_id,
+        )
+        .order_by("pk")
+    )
+    products = Product.objects.filter(restaurant_id=restaurant_id, pk__in=list(product_ids))
+    stock_sql, stock_params = stock.query.sql_with_params()
+    products_sql, products_params = products.query.sql_with_params()
+    product_fields = [field.attname for field in Product._meta.concrete_fields]
+    item_fields = [field.attname for field in InventoryItem._meta.concrete_fields]
+    found: dict[int, Product] = {}
+    locked: dict[int, InventoryItem] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH stock AS MATERIALIZED ({stock_sql}) SELECT p.*, s.* FROM ({products_sql}) p"
+            " FULL JOIN stock s ON s.product_id = p.id",
+            (*stock_params, *products_params),
+        )
+        for row in cursor.fetchall():
+            product_row, item_row = row[:len(product_fields)], row[len(product_fields):]
+            if product_row[0] is not None:
+                found[product_row[0]] = Product.from_db(connection.alias, product_fields, product_row)
+            if item_row[0] is not None:
+                locked[item_row[0]] = InventoryItem.from_db(connection.alias, item_fields, item_row)
+    return found, sorted(locked.values(), key=lambda item: item.pk)
+
+
+def _change(locked: list[InventoryItem], products: dict[int, int], items: dict[int, int]) -> dict[int, int]:
+    """Units each locked stock row gives (positive) for these products' and items' units."""
+    return {item.pk: products.get(item.product_id, 0) + items.get(item.pk, 0) for item in locked}
+
+
+def stock_oversold(*, locked: list[InventoryItem], products: dict[int, int], items: dict[int, int]) -> bool:
+    """Whether selling these units of products and items takes any of these locked stock rows
+    below zero: an offline sale does so anyway (stock_move_for_order's `offline`), and its
+    order says so before it is written."""
+    change = _change(locked, products, items)
+    return any(change[item.pk] > max(item.current_stock, 0) for item in locked)
+
+
 def stock_move_for_order(
     *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
-    notes: str | None = None, user=None, offline: bool = False,
+    notes: str | None = None, user=None, offline: bool = False, locked: list[InventoryItem] | None = None,
 ) -> list[StockMovement]:
     """Move stock for an order by signed quantities of products (product id -> units, through
     their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
     positive is sold (a `sale` movement), negative is given back (an `adjustment`, never more
     than the order took). InsufficientStock, by product id, when a sale would go below zero
-    (a tracked product without a stock row has none).
+    (a tracked product without a stock row has none). `locked`: the stock rows the caller
+    already locked in this transaction (products_for_sale), else they are locked here.
 
     `offline`: the sale already happened (a till that was offline): nothing is refused, an item
     may go below zero and its movement is flagged `oversold_offline`.
 
-    Runs inside the caller's transaction (the order's): it writes only after every check passed.
+    Runs inside the caller's transaction (the order's): it writes only after every check
+    passed, the stock and its movements in one statement.
     """
     products = {product_id: units for product_id, units in (products or {}).items() if units}
     items = {item_id: units for item_id, units in (items or {}).items() if units}
     if not products and not items:
         return []
-    locked = list(
-        InventoryItem.objects.select_for_update()
-        .filter(Q(product_id__in=list(products)) | Q(pk__in=list(items)), restaurant_id=restaurant_id)
-        .order_by("pk")
-    )
+    if locked is None:
+        locked = list(
+            InventoryItem.objects.select_for_update()
+            .filter(Q(product_id__in=list(products)) | Q(pk__in=list(items)), restaurant_id=restaurant_id)
+            .order_by("pk")
+        )
+    else:
+        locked = [item for item in locked if item.product_id in products or item.pk in items]
     tracked = {item.product_id for item in locked}
-    change = {item.pk: products.get(item.product_id, 0) + items.get(item.pk, 0) for item in locked}
+    change = _change(locked, products, items)
     short = {product_id: Decimal("0") for product_id, units in products.items() if units > 0 and product_id not in tracked}
     short_items = {item.pk: item.current_stock for item in locked if change[item.pk] > item.current_stock}
     short.update({item.product_id: item.current_stock for item in locked if item.pk in short_items})
@@ -337,12 +395,13 @@ def stock_move_for_order(
         taken = _taken_by_order(restaurant_id=restaurant_id, order_id=order_id)
         change = {pk: max(units, -taken.get(pk, 0)) for pk, units in change.items()}
     moved = [item for item in locked if change[item.pk]]
+    if not moved:
+        return []
     now = timezone.now()
     for item in moved:
         item.current_stock -= change[item.pk]
         item.updated_at = now
-    InventoryItem.objects.bulk_update(moved, ["current_stock", "updated_at"])
-    return StockMovement.objects.bulk_create(
+    movements = insert([
         _movement(
             item, movement_type=MovementType.SALE if change[item.pk] > 0 else MovementType.ADJUSTMENT,
             quantity=Decimal(-change[item.pk]), reference_type=MovementReferenceType.ORDER, reference_id=order_id,
@@ -350,7 +409,17 @@ def stock_move_for_order(
             oversold_offline=offline and change[item.pk] > 0 and item.current_stock < 0,
         )
         for item in moved
-    )
+    ])
+    values = ", ".join(["(%s::int, %s::numeric)"] * len(moved))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH stock AS (UPDATE inventory_items SET current_stock = v.stock, updated_at = %s"
+            f" FROM (VALUES {values}) AS v(id, stock)"
+            f" WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %s) {movements.sql}",
+            (now, *(value for item in moved for value in (item.pk, item.current_stock)), restaurant_id, *movements.params),
+        )
+        movements.assign(cursor.fetchall())
+    return movements.objs
 
 
 def _taken_by_order(*, restaurant_id: int, order_id: int) -> dict[int, Decimal]:

@@ -122,16 +122,17 @@ class OrderListApi(JsonListApi):
 
         def create() -> Response:
             data = validated(OrderCreateSerializer, request.data)
-            if "client_reference" not in data:
-                order = services.order_create(restaurant_id=restaurant_id, user=request.user, **data)
-                order = selectors.order_get(tenant=request.tenant, order_id=order.pk)
-                return order_response(order, status_code=status.HTTP_201_CREATED)
-            order, created = services.order_create_once(restaurant_id=restaurant_id, user=request.user, **data)
+            if "client_reference" in data:
+                order, created = services.order_create_once(restaurant_id=restaurant_id, user=request.user, **data)
+            else:
+                order, created = services.order_create(restaurant_id=restaurant_id, user=request.user, **data), True
+            if created:
+                return order_response(order, status_code=status.HTTP_201_CREATED)  # as written: no re-read
+            # answered like a retry: the order the first request made, as it is now
             response = order_response(
                 selectors.order_get(tenant=request.tenant, order_id=order.pk), status_code=status.HTTP_201_CREATED
             )
-            if not created:  # answered like a retry: the order the first request made, as it is now
-                response[REPLAYED_HEADER] = "true"
+            response[REPLAYED_HEADER] = "true"
             return response
 
         return idempotent(request, restaurant_id=restaurant_id, handler=create)

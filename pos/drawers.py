@@ -13,7 +13,7 @@ Which drawer cash goes into, the rule a restaurant expects:
   of the till its payment went into, when that drawer is still open.
 
 Card payments need no drawer. The drawer's row is locked before the order's (pos.services' lock
-order: drawer, counter, order, payment, inventory items), so closing waits for a payment under way
+order: drawer, order, payment, inventory items), so closing waits for a payment under way
 and counts it.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from fynlo.core.api import get_or_404
@@ -180,9 +180,21 @@ def cash_drawer_for(
         return found.pk
     if fallback is not None and sessions.filter(pk=fallback, status=DrawerStatus.OPEN).exists():
         return fallback
-    if DrawerSession.objects.filter(restaurant_id=restaurant_id, status=DrawerStatus.OPEN).exists():
+    cash_without_till(drawers_open=open_drawers(restaurant_id=restaurant_id).exists())
+    return None
+
+
+def open_drawers(*, restaurant_id) -> QuerySet:
+    """The restaurant's open drawer sessions (`restaurant_id` may be an OuterRef: a caller reads
+    whether any is open in a statement it sends anyway)."""
+    return DrawerSession.objects.filter(restaurant_id=restaurant_id, status=DrawerStatus.OPEN)
+
+
+def cash_without_till(*, drawers_open: bool) -> None:
+    """Cash that names no till: refused (400 naming device_id) while any drawer is open, else it
+    goes into no drawer (the restaurant is not using drawers)."""
+    if drawers_open:
         message = "Cash drawers are open here: name the till (device_id) the cash goes through."
         raise PosError("invalid", message, fields={"device_id": [message]})
-    return None
 
 

@@ -15,6 +15,11 @@ the unique (restaurant, key). The second insert waits on the first transaction's
 entry; when the first commits it finds the record and replays it, and when the first rolls
 back it proceeds itself. Never both.
 
+No savepoint of its own (each SAVEPOINT and RELEASE is a statement): the request's
+transaction is the unit. A handler that raises rolls the whole request back (the API's
+error handler does so anyway); a handler that returns an error response marks the request's
+transaction for rollback, so the record goes with everything else.
+
 Keys belong to a restaurant (tenant-scoped records under row-level security) and live for
 IDEMPOTENCY_KEY_TTL_HOURS (default 24): after that the key is free again, and its old record is
 taken over by the next request that sends it. `manage.py prune_idempotency_keys` deletes
@@ -74,7 +79,7 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
         return handler()
     fingerprint = request_hash(request)
     table = IdempotencyRecord._meta.db_table
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             # A live record is left alone (no row returned: replay it); an expired one is taken
             # over as if it were new.
@@ -94,7 +99,7 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
                 response_status=response.status_code, response_body=response.data
             )
         else:
-            transaction.set_rollback(True)  # nothing was written: the retry may run again
+            transaction.set_rollback(True)  # nothing is kept, the record neither: the retry may run again
         return response
 
 

@@ -1,8 +1,18 @@
 """Every write to orders, payments and refunds.
 
 Locks are taken in one order everywhere, so concurrent requests queue instead of
-deadlocking: a cash drawer (pos.drawers), the day's order number counter, then an order,
-then its payment, then inventory items (by primary key, in inventory.services).
+deadlocking: a cash drawer (pos.drawers), then an order, then its payment, then inventory
+items (by primary key, in inventory.services). A new order locks the stock it may take first,
+then the day's order number counter (only new orders take it, and nothing they lock after it
+is older than them).
+
+Statements per request are capacity (DESIGN.md): placing an order or taking a payment reads
+what it needs in a few statements and writes in one or two (fynlo.core.statements), and the
+caller answers from what was written. The services open no savepoint of their own (each is
+two statements): inside the request's transaction a failure rolls the request back, as the
+API's error handler does anyway; a caller that carries on after a failure wraps the call in
+its own `transaction.atomic()` (order_create_once, payment_record_once, the sync batch's
+elements).
 """
 
 from __future__ import annotations
@@ -14,18 +24,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.selectors import commission_rate_for
-from billing.services import commission_record
+from billing.selectors import restaurant_for_commission
+from billing.services import commission_for
 from fynlo.core.api import get_or_404
 from fynlo.core.money import money_text
 from fynlo.core.services import model_update
+from fynlo.core.statements import insert, update
 from inventory.errors import InsufficientStock
-from inventory.models import Product
+from inventory.models import InventoryItem, Product
 from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
-from inventory.services import stock_move_for_order, stock_return_for_order
+from inventory.services import products_for_sale, stock_move_for_order, stock_oversold, stock_return_for_order
 from pos import drawers, modifiers
 from pos.errors import PosError, VersionConflict
 from pos.models import (
@@ -42,7 +55,6 @@ from pos.models import (
 )
 from pos.pricing import DiscountTooLarge, order_price, order_rates, restaurant_rates, unit_price
 from staff.models import Employee
-from tenants.models import Restaurant
 
 ZERO = Decimal("0.00")
 
@@ -63,8 +75,22 @@ KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY})
 CARD_LIKE = frozenset({PaymentMethod.CARD, PaymentMethod.APPLE_PAY, PaymentMethod.SUMUP})
 
 
-def _lock_order(*, restaurant_id: int, order_id: int) -> Order:
-    return get_or_404(Order.objects.select_for_update().filter(restaurant_id=restaurant_id), pk=order_id, what="order")
+def _lock_order(
+    *, restaurant_id: int, order_id: int, with_amount_paid: bool = False, with_drawers_open: bool = False
+) -> Order:
+    """The order, locked; `with_amount_paid`: with `amount_paid` (what its payments took, refunds
+    not deducted) read by the same statement; `with_drawers_open`: with `drawers_open`, whether
+    any cash drawer of the restaurant is open, likewise."""
+    orders = Order.objects.select_for_update().filter(restaurant_id=restaurant_id)
+    if with_drawers_open:
+        orders = orders.annotate(drawers_open=Exists(drawers.open_drawers(restaurant_id=OuterRef("restaurant_id"))))
+    if with_amount_paid:
+        taken = (
+            Payment.objects.filter(order=OuterRef("pk"), status__in=TAKEN_PAYMENT_STATUSES)
+            .order_by().values("order").annotate(total=Sum("amount")).values("total")
+        )
+        orders = orders.annotate(amount_paid=Coalesce(Subquery(taken), Value(ZERO)))
+    return get_or_404(orders, pk=order_id, what="order")
 
 
 def _amount_paid(order: Order) -> Decimal:
@@ -79,24 +105,44 @@ def _amount_refunded(order: Order) -> Decimal:
     return refunds.aggregate(total=Sum(F("amount") - F("tip_amount")))["total"] or ZERO
 
 
-def _next_order_number(*, restaurant_id: int, day: datetime.date | None = None) -> str:
-    """`<restaurant id>-<yyyymmdd>-<nnnn>`: the restaurant's next number of the (local) day.
+def _insert_order(order: Order, items: list[OrderItem], *, day: datetime.date | None = None) -> None:
+    """Insert the order with the next number of the restaurant's (local) day and its lines, in
+    one statement; the order and its lines get what the database gave them (ids, number,
+    timestamps: received_at is always the server's).
 
-    The counter row stays locked until the order's transaction ends, so two orders never get
-    one number, and a rolled-back order gives its number back (no gaps). `day`: the order's
-    business day (an offline order's), today by default.
+    Numbers are `<restaurant id>-<yyyymmdd>-<nnnn>`. The counter row stays locked until the
+    order's transaction ends, so two orders never get one number, and a rolled-back order
+    gives its number back (no gaps). `day`: the order's business day (an offline order's),
+    today by default.
     """
     day = day or timezone.localdate()
+    order.order_number = RawSQL(
+        "SELECT %s || lpad(last_number::text, greatest(4, length(last_number::text)), '0') FROM next_number",
+        [f"{order.restaurant_id}-{day:%Y%m%d}-"],
+    )
+    for item in items:
+        item.order_id = RawSQL("SELECT id FROM new_order", [])
+    new_order, new_items = insert([order]), insert(items)
     with connection.cursor() as cursor:
         cursor.execute(
+            "WITH next_number AS ("
             "INSERT INTO order_number_counters (restaurant_id, day, last_number) VALUES (%s, %s, 1)"
-            " ON CONFLICT (restaurant_id, day)"
-            " DO UPDATE SET last_number = order_number_counters.last_number + 1"
-            " RETURNING last_number",
-            [restaurant_id, day],
+            " ON CONFLICT (restaurant_id, day) DO UPDATE SET last_number = order_number_counters.last_number + 1"
+            " RETURNING last_number), "
+            f"new_order AS ({new_order.sql}), new_items AS ({new_items.sql}) "
+            f"SELECT new_order.*, {new_items.arrays('new_items')} FROM new_order",
+            (order.restaurant_id, day, *new_order.params, *new_items.params),
         )
-        sequence = cursor.fetchone()[0]
-    return f"{restaurant_id}-{day:%Y%m%d}-{sequence:04d}"
+        row = cursor.fetchone()
+    new_order.assign([row[:new_order.width]])
+    new_items.assign_arrays(row[new_order.width:])
+
+
+def _prefetched(instance, name: str, rows: list) -> None:
+    """Give `instance.<name>.all()` these rows without a query (they were just written)."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache, queryset._prefetch_done = list(rows), True
+    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), name: queryset}
 
 
 @dataclass
@@ -162,18 +208,21 @@ def _difference(after: Counter, before: Counter) -> dict[int, int]:
     return {key: after[key] - before[key] for key in set(after) | set(before) if after[key] != before[key]}
 
 
-def _move_stock(*, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
-                offline: bool = False) -> list:
-    """Take (or give back) the stock of the difference between the order's lines before and after;
-    409 insufficient_stock naming the lines and modifiers that cannot be served (`offline`: none,
-    see inventory.services.stock_move_for_order). The stock movements."""
+def _move_stock(
+    *, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
+    locked: list[InventoryItem] | None = None, offline: bool = False,
+) -> list:
+    """Take (or give back) the stock of the difference between the order's lines before and after
+    (`locked`: the stock rows already locked); 409 insufficient_stock naming the lines and
+    modifiers that cannot be served (`offline`: none, see inventory.services.stock_move_for_order).
+    The stock movements."""
     products_before, items_before = _stock_use(before, menu)
     products_after, items_after = _stock_use(after, menu)
     try:
         return stock_move_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, user=user,
             products=_difference(products_after, products_before), items=_difference(items_after, items_before),
-            notes=f"Order {order.order_number} changed", offline=offline,
+            notes=f"Order {order.order_number} changed", locked=locked, offline=offline,
         )
     except InsufficientStock as short:
         fields = {}
@@ -197,7 +246,7 @@ def _bump(order: Order, data: dict | None = None, *, now=None) -> Order:
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_create(
     *,
     restaurant_id: int,
@@ -217,28 +266,32 @@ def order_create(
     `client_created_at`: the device's time of the sale, the order's business time (created_at,
     its number's day); `offline`: a sale that already happened may take stock below zero (the
     order is then flagged oversold_offline). See order_create_once for `client_reference`.
+    The order comes back with its items (and no payments) as written: nothing is read again.
     """
-    products = products_by_id(restaurant_id=restaurant_id, product_ids={line["product_id"] for line in items})
-    menu = modifier_menu(
-        restaurant_id=restaurant_id, product_ids=set(products), option_ids=modifiers.option_ids_of(items)
-    )
+    product_ids = {line["product_id"] for line in items}
+    menu = modifier_menu(restaurant_id=restaurant_id, product_ids=product_ids, option_ids=modifiers.option_ids_of(items))
+    option_stock = {option.inventory_item_id for option in menu.options.values() if option.inventory_item_id}
+    products, locked = products_for_sale(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=option_stock)
     lines, problems = _new_lines(items=items, path="items", products=products, menu=menu)
     if problems:
         raise PosError("invalid", "Some items cannot be ordered.", fields=problems)
     price = _price(lines=lines, rates=restaurant_rates(restaurant_id=restaurant_id), discount_amount=discount_amount)
     served_by = None
     if user is not None and user.restaurant_id == restaurant_id:
-        served_by = (
+        # who served it: the user's employee record, looked up by the insert itself
+        served_by = Subquery(
             Employee.objects.filter(restaurant_id=restaurant_id, user_id=user.pk, is_active=True)
-            .order_by("pk").values_list("pk", flat=True).first()
+            .order_by("pk").values("pk")[:1]
         )
 
-    day = timezone.localdate(client_created_at) if client_created_at else None
-    order = Order.objects.create(
+    # an offline sale that takes stock below zero is flagged by the order's insert itself
+    products_used, items_used = _stock_use(lines, menu)
+    oversold = offline and stock_oversold(locked=locked, products=products_used, items=items_used)
+    order = Order(
         restaurant_id=restaurant_id,
-        order_number=_next_order_number(restaurant_id=restaurant_id, day=day),
         client_reference=client_reference,
         **({"created_at": client_created_at} if client_created_at else {}),
+        oversold_offline=oversold,
         table_number=table_number or None,
         customer_name=customer_name or None,
         order_type=order_type,
@@ -248,10 +301,9 @@ def order_create(
         served_by_id=served_by,
         created_by=user,
     )
-    OrderItem.objects.bulk_create(
+    order_items = [
         OrderItem(
             restaurant_id=restaurant_id,
-            order=order,
             product=line.product,
             quantity=line.quantity,
             unit_price=priced.unit_price,
@@ -260,12 +312,12 @@ def order_create(
             modifiers=line.modifiers,
         )
         for line, priced in zip(lines, price.lines)
-    )
-    moved = _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user,
-                        offline=offline)
-    if any(movement.oversold_offline for movement in moved):
-        order.oversold_offline = True
-        order.save(update_fields=["oversold_offline"])
+    ]
+    _insert_order(order, order_items, day=timezone.localdate(client_created_at) if client_created_at else None)
+    _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user, locked=locked,
+                offline=offline)
+    _prefetched(order, "items", order_items)
+    _prefetched(order, "payments", [])
     return order
 
 
@@ -459,7 +511,7 @@ class PaymentTaken:
     order: OrderBalance
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_record(
     *,
     restaurant_id: int,
@@ -481,12 +533,18 @@ def payment_record(
     than is due is refused. The tip is the guest's gift on top: it is not part of the order's
     total, does not pay it off and carries no commission (the commission's base is `amount`).
     `at`: when the device took it (offline); `drawer_session_id`: the cash drawer it went into
-    (see payment_take).
+    (see payment_take). Cash into no drawer is refused while any drawer is open (pos.drawers),
+    which the order's locking read answers: no statement more.
     """
-    order = _lock_order(restaurant_id=restaurant_id, order_id=order_id)
+    cash_without_drawer = payment_method == PaymentMethod.CASH and drawer_session_id is None
+    order = _lock_order(
+        restaurant_id=restaurant_id, order_id=order_id, with_amount_paid=True, with_drawers_open=cash_without_drawer
+    )
+    if cash_without_drawer:
+        drawers.cash_without_till(drawers_open=order.drawers_open)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED, OrderStatus.DRAFT):
         raise PosError("order_not_open", f"The order is {order.status}; it takes no payments.", status=409)
-    paid = _amount_paid(order)
+    paid = order.amount_paid
     due = order.total_amount - paid
     if due <= 0:
         raise PosError("order_already_paid", "The order is already paid in full.", status=409)
@@ -507,16 +565,17 @@ def payment_record(
                            status=409, fields={"amount": [message]})
         handed, applied, change = None, amount, ZERO
 
-    restaurant = Restaurant.objects.only("pk", "platform_id", "subscription_tier").get(pk=restaurant_id)
-    now = at or timezone.now()
-    commission = commission_record(
+    restaurant = restaurant_for_commission(restaurant_id=restaurant_id)
+    now = timezone.now()
+    taken_at = at or now  # the device's time of an offline payment; the order's bump is the server's
+    commission = commission_for(
         restaurant=restaurant,
         order_id=order.pk,
         gross_amount=applied,
-        rate=commission_rate_for(restaurant=restaurant),
-        processed_at=now,
+        rate=restaurant.commission_rate,
+        processed_at=taken_at,
     )
-    payment = Payment.objects.create(
+    payment = Payment(
         restaurant_id=restaurant_id,
         order=order,
         payment_method=payment_method,
@@ -527,13 +586,16 @@ def payment_record(
         transaction_id=transaction_id or None,
         processor_response={"tendered": money_text(handed), "change": money_text(change)} if handed is not None else None,
         status=PaymentStatus.COMPLETED,
-        processed_at=now,
+        processed_at=taken_at,
         client_reference=client_reference,
         drawer_session_id=drawer_session_id,
         **({"created_at": at} if at else {}),
     )
     paid += applied
-    _bump(order, {"status": OrderStatus.COMPLETED} if paid >= order.total_amount else None, now=timezone.now())
+    if paid >= order.total_amount:
+        order.status = OrderStatus.COMPLETED
+    order.version, order.updated_at = order.version + 1, now
+    _insert_payment(order, payment, commission)
     balance = OrderBalance(
         id=order.pk, restaurant_id=order.restaurant_id, order_number=order.order_number, status=order.status,
         version=order.version, total_amount=order.total_amount, amount_paid=paid,
@@ -542,14 +604,35 @@ def payment_record(
     return PaymentTaken(payment=payment, tendered=handed, change=change, order=balance)
 
 
+def _insert_payment(order: Order, payment: Payment, commission) -> None:
+    """The payment, its commission and the order's new status and version, in one statement; the
+    payment and the commission get what the database gave them, the payment no refunds yet."""
+    new_commission, new_payment = insert([commission]), insert([payment])
+    bump_sql, bump_params = update(
+        Order.objects.filter(restaurant_id=order.restaurant_id, pk=order.pk),
+        {"status": order.status, "version": order.version, "updated_at": order.updated_at},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH new_commission AS ({new_commission.sql}), new_payment AS ({new_payment.sql}),"
+            f" bumped AS ({bump_sql}) SELECT new_commission.*, new_payment.* FROM new_commission, new_payment",
+            (*new_commission.params, *new_payment.params, *bump_params),
+        )
+        row = cursor.fetchone()
+    new_commission.assign([row[:new_commission.width]])
+    new_payment.assign([row[new_commission.width:]])
+    _prefetched(payment, "refunds", [])
+
+
 def payment_take(
     *, restaurant_id: int, payment_method: str, device_id: str | None = None, at: datetime.datetime | None = None,
     **payment,
 ) -> PaymentTaken:
     """payment_record at a till: cash goes into the till's drawer (pos.drawers' rule: the open
-    one, or the one open at `at` for a payment taken offline; 409 drawer_closed)."""
+    one, or the one open at `at` for a payment taken offline; 409 drawer_closed), locked before
+    the order. Cash that names no till is payment_record's to check (no drawer to lock)."""
     drawer = None
-    if payment_method == PaymentMethod.CASH:
+    if payment_method == PaymentMethod.CASH and device_id:
         drawer = drawers.cash_drawer_for(restaurant_id=restaurant_id, device_id=device_id, at=at)
     return payment_record(
         restaurant_id=restaurant_id, payment_method=payment_method, at=at, drawer_session_id=drawer, **payment

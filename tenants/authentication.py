@@ -7,15 +7,15 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
 from fynlo.core.api import ApiError
-from tenants.identity import identify_by_token, load_user
+from tenants.identity import identify_by_token
 from tenants.request import RestaurantSuspended, activate_for_request
 from tenants.services import token_is_expired
 
 
 class TenantTokenAuthentication(BaseAuthentication):
     """`Authorization: Token <key>` (or `Bearer <key>`); the token and its user are found
-    through the identity path, then the tenant is set before the view runs. `request.auth`
-    is the token's ApiCredential (which token: logout revokes that one)."""
+    through the identity path in one statement, then the tenant is set (one more) before the
+    view runs. `request.auth` is the token's ApiCredential (which token: logout revokes that one)."""
 
     keywords = ("Token", "Bearer")
 
@@ -32,13 +32,10 @@ class TenantTokenAuthentication(BaseAuthentication):
         found = identify_by_token(key)
         if found is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        credential, identity = found
+        credential, identity, user = found
         if token_is_expired(credential.created_at):
             raise exceptions.AuthenticationFailed("Token has expired.")
-        if not identity.is_active:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        user = load_user(identity, for_request=True)
-        if user is None:
+        if not identity.is_active or identity.tenant.is_empty:
             raise exceptions.AuthenticationFailed("Invalid token.")
         try:
             activate_for_request(request._request if request is not None else None, user)

@@ -201,8 +201,10 @@ def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_
         tenant = read_tenant("default")
     assert context.run(current_tenant) == tenant
 
-    # then: the user, under their restaurant, and no tenant_context churn (savepoint, read, restore)
+    # then: the user, under their restaurant, in two statements: the token's identity with the
+    # user's row, then the tenant (no tenant_context churn: savepoint, read, restore)
     statements = [query["sql"] for query in queries.captured_queries]
     assert found.pk == user.pk and tenant.restaurant_id == user.restaurant_id
-    assert not any("SAVEPOINT" in sql for sql in statements), statements
-    assert sum("set_config" in sql for sql in statements) == 2, statements  # before the read, and activation
+    assert found.email == user.email and found.role == user.role and found.restaurant.is_active
+    assert len(statements) == 2, statements
+    assert "fynlo_identity_by_token" in statements[0] and "set_config" in statements[1], statements
