@@ -1,6 +1,7 @@
 """Synthetic legacy exports: CSV files shaped like the old system's (issue 4), any size, seeded.
 
-`generate_export()` writes one `<table>_export.csv` per table that the guide's step 3.1 loads
+`generate_export()` writes one `<table>_export.csv` per table of the schema (legacy/schema.py:
+every importable table but those this project added, `PROJECT_TABLES`) that the guide's step 3.1 loads
 with `COPY <table> FROM STDIN WITH (FORMAT csv, HEADER true)`, plus `settings_export.csv` and
 (by default) `refunds_export.csv`. The importer's tests and benchmark read them, so the format
 is a contract:
@@ -74,39 +75,22 @@ from pathlib import Path
 from typing import Callable
 
 import bcrypt
-from django.apps import apps
 
 from billing.plans import GUIDE_PLANS
 from fynlo.cutover.common import CutoverError
+from fynlo.cutover.legacy.schema import SETTINGS_TARGETS, source_order, table_specs
 
 # --- The format ------------------------------------------------------------------------------
 
-TABLE_MODELS = {
-    "platforms": "tenants.Platform",
-    "subscription_plans": "billing.SubscriptionPlan",
-    "restaurants": "tenants.Restaurant",
-    "restaurant_subscriptions": "billing.RestaurantSubscription",
-    "users": "tenants.User",
-    "user_permissions": "tenants.UserPermission",
-    "categories": "inventory.Category",
-    "products": "inventory.Product",
-    "suppliers": "inventory.Supplier",
-    "inventory_items": "inventory.InventoryItem",
-    "stock_movements": "inventory.StockMovement",
-    "restock_orders": "inventory.RestockOrder",
-    "restock_order_items": "inventory.RestockOrderItem",
-    "employees": "staff.Employee",
-    "schedules": "staff.Schedule",
-    "shifts": "staff.Shift",
-    "time_tracking": "staff.TimeTracking",
-    "performance_metrics": "staff.PerformanceMetric",
-    "orders": "pos.Order",
-    "order_items": "pos.OrderItem",
-    "payments": "pos.Payment",
-    "refunds": "pos.Refund",
-    "commission_records": "billing.CommissionRecord",
-    "daily_reports": "pos.DailyReport",
-}
+# Our tables that the legacy system never had: the export has no file for them (the
+# `settings` file stands in for platform_settings and restaurant_settings). Every other
+# importable table of the schema is in the export, with the schema's columns.
+PROJECT_TABLES = frozenset({
+    "employee_roles",  # DESIGN.md's completion: legacy employees have a role name only
+    "modifier_groups", "modifier_options", "product_modifier_groups",  # the till (issue 16)
+    "order_number_counters", "idempotency_keys",  # the API's own bookkeeping
+    "drawer_sessions", "drawer_entries", "z_reports",  # the till at closing (issue 17)
+})
 
 # Columns this project added to the guide's tables; the legacy system never had them.
 PROJECT_COLUMNS = {
@@ -132,14 +116,13 @@ PROJECT_COLUMNS["stock_movements"] = {"oversold_offline"}
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
 
-# The files in dependency order (an importer can load them in this order). stock_movements is last:
-# its reference_id points at an order or a restock order (reference_type says which).
-TABLES = (
-    "platforms", "subscription_plans", "restaurants", "restaurant_subscriptions", "settings", "users",
-    "user_permissions", "categories", "products", "suppliers", "inventory_items", "restock_orders",
-    "restock_order_items", "employees", "schedules", "shifts", "time_tracking", "performance_metrics", "orders",
-    "order_items", "payments", "refunds", "commission_records", "daily_reports", "stock_movements",
-)
+
+def export_tables() -> tuple[str, ...]:
+    """The export's files, in the importer's load order: the schema's source tables but ours."""
+    return tuple(
+        table for table in source_order() if table not in PROJECT_TABLES and table not in SETTINGS_TARGETS.values()
+    )
+
 
 # The hot tables' rows are written as tuples in this order (checked against the models).
 HOT_COLUMNS = {
@@ -217,9 +200,8 @@ def legacy_columns(table: str) -> tuple[str, ...]:
     """The header of `<table>_export.csv`."""
     if table == "settings":
         return SETTINGS_COLUMNS
-    model = apps.get_model(TABLE_MODELS[table])
     added = PROJECT_COLUMNS.get(table, set())
-    return tuple(f.column for f in model._meta.concrete_fields if f.column not in added)
+    return tuple(column for column in table_specs()[table].columns if column not in added)
 
 
 def export_file_name(table: str) -> str:
@@ -597,7 +579,7 @@ class _Generator:
     # -- the tables
 
     def run(self) -> None:
-        for table in TABLES:
+        for table in export_tables():
             if table != "refunds" or self.with_refunds:
                 self.open(table)
         for table, columns in HOT_COLUMNS.items():
@@ -1677,7 +1659,7 @@ def generate_export(
     dest = Path(dest)
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        for table in TABLES:
+        for table in export_tables():
             (dest / export_file_name(table)).unlink(missing_ok=True)
     except OSError as error:
         raise LegacyExportError(f"cannot write to {dest}: {error.strerror or error}") from error
@@ -1708,7 +1690,7 @@ def generate_export(
     )
     if archive:
         try:
-            paths = [files[table] for table in TABLES if table in files]
+            paths = [files[table] for table in export_tables() if table in files]
             manifest.archive = _zip(dest, paths) if archive == "zip" else _tar_gz(dest, paths)
         except OSError as error:
             raise LegacyExportError(f"cannot write the archive: {error.strerror or error}") from error
