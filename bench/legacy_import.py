@@ -19,7 +19,7 @@ from the command's report, and the peak RSS (target <= 300 MB).
 Then the fynlo-v1 case (the real legacy Fynlo database, BENCH_LEGACY_FORMATS=guide,fynlo-v1 by
 default): the same number of legacy orders (~3 lines each in `orders.items`, ~1 payment each,
 their parents) from `generate_legacy_export --format fynlo-v1`, as a CSV folder and a plain
-dump. The limit: `psql \copy` of the CSV files into the legacy DDL (tests/data/fynlo_v1_schema.sql)
+dump. The limit: `psql \\copy` of the CSV files into the legacy DDL (tests/data/fynlo_v1_schema.sql)
 in an empty database; that database is then the live URL source. The subject: migrate_legacy
 from the CSV folder, from the dump (targets >= 0.8x) and from the URL (>= 0.6x), end to end;
 rows counted are the legacy rows plus the order lines, the same for both sides.
@@ -181,7 +181,7 @@ def fynlo_v1_export(orders: int) -> tuple[Path, Path, dict]:
 
 
 def fynlo_v1_limit(folder: Path, database: str) -> tuple[float, str]:
-    """psql \copy of every CSV file into the legacy DDL in an empty database: (seconds, its URL)."""
+    """psql \\copy of every CSV file into the legacy DDL in an empty database: (seconds, its URL)."""
     from fynlo.cutover.legacy.generate_v1 import TABLES
 
     name = f"{database}_legacy_v1"
