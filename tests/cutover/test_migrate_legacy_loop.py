@@ -1,9 +1,13 @@
 """The cutover loop of `manage.py migrate_legacy`: --verify (the source compared with ours by
-content, nothing written)."""
+content, nothing written), --runs and --undo."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connections
 
 from fynlo.cutover.legacy import rows as bookkeeping
@@ -187,3 +191,142 @@ def test_verify_reads_every_fynlo_v1_source(fynlo_v1, tmp_path, kind):
     assert code == 1, out
     (different,) = report["verification"]["tables"]["payments"]["different_rows"]
     assert different["key"] == str(payment[0]) and different["columns"] == ["amount"]
+
+
+# -- --runs and --undo --
+
+ALL_TABLES = tuple(table_specs())
+
+
+def command(*args) -> tuple[int, str, dict]:
+    """migrate_legacy without a SOURCE (--runs, --undo): (exit code, stdout, JSON report)."""
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("migrate_legacy", *args, "--report", "-", stdout=out, stderr=io.StringIO())
+    except CommandError as error:
+        code = error.returncode
+        out.write(f"\nCommandError: {error}")
+    text = out.getvalue()
+    start = text.find("\n{")
+    report = json.JSONDecoder().raw_decode(text[start + 1:])[0] if start >= 0 else {}
+    return code, text, report
+
+
+def every_table() -> dict:
+    return {table: owner_rows(table) for table in ALL_TABLES}
+
+
+def run_ids() -> list[int]:
+    return [row[0] for row in owner_rows("legacy_import_runs", "id")]
+
+
+def test_undo_of_an_import_restores_the_database_exactly(tmp_path):
+    # given a database with rows of its own (a platform), then an import
+    owner_execute("INSERT INTO platforms (id, name, slug, owner_email, created_at, updated_at, is_active)"
+                  " VALUES (90, 'Ours', 'ours', 'o@ours.test', now(), now(), true)")
+    before = every_table()
+    code, out, _ = migrate(write_export(tmp_path / "export", base_rows()))
+    assert code == 0, out
+    assert every_table() != before
+    (run,) = run_ids()
+    # when the run is taken back
+    code, out, report = command("--undo", str(run))
+    # then every row it inserted is gone, children first, settings included, and ours stays
+    assert code == 0, out
+    assert every_table() == before
+    assert report["kept"] == 0 and report["undone"] is True
+    assert report["tables"]["orders"]["deleted"] == 3
+    assert report["tables"]["restaurant_settings"]["deleted"] == 1
+    assert owner_rows("legacy_import_rows", "row_id", "1") == []
+    # and the run is listed as undone; a second undo of it is refused
+    code, out, report = command("--runs")
+    assert code == 0 and f"{run:>5}" in out and "undone" in out, out
+    assert report["runs"][0]["undone_at"] is not None
+    code, out, _ = command("--undo", str(run))
+    assert code == 2 and "undone already" in out
+
+
+def test_undo_keeps_rows_changed_since_and_the_rows_under_them(imported):
+    # given ours changed since the import: an order edited
+    owner_execute("UPDATE orders SET total_amount = 20.00 WHERE id = 500")
+    (run,) = run_ids()
+    before = every_table()
+    # when a dry run shows what would go
+    code, out, report = command("--undo", str(run), "--dry-run")
+    # then it lists the changed order and its lines, payments and refunds kept, and writes nothing
+    assert code == 1, out
+    assert every_table() == before
+    orders = report["tables"]["orders"]
+    assert orders["kept"]["changed"] == 1 and orders["kept_rows"][0]["key"] == 500
+    assert orders["kept_rows"][0]["ours"]["total_amount"] == "20.00"
+    assert {row["key"] for row in report["tables"]["order_items"]["kept_rows"]} == {5000, 5001}
+    assert [row["key"] for row in report["tables"]["refunds"]["kept_rows"]] == [8000]
+    assert "orders: kept (changed) 500" in out
+    assert "would be deleted" in out
+    # and the real undo deletes the rest, keeps those, and exits 1
+    code, out, report = command("--undo", str(run))
+    assert code == 1, out
+    assert "rows kept" in out.splitlines()[-1]
+    assert owner_rows("orders", "id") == [(500,)]
+    assert owner_rows("order_items", "id") == [(5000,), (5001,)]
+    assert owner_rows("payments", "id") == [(7000,)]
+    assert owner_rows("refunds", "id") == [(8000,)]
+    assert owner_rows("restaurants", "id") == [(10,)]  # the kept order's restaurant stays: referred to
+    assert owner_rows("platforms", "id") == [(1,)]
+    assert report["undone"] is False
+    # the kept rows stay in the bookkeeping, the deleted ones do not
+    assert ("orders", 600) not in owner_rows("legacy_import_rows", "table_name, row_id", "1, 2")
+    assert ("orders", 500) in owner_rows("legacy_import_rows", "table_name, row_id", "1, 2")
+    # once the edit is put back, undoing again takes the rest
+    owner_execute("UPDATE orders SET total_amount = 19.88 WHERE id = 500")
+    code, out, report = command("--undo", str(run))
+    assert code == 0, out
+    assert owner_rows("orders", "id") == [] and owner_rows("platforms", "id") == []
+    assert report["undone"] is True
+
+
+def test_undo_keeps_an_imported_row_that_rows_made_since_refer_to(imported):
+    owner_execute(
+        "INSERT INTO categories (id, restaurant_id, name, display_order, is_active, created_at, updated_at)"
+        " VALUES (202, 20, 'Specials', 3, true, now(), now())"
+    )
+    (run,) = run_ids()
+    code, out, report = command("--undo", str(run))
+    assert code == 1, out
+    assert report["tables"]["restaurants"]["kept_rows"] == [
+        {"key": 20, "reason": "referred to", "ours": report["tables"]["restaurants"]["kept_rows"][0]["ours"]}
+    ]
+    assert owner_rows("restaurants", "id") == [(20,)]
+    assert owner_rows("categories", "id") == [(202,)]
+    assert owner_rows("orders", "id") == []
+
+
+def test_undo_takes_runs_back_newest_first(tmp_path):
+    rows = base_rows()
+    assert migrate(write_export(tmp_path / "export", rows))[0] == 0
+    first_state = every_table()
+    rows["orders"].append({**rows["orders"][1], "id": "502", "order_number": "R10-3"})
+    assert migrate(write_export(tmp_path / "more", rows))[0] == 0
+    first, second = run_ids()
+    code, out, _ = command("--undo", str(first))
+    assert code == 2 and f"undo run {second} first" in out, out
+    code, out, report = command("--undo", str(second))
+    assert code == 0, out
+    assert report["deleted"] == 1
+    assert every_table() == first_state
+    assert command("--undo", str(first))[0] == 0
+    assert owner_rows("orders", "id") == []
+
+
+def test_undo_and_runs_usage_errors(imported):
+    assert command("--undo", "999")[0] == 2
+    code, out, _ = command("--runs", "--undo", "1")
+    assert code == 2
+    code, out, _ = migrate(imported, "--undo", "1")
+    assert code == 2 and "no SOURCE" in out
+    code, out, report = command("--runs")
+    assert code == 0 and "1 run\n" in out, out
+    (run,) = report["runs"]
+    assert run["inserted"] == owner_rows("legacy_import_runs", "inserted")[0][0] > 0
+    assert run["undone_at"] is None and "finished" in out

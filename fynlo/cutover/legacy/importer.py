@@ -399,8 +399,11 @@ class _Importer:
             compare_columns=[c for c in copy_columns if c not in identity], dry_run=self.dry_run, stream=stream,
             chunk_rows=min(load.CHUNK_ROWS, max(1, self.batch_size // 2)),
         )
-        if self.run_id is not None and identity == ("id",):
-            loader.book = bookkeeping.RowBook(self.conn, spec.name, copy_columns, self.run_id)
+        if self.run_id is not None and "id" in spec.columns:
+            loader.book = bookkeeping.RowBook(
+                self.conn, spec.name, copy_columns, self.run_id, identity,
+                {column: spec.columns[column].sql_type for column in identity},
+            )
         sum_column = RECONCILED_SUMS.get(spec.name)
         target = Target(
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,

@@ -7,6 +7,7 @@ hashes the rows just written."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import psycopg
 from psycopg import sql
@@ -14,6 +15,7 @@ from psycopg import sql
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy.ids import IdSet
 from fynlo.cutover.legacy.load import stream_int_rows
+from fynlo.cutover.legacy.verify import copy_fields
 
 RUNS = "legacy_import_runs"
 ROWS = "legacy_import_rows"
@@ -57,27 +59,59 @@ def imported_ids(conn: psycopg.Connection, table: str) -> IdSet | None:
 
 
 class RowBook:
-    """The bookkeeping of one table's inserted rows, batch by batch."""
+    """The bookkeeping of one table's inserted rows, batch by batch. A table whose rows have no
+    id in the source (settings, keyed by their scope) is found by its identity columns."""
 
-    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str], run: int):
+    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str], run: int,
+                 identity: tuple[str, ...] = ("id",), types: dict[str, str] | None = None):
         self.conn = conn
+        # what the written hash is taken over, so --undo can hash ours now the same way
+        conn.execute(
+            sql.SQL("UPDATE {} SET hashed_columns = hashed_columns || jsonb_build_object(%s::text, %s::jsonb)"
+                    " WHERE id = %s").format(sql.Identifier(RUNS)),
+            [table, json.dumps(columns), run],
+        )
+        self.key_positions = None if identity == ("id",) else [columns.index(c) for c in identity]
+        if self.key_positions is None:
+            keys = sql.SQL("s.row_id")
+            arrays = sql.SQL("%s::bigint[], ")
+            names = sql.SQL("row_id, ")
+            join = sql.SQL("t.id = s.row_id")
+        else:
+            keys = sql.SQL("t.id")
+            arrays = sql.SQL("").join(sql.SQL("%s::text[], ") for _ in identity)
+            names = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(f"k{i}")) for i in range(len(identity)))
+            join = sql.SQL(" AND ").join(
+                sql.SQL("t.{} = s.{}::{}").format(sql.Identifier(c), sql.Identifier(f"k{i}"), sql.SQL(types[c]))
+                for i, c in enumerate(identity)
+            )
         # the batch's ids as an array: the planner expects few rows and finds each by its
         # primary key (a hash join would read the whole, growing table per batch)
         self.insert_sql = sql.SQL(
             "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash)"
-            " SELECT {table_name}, t.id, {run}, s.source_hash, {hash}"
-            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+            " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}"
+            " FROM unnest({arrays}%s::bytea[]) s ({names}source_hash) JOIN {table} t ON {join}"
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
             " source_hash = excluded.source_hash, written_hash = excluded.written_hash"
         ).format(
             rows=sql.Identifier(ROWS), table_name=sql.Literal(table), run=sql.Literal(run), hash=row_hash(columns),
-            table=sql.Identifier(table),
+            table=sql.Identifier(table), keys=keys, arrays=arrays, names=names, join=join,
         )
 
     def record(self, rows: list[tuple]) -> None:
         """(line, id, COPY text) rows just written, in the open transaction."""
-        ids = [ident for _, ident, _ in rows if ident is not None]
-        if not ids:
+        if self.key_positions is None:
+            ids = [ident for _, ident, _ in rows if ident is not None]
+            if not ids:
+                return
+            hashes = [source_hash(text) for _, ident, text in rows if ident is not None]
+            self.conn.execute(self.insert_sql, [ids, hashes])
             return
-        hashes = [source_hash(text) for _, ident, text in rows if ident is not None]
-        self.conn.execute(self.insert_sql, [ids, hashes])
+        if not rows:
+            return
+        keys = [[] for _ in self.key_positions]
+        for _, _, text in rows:
+            values = copy_fields(text)
+            for column, position in zip(keys, self.key_positions):
+                column.append(values[position])
+        self.conn.execute(self.insert_sql, [*keys, [source_hash(text) for _, _, text in rows]])

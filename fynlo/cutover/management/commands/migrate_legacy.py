@@ -9,6 +9,8 @@ from django.db import DatabaseError
 from fynlo.cutover.common import CutoverError, command_error, first_line, write_report
 from fynlo.cutover.legacy.importer import DEFAULT_BATCH_SIZE, FORMATS, legacy_import
 from fynlo.cutover.legacy.report import summary_lines
+from fynlo.cutover.legacy.undo import list_runs, runs_lines, undo_run
+from fynlo.cutover.legacy.undo import summary_lines as undo_summary
 from fynlo.cutover.legacy.verify import summary_lines as verify_summary
 
 
@@ -21,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "source",
+            "source", nargs="?",
             help="the legacy data: a folder (or .zip / .tar.gz) of CSV files, a pg_dump file (.sql, .sql.gz, .dump) "
                  "or a postgresql:// URL of the legacy database (read-only)",
         )
@@ -45,6 +47,16 @@ class Command(BaseCommand):
             help="write nothing; compare every mapped source row with ours by content (missing, different, extra "
                  "rows per table, both versions in the JSON report); exit 0 only when identical",
         )
+        parser.add_argument(
+            "--runs", action="store_true",
+            help="list the runs that wrote (when, source, format, inserted/updated/deleted/conflicts, undone)",
+        )
+        parser.add_argument(
+            "--undo", type=int, metavar="RUN",
+            help="take run RUN back (newest first): delete the rows it inserted where ours is still what it wrote; "
+                 "rows changed since (and rows under them or referred to) are listed and kept, exit 1; "
+                 "with --dry-run, only show what would go",
+        )
         parser.add_argument("--only", nargs="+", metavar="TABLE", help="import only these tables (parents must exist)")
         parser.add_argument(
             "--rejects", metavar="DIR", default="legacy-rejects",
@@ -62,6 +74,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["runs"] or options["undo"] is not None:
+            return self._runs_or_undo(options)
+        if not options["source"]:
+            raise CommandError("give the SOURCE to import (or --runs, or --undo RUN)", returncode=2)
         try:
             report = legacy_import(
                 source=options["source"],
@@ -116,6 +132,34 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(reasons) + f" (see {_where_the_details_are(report, options['report'])})",
                 returncode=report.exit_code,
+            )
+
+    def _runs_or_undo(self, options):
+        if options["source"]:
+            raise CommandError("--runs and --undo take no SOURCE", returncode=2)
+        if options["runs"] and options["undo"] is not None:
+            raise CommandError("--runs or --undo, not both", returncode=2)
+        try:
+            if options["runs"]:
+                runs = list_runs()
+                for line in runs_lines(runs):
+                    self.stdout.write(line)
+                write_report({"runs": runs}, options["report"], stdout=self.stdout)
+                return
+            report = undo_run(options["undo"], dry_run=options["dry_run"])
+            for line in undo_summary(report):
+                self.stdout.write(line)
+            write_report(report.as_dict(), options["report"], stdout=self.stdout)
+        except CutoverError as error:
+            raise command_error(error) from error
+        except (psycopg.Error, DatabaseError) as error:
+            raise CommandError(f"database error (nothing was written): {first_line(error)}", returncode=2) from error
+        if report.exit_code:
+            where = {"-": "the JSON report above", None: "the summary above; --report FILE lists them as JSON"}.get(
+                options["report"], f"the report {options['report']}")
+            raise CommandError(
+                f"{report.kept:,} rows kept: changed since run {report.run}, under a kept row or referred to by rows "
+                f"that stay (see {where})", returncode=report.exit_code,
             )
 
 

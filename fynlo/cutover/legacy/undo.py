@@ -1,0 +1,263 @@
+"""`migrate_legacy --runs` and `migrate_legacy --undo RUN`: the runs listed, and one run's
+inserted rows taken back.
+
+A row the run inserted is deleted only where ours is still what the run wrote (its hash now,
+over the columns the run wrote, equals the written hash recorded). The others are kept and
+listed, exit 1:
+
+- changed: ours was edited since the run;
+- under a kept row: a row it refers to (its parent) is kept, so it stays with it;
+- referred to: rows that are not this run's (made in ours since, or by another run) refer to it.
+
+Children go first (the load order reversed), all in one transaction; a row already gone from
+ours is only struck from the bookkeeping. Runs are taken back newest first: a newer run that
+recorded rows and is not undone stops it. A run with nothing kept is marked undone; one with
+kept rows can be undone again once they are dealt with.
+
+Only inserts are recorded today, so only inserts are taken back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+from django.db import connections
+from psycopg import sql
+
+from fynlo.cutover.common import EXIT_DIFFERENCES, EXIT_OK, CutoverError
+from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy.rows import ROWS, RUNS, row_hash
+from fynlo.cutover.legacy.schema import table_specs
+
+LISTED = 1000  # kept rows listed per table in the JSON report
+SHOWN = 10  # kept keys shown per table in the summary
+CHANGED, UNDER_KEPT, REFERRED_TO, GONE = "changed", "under a kept row", "referred to", "gone"
+KEPT = (CHANGED, UNDER_KEPT, REFERRED_TO)
+
+
+@dataclass
+class TableUndo:
+    table: str
+    recorded: int = 0
+    deleted: int = 0
+    gone: int = 0
+    kept: dict = field(default_factory=lambda: {reason: 0 for reason in KEPT})
+    kept_list: list = field(default_factory=list)
+
+    @property
+    def kept_total(self) -> int:
+        return sum(self.kept.values())
+
+    def as_dict(self) -> dict:
+        return {"recorded": self.recorded, "deleted": self.deleted, "already_gone": self.gone,
+                "kept": dict(self.kept), "kept_rows": self.kept_list}
+
+
+@dataclass
+class UndoReport:
+    run: int
+    dry_run: bool
+    source: str = ""
+    format: str = ""
+    tables: dict[str, TableUndo] = field(default_factory=dict)
+    undone: bool = False
+
+    @property
+    def deleted(self) -> int:
+        return sum(t.deleted for t in self.tables.values())
+
+    @property
+    def kept(self) -> int:
+        return sum(t.kept_total for t in self.tables.values())
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_DIFFERENCES if self.kept else EXIT_OK
+
+    def as_dict(self) -> dict:
+        return {
+            "run": self.run, "dry_run": self.dry_run, "source": self.source, "format": self.format,
+            "deleted": self.deleted, "kept": self.kept, "undone": self.undone,
+            "tables": {name: table.as_dict() for name, table in self.tables.items()},
+        }
+
+
+def _connect(using: str) -> psycopg.Connection:
+    conn = load.connect(connections[using].get_connection_params(), timezone="UTC")
+    load.check_schema(conn)
+    if conn.execute("SELECT to_regclass(%s)", [ROWS]).fetchone()[0] is None:
+        conn.close()
+        raise CutoverError(f"the database has no {ROWS} table: run `manage.py migrate` first")
+    return conn
+
+
+RUN_COLUMNS = ("id", "kind", "source", "format", "started_at", "finished_at", "inserted", "updated", "deleted",
+               "conflicts", "undone_at")
+
+
+def list_runs(*, using: str = "owner") -> list[dict]:
+    with _connect(using) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT {} FROM {} ORDER BY id").format(
+                sql.SQL(", ").join(map(sql.Identifier, RUN_COLUMNS)), sql.Identifier(RUNS)
+            )
+        ).fetchall()
+    return [dict(zip(RUN_COLUMNS, row)) for row in rows]
+
+
+def runs_lines(runs: list[dict]) -> list[str]:
+    header = f"{'run':>5}  {'started (UTC)':<19}  {'format':<8} {'inserted':>9} {'updated':>8} {'deleted':>8} " \
+             f"{'conflicts':>9}  {'state':<10} source"
+    lines = [header, "-" * len(header)]
+    for run in runs:
+        state = "undone" if run["undone_at"] else ("finished" if run["finished_at"] else "unfinished")
+        started = run["started_at"].astimezone(tz=None).strftime("%Y-%m-%d %H:%M:%S") if run["started_at"] else ""
+        lines.append(
+            f"{run['id']:>5}  {started:<19}  {run['format']:<8} {run['inserted']:>9,} {run['updated']:>8,} "
+            f"{run['deleted']:>8,} {run['conflicts']:>9,}  {state:<10} {run['source']}"
+        )
+    lines.append(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
+    return lines
+
+
+def undo_run(run: int, *, dry_run: bool = False, using: str = "owner") -> UndoReport:
+    """Take back the rows run `run` inserted (in a dry run, only say what would go)."""
+    report = UndoReport(run=run, dry_run=dry_run)
+    with _connect(using) as conn:
+        load.take_lock(conn)
+        found = conn.execute(
+            sql.SQL("SELECT source, format, undone_at, hashed_columns FROM {} WHERE id = %s").format(
+                sql.Identifier(RUNS)), [run],
+        ).fetchone()
+        if found is None:
+            raise CutoverError(f"no run {run} (migrate_legacy --runs lists them)")
+        report.source, report.format, undone_at, hashed_columns = found
+        if isinstance(hashed_columns, str):  # Django has psycopg load jsonb as text
+            hashed_columns = json.loads(hashed_columns)
+        if undone_at is not None:
+            raise CutoverError(f"run {run} was undone already ({undone_at:%Y-%m-%d %H:%M:%S} UTC)")
+        newer = [row[0] for row in conn.execute(
+            sql.SQL("SELECT r.id FROM {runs} r WHERE r.id > %s AND r.undone_at IS NULL"
+                    " AND EXISTS (SELECT 1 FROM {rows} w WHERE w.run_id = r.id) ORDER BY r.id").format(
+                runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS)), [run],
+        )]
+        if newer:
+            raise CutoverError(
+                f"run {run} is not the newest: undo run{'s' if len(newer) > 1 else ''} "
+                f"{', '.join(map(str, reversed(newer)))} first (newest first; nothing was written)"
+            )
+        if load.set_aside_entries(conn):
+            raise CutoverError("an interrupted import set foreign keys aside: run it again first (nothing was written)")
+        with conn.transaction(force_rollback=dry_run):
+            _undo(conn, run, hashed_columns, report)
+            if not dry_run and not report.kept:
+                conn.execute(sql.SQL("UPDATE {} SET undone_at = statement_timestamp() WHERE id = %s").format(
+                    sql.Identifier(RUNS)), [run])
+                report.undone = True
+    return report
+
+
+def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: UndoReport) -> None:
+    conn.execute(
+        sql.SQL("CREATE TEMPORARY TABLE undo_rows ON COMMIT DROP AS SELECT table_name, row_id, written_hash,"
+                " NULL::text AS state FROM {} WHERE run_id = %s").format(sql.Identifier(ROWS)), [run],
+    )
+    conn.execute("CREATE INDEX ON undo_rows (table_name, row_id)")
+    conn.execute("ANALYZE undo_rows")
+    recorded = dict(conn.execute("SELECT table_name, count(*) FROM undo_rows GROUP BY 1").fetchall())
+    specs = table_specs()
+    order = [name for name in specs if name in recorded]
+    unknown = sorted(set(recorded) - set(order))
+    if unknown:
+        raise CutoverError(f"run {run} recorded rows of unknown tables: {', '.join(unknown)} (nothing was written)")
+
+    def mark(state: str, table: str, condition: sql.Composable, params=()) -> None:
+        conn.execute(
+            sql.SQL("UPDATE undo_rows u SET state = {state} WHERE u.table_name = {table} AND u.state IS NULL"
+                    " AND {condition}").format(state=sql.Literal(state), table=sql.Literal(table),
+                                                 condition=condition), list(params),
+        )
+
+    # parents first: which rows stay (changed since, or under a row that stays)
+    for name in order:
+        report.tables[name] = TableUndo(name, recorded=recorded[name])
+        table = sql.Identifier(name)
+        columns = hashed_columns.get(name)
+        if not columns:
+            raise CutoverError(f"run {run} did not record the columns of {name} (nothing was written)")
+        mark(GONE, name, sql.SQL("NOT EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id)").format(table))
+        mark(CHANGED, name, sql.SQL("EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id AND {} <> u.written_hash)").format(
+            table, row_hash(columns)))
+        for fk in specs[name].foreign_keys:
+            if fk.target not in recorded:
+                continue
+            mark(UNDER_KEPT, name, sql.SQL(
+                "EXISTS (SELECT 1 FROM {} t JOIN undo_rows p ON p.table_name = {} AND p.row_id = t.{}"
+                " WHERE t.id = u.row_id AND p.state = ANY(%s))").format(
+                    table, sql.Literal(fk.target), sql.Identifier(fk.column)), [list(KEPT)])
+    # children first: delete what is left, unless rows that stay still refer to it
+    for name in reversed(order):
+        table = sql.Identifier(name)
+        for child, column in _referring(conn, name):
+            own = sql.SQL("")
+            if child == name:  # a row of the same table that goes too does not hold it
+                own = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM undo_rows d WHERE d.table_name = {} AND d.row_id = c.id"
+                              " AND d.state IS NULL)").format(sql.Literal(name))
+            mark(REFERRED_TO, name, sql.SQL("EXISTS (SELECT 1 FROM {} c WHERE c.{} = u.row_id{})").format(
+                sql.Identifier(child), sql.Identifier(column), own))
+        deleted = conn.execute(sql.SQL(
+            "DELETE FROM {} t USING undo_rows u WHERE u.table_name = {} AND u.state IS NULL AND t.id = u.row_id"
+        ).format(table, sql.Literal(name))).rowcount
+        result = report.tables[name]
+        result.deleted = deleted
+        for state, count in conn.execute(
+            "SELECT state, count(*) FROM undo_rows WHERE table_name = %s AND state IS NOT NULL GROUP BY 1", [name]
+        ):
+            if state == GONE:
+                result.gone = count
+            else:
+                result.kept[state] = count
+        if result.kept_total:
+            selected = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c))
+                                          for c in hashed_columns[name])
+            for row_id, state, *values in conn.execute(sql.SQL(
+                "SELECT u.row_id, u.state, {} FROM undo_rows u JOIN {} t ON t.id = u.row_id"
+                " WHERE u.table_name = %s AND u.state = ANY(%s) ORDER BY u.row_id LIMIT %s"
+            ).format(selected, table), [name, list(KEPT), LISTED]):
+                ours = {c: ("(hidden)" if c == "password_hash" and v else v)
+                        for c, v in zip(hashed_columns[name], values)}
+                result.kept_list.append({"key": row_id, "reason": state, "ours": ours})
+    conn.execute(sql.SQL(
+        "DELETE FROM {} r USING undo_rows u WHERE r.table_name = u.table_name AND r.row_id = u.row_id"
+        " AND r.run_id = %s AND (u.state IS NULL OR u.state = %s)").format(sql.Identifier(ROWS)), [run, GONE])
+
+
+def _referring(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    """(table, column) of every single-column foreign key that refers to `table`."""
+    return conn.execute(
+        "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+        " WHERE c.contype = 'f' AND c.confrelid = %s::regclass AND cardinality(c.conkey) = 1",
+        [table],
+    ).fetchall()
+
+
+def summary_lines(report: UndoReport) -> list[str]:
+    what = "dry run, nothing written" if report.dry_run else "written"
+    lines = [f"migrate_legacy --undo {report.run} ({what}): run {report.run} of {report.source} ({report.format})"]
+    header = f"{'table':<26} {'recorded':>9} {'deleted':>9} {'gone':>7} {'kept':>7}"
+    lines += [header, "-" * len(header)]
+    for name, table in report.tables.items():
+        lines.append(f"{name:<26} {table.recorded:>9,} {table.deleted:>9,} {table.gone:>7,} {table.kept_total:>7,}")
+    for name, table in report.tables.items():
+        for reason in KEPT:
+            keys = [str(row["key"]) for row in table.kept_list if row["reason"] == reason]
+            if keys:
+                total = table.kept[reason]
+                more = "" if total <= SHOWN else f" and {total - SHOWN:,} more"
+                lines.append(f"{name}: kept ({reason}) {', '.join(keys[:SHOWN])}{more}")
+    verb = "would be deleted" if report.dry_run else "deleted"
+    lines.append(f"{report.deleted:,} rows {verb}, {report.kept:,} kept")
+    return lines
