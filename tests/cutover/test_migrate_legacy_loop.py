@@ -13,7 +13,14 @@ from django.db import connections
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy.schema import table_specs
 from fynlo.cutover.legacy.validate import plan_columns
-from tests.cutover.test_migrate_legacy import base_rows, header_of, migrate, owner_rows, write_export
+from tests.cutover.test_migrate_legacy import (
+    base_rows,
+    header_of,
+    migrate,
+    owner_rows,
+    owner_value,
+    write_export,
+)
 from tests.cutover.test_migrate_legacy_fynlo_v1 import legacy, snapshot, wipe  # noqa: F401 (legacy: a fixture)
 from tests.cutover.test_migrate_legacy_fynlo_v1 import migrate as migrate_v1
 
@@ -330,3 +337,28 @@ def test_undo_and_runs_usage_errors(imported):
     (run,) = report["runs"]
     assert run["inserted"] == owner_rows("legacy_import_runs", "inserted")[0][0] > 0
     assert run["undone_at"] is None and "finished" in out
+
+
+def test_an_unchanged_source_row_hashes_the_same_every_run(tmp_path):
+    # given an export with a non-bcrypt legacy password (written as a random unusable one) and
+    # rows whose empty or absent timestamps the import fills with the run's time
+    rows = base_rows()
+    rows["orders"][1]["updated_at"] = ""
+    source = write_export(tmp_path / "export", rows)
+    assert migrate(source)[0] == 0
+    first = dict(((t, i), h) for t, i, h in owner_rows("legacy_import_rows", "table_name, row_id, source_hash", "1, 2"))
+    assert owner_value("SELECT count(*) FROM users WHERE password_hash LIKE '!%%'") == 1
+    # when the run is taken back and the same export imported again (another time, another password)
+    (run,) = run_ids()
+    assert command("--undo", str(run))[0] == 0
+    assert migrate(source)[0] == 0
+    second = dict(((t, i), h) for t, i, h in owner_rows("legacy_import_rows", "table_name, row_id, source_hash", "1, 2"))
+    # then every row's source hash is the same as the first run's (settings rows have new ids)
+    def by_key(hashes):
+        return {key: bytes(h) for key, h in hashes.items() if not key[0].endswith("_settings")}
+
+    def settings(hashes):
+        return sorted((key[0], bytes(h)) for key, h in hashes.items() if key[0].endswith("_settings"))
+
+    assert len(by_key(first)) > 20 and by_key(second) == by_key(first)
+    assert len(settings(first)) == 2 and settings(second) == settings(first)

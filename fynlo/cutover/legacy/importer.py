@@ -402,7 +402,7 @@ class _Importer:
         if self.run_id is not None and "id" in spec.columns:
             loader.book = bookkeeping.RowBook(
                 self.conn, spec.name, copy_columns, self.run_id, identity,
-                {column: spec.columns[column].sql_type for column in identity},
+                {column: spec.columns[column].sql_type for column in identity}, now_text=self.now_text,
             )
         sum_column = RECONCILED_SUMS.get(spec.name)
         target = Target(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import psycopg
 from psycopg import sql
@@ -27,7 +28,19 @@ def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:
     return sql.SQL("decode(md5(ROW({})::text), 'hex')").format(values)
 
 
-def source_hash(text: str) -> bytes:
+# Django's unusable password (make_password(None)): "!" and 40 random letters and digits
+UNUSABLE_PASSWORD = re.compile(r"(?<=,)![A-Za-z0-9]{40}(?=,|$)")
+
+
+def source_hash(text: str, now_text: str | None = None) -> bytes:
+    """The hash of a source row as the import writes it, less what the run itself made up, so an
+    unchanged source row hashes the same every run: empty fields filled with the run's time
+    (`now_text`) and the random unusable password given to a non-bcrypt legacy hash (so a
+    legacy hash changed from one non-bcrypt hash to another is not seen as a change)."""
+    if now_text is not None and now_text in text:
+        text = text.replace(now_text, "")
+    if "!" in text:
+        text = UNUSABLE_PASSWORD.sub("!", text)
     return hashlib.md5(text.encode()).digest()
 
 
@@ -63,8 +76,10 @@ class RowBook:
     id in the source (settings, keyed by their scope) is found by its identity columns."""
 
     def __init__(self, conn: psycopg.Connection, table: str, columns: list[str], run: int,
-                 identity: tuple[str, ...] = ("id",), types: dict[str, str] | None = None):
+                 identity: tuple[str, ...] = ("id",), types: dict[str, str] | None = None,
+                 now_text: str | None = None):
         self.conn = conn
+        self.now_text = now_text
         # what the written hash is taken over, so --undo can hash ours now the same way
         conn.execute(
             sql.SQL("UPDATE {} SET hashed_columns = hashed_columns || jsonb_build_object(%s::text, %s::jsonb)"
@@ -104,7 +119,8 @@ class RowBook:
             ids = [ident for _, ident, _ in rows if ident is not None]
             if not ids:
                 return
-            hashes = [source_hash(text) for _, ident, text in rows if ident is not None]
+            now_text = self.now_text
+            hashes = [source_hash(text, now_text) for _, ident, text in rows if ident is not None]
             self.conn.execute(self.insert_sql, [ids, hashes])
             return
         if not rows:
@@ -114,4 +130,4 @@ class RowBook:
             values = copy_fields(text)
             for column, position in zip(keys, self.key_positions):
                 column.append(values[position])
-        self.conn.execute(self.insert_sql, [*keys, [source_hash(text) for _, _, text in rows]])
+        self.conn.execute(self.insert_sql, [*keys, [source_hash(text, self.now_text) for _, _, text in rows]])

@@ -20,6 +20,7 @@ Only inserts are recorded today, so only inserts are taken back.
 from __future__ import annotations
 
 import json
+from datetime import timezone as dt_timezone
 from dataclasses import dataclass, field
 
 import psycopg
@@ -113,7 +114,7 @@ def runs_lines(runs: list[dict]) -> list[str]:
     lines = [header, "-" * len(header)]
     for run in runs:
         state = "undone" if run["undone_at"] else ("finished" if run["finished_at"] else "unfinished")
-        started = run["started_at"].astimezone(tz=None).strftime("%Y-%m-%d %H:%M:%S") if run["started_at"] else ""
+        started = run["started_at"].astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if run["started_at"] else ""
         lines.append(
             f"{run['id']:>5}  {started:<19}  {run['format']:<8} {run['inserted']:>9,} {run['updated']:>8,} "
             f"{run['deleted']:>8,} {run['conflicts']:>9,}  {state:<10} {run['source']}"
