@@ -3,6 +3,7 @@ content, nothing written), --runs and --undo."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 
@@ -35,7 +36,7 @@ def no_bookkeeping(django_db_setup, django_db_blocker):
     """Runs and row bookkeeping are no models: the test flush leaves them; start empty."""
     with django_db_blocker.unblock():
         with connections["owner"].cursor() as cursor:
-            cursor.execute("TRUNCATE legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+            cursor.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
 
 
 def owner_execute(statement: str, params=None) -> None:
@@ -362,3 +363,107 @@ def test_an_unchanged_source_row_hashes_the_same_every_run(tmp_path):
 
     assert len(by_key(first)) > 20 and by_key(second) == by_key(first)
     assert len(settings(first)) == 2 and settings(second) == settings(first)
+
+
+# -- --catch-up --
+
+LATER = "2025-03-01T12:00:00+00:00"
+EARLIER = "2024-12-01T12:00:00+00:00"
+
+
+def same_rows():
+    """base_rows() each time with the same password hashes (each call salts them anew)."""
+    rows = base_rows()
+    return lambda: copy.deepcopy(rows)
+
+
+def order(rows: dict, ident: str) -> dict:
+    return next(row for row in rows["orders"] if row["id"] == ident)
+
+
+def newer_export(rows: dict) -> dict:
+    """The legacy system some days on: one order changed there only, one changed in both places
+    (ours below), a payment's status changed (no updated_at), a new order, a stale copy of a
+    refund (older updated_at), and order 600 left alone (changed in ours only, below)."""
+    order(rows, "501")["status"] = "completed"
+    order(rows, "501")["updated_at"] = LATER
+    order(rows, "500")["status"] = "cancelled"
+    order(rows, "500")["updated_at"] = LATER
+    rows["payments"][1]["status"] = "refunded"
+    rows["orders"].append({**order(rows, "501"), "id": "502", "order_number": "R10-3"})
+    rows["refunds"][0]["reason"] = "an old reason"
+    rows["refunds"][0]["updated_at"] = EARLIER
+    return rows
+
+
+def ours_since():
+    owner_execute("UPDATE orders SET total_amount = 20.00 WHERE id = 500")
+    owner_execute("UPDATE orders SET order_type = 'takeaway' WHERE id = 600")
+
+
+def test_catch_up_applies_source_changes_where_ours_is_untouched(tmp_path):
+    # given an import, then both sides changed
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    ours_since()
+    before = every_table()
+    source = write_export(tmp_path / "newer", newer_export(base_rows()))
+    # when it is caught up
+    code, out, report = migrate(source, "--catch-up")
+    # then: new imported, changed in the source only applied (a payment without updated_at too),
+    # changed in ours only kept, changed on both sides a conflict with both versions, stale never applied
+    assert code == 1, out
+    assert owner_rows("orders", "id, status, order_type, total_amount::text") == [
+        (500, "completed", "dine_in", "20.00"),  # conflict: ours kept
+        (501, "completed", "takeaway", "0.00"),  # applied
+        (502, "completed", "takeaway", "0.00"),  # new
+        (600, "completed", "takeaway", "5.30"),  # ours only: kept
+    ]
+    assert owner_rows("payments", "id, status") == [(7000, "completed"), (7001, "refunded")]
+    assert owner_rows("refunds", "reason") == [("cold taco",)]
+    orders = report["tables"]["orders"]
+    assert (orders["imported"], orders["updated"], orders["kept_ours"], orders["conflicts"]) == (1, 1, 1, 1), out
+    assert orders["balanced"] is True
+    (conflict,) = report["conflicts"]["orders"]
+    assert conflict["key"] == "500"
+    assert conflict["source"]["status"] == "cancelled" and conflict["ours"]["total_amount"] == "20.00"
+    assert conflict["ours"]["status"] == "completed"
+    assert report["tables"]["refunds"]["stale"] == 1
+    assert report["stale"]["refunds"][0]["source"]["reason"] == "an old reason"
+    runs = owner_rows("legacy_import_runs", "kind, inserted, updated, conflicts")
+    assert runs[1] == ("catch-up", 1, 2, 1)
+    # and --undo of the catch-up puts back exactly what was there before it
+    code, out, report = command("--undo", str(run_ids()[1]))
+    assert code == 0, out
+    assert report["restored"] == 2 and report["deleted"] == 1
+    assert every_table() == before
+
+
+def test_without_catch_up_a_rerun_with_a_newer_export_overwrites_nothing(tmp_path):
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    before = every_table()
+    rows = newer_export(base_rows())
+    rows["orders"].pop()  # no new order: only changes
+    code, out, report = migrate(write_export(tmp_path / "newer", rows))
+    assert code == 1, out
+    assert every_table() == before
+    assert report["tables"]["orders"]["conflicts"] == 2 and report["tables"]["orders"]["updated"] == 0
+
+
+def test_catch_up_of_a_row_changed_back_to_the_original_applies_it(tmp_path):
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    original = every_table()
+    rows = base_rows()
+    order(rows, "501")["status"] = "completed"
+    assert migrate(write_export(tmp_path / "changed", rows), "--catch-up")[0] == 0
+    assert owner_rows("orders", "status")[1] == ("completed",)
+    code, out, report = migrate(write_export(tmp_path / "back", base_rows()), "--catch-up")
+    assert code == 0, out
+    assert report["tables"]["orders"]["updated"] == 1
+    assert every_table() == original
+    # and a catch-up with nothing changed writes nothing
+    code, out, report = migrate(write_export(tmp_path / "same", base_rows()), "--catch-up")
+    assert code == 0 and report["tables"]["orders"]["updated"] == 0
+    assert every_table() == original

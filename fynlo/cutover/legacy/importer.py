@@ -28,6 +28,7 @@ from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
 from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy import catchup as catch_up_rows
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -110,6 +111,7 @@ def legacy_import(
     employee_role: str = "cashier",
     default_platform: str | None = None,
     verify: bool = False,
+    catch_up: bool = False,
 ) -> ImportReport:
     """Import a legacy export (CSV folder or archive, pg_dump file, live URL) into the database
     as the owner role. With `verify`, write nothing and compare the source with the database
@@ -130,13 +132,14 @@ def legacy_import(
         employee_role=employee_role,
         default_platform=default_platform,
         verify=verify,
+        catch_up=catch_up,
     )
     return importer.run()
 
 
 class _Importer:
     def __init__(self, *, source, dry_run, only, rejects_dir, encoding, timezone, batch_size, progress, using,
-                 format=None, employee_role="cashier", default_platform=None, verify=False):
+                 format=None, employee_role="cashier", default_platform=None, verify=False, catch_up=False):
         if batch_size < 1:
             raise CutoverError("--batch-size must be at least 1")
         self.timezone_given = timezone is not None  # (before the default: fynlo-v1's own default is UTC)
@@ -151,6 +154,7 @@ class _Importer:
         self.default_platform = default_platform
         self.translation = None  # the fynlo-v1 format's view of the source
         self.verification = verify_rows.Verification() if verify else None
+        self.catch_up = catch_up
         dry_run = dry_run or verify
         self.dry_run = dry_run
         self.rejects_dir = rejects_dir
@@ -220,6 +224,7 @@ class _Importer:
                 if self.run_id is not None:
                     tables = self.report.tables.values()
                     bookkeeping.finish_run(self.conn, self.run_id, inserted=sum(t.imported for t in tables),
+                                           updated=sum(t.updated for t in tables),
                                            conflicts=sum(t.conflicts for t in tables))
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
@@ -259,7 +264,8 @@ class _Importer:
         load.check_schema(self.conn)
         load.take_lock(self.conn)
         if not self.dry_run:
-            self.run_id = bookkeeping.start_run(self.conn, source=str(self.source_path), format=self.format)
+            self.run_id = bookkeeping.start_run(self.conn, source=str(self.source_path), format=self.format,
+                                                kind="catch-up" if self.catch_up else "import")
         self.finisher = load.Finisher(params, timezone=self.timezone)
 
     def _close(self) -> None:
@@ -686,6 +692,18 @@ class _Importer:
         target.imported += result.imported
         table.already_present += result.present
         state = target.state
+        versions = {}
+        if self.catch_up and result.conflicts and self.run_id is not None and target.plan.identity == ("id",):
+            outcome = catch_up_rows.decide(
+                self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
+                result.conflicts, self.run_id, self.now_text,
+            )
+            result.conflicts, versions = outcome.conflicts, outcome.versions
+            table.updated += outcome.updated
+            table.kept_ours += outcome.kept_ours
+            table.stale += outcome.stale
+            if outcome.stale_list:
+                self.report.stale.setdefault(target.spec.name, []).extend(outcome.stale_list)
         for conflict in result.conflicts:
             table.rejected += 1
             table.conflicts += 1
@@ -693,9 +711,11 @@ class _Importer:
                 state.values.set(int(conflict.key), conflict.tenant)
             reason = "differs from the row with this id in the database: " + ", ".join(conflict.columns)
             if len(target.conflict_list) < CONFLICTS_LISTED:
-                target.conflict_list.append(
-                    {"key": conflict.key, "line": conflict.line, "columns": conflict.columns}
-                )
+                entry = {"key": conflict.key, "line": conflict.line, "columns": conflict.columns}
+                if self.catch_up:  # both versions: the source's and ours
+                    entry["source"] = verify_rows.source_version(target.plan.copy_columns, conflict.text)
+                    entry["ours"] = versions.get(int(conflict.key)) if str(conflict.key).isdigit() else None
+                target.conflict_list.append(entry)
             rejects.write(_fields_of(conflict.text), conflict.line, None, reason)
         for failed in result.failed:
             table.rejected += 1

@@ -384,6 +384,11 @@ class BatchLoader:
         self._compare_sql = self._build_compare(compare_columns)
 
     @property
+    def compare_table(self) -> str:
+        """The temporary table holding the last batch's rows whose key was in ours."""
+        return self._compare_table
+
+    @property
     def size(self) -> int:
         return len(self.new) + len(self.existing)
 

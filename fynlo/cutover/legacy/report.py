@@ -25,6 +25,9 @@ class TableReport:
     already_present: int = 0
     rejected: int = 0
     conflicts: int = 0
+    updated: int = 0  # --catch-up: changed in the source only, applied
+    kept_ours: int = 0  # --catch-up: changed in ours only, kept
+    stale: int = 0  # --catch-up: older in the source than ours, not applied
     seconds: float = 0.0
     error: str | None = None
     targets: dict[str, int] = field(default_factory=dict)
@@ -39,7 +42,8 @@ class TableReport:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_in == self.imported + self.already_present + self.rejected
+        return self.rows_in == (self.imported + self.already_present + self.rejected + self.updated
+                                + self.kept_ours + self.stale)
 
     def as_dict(self) -> dict:
         data = {
@@ -50,6 +54,9 @@ class TableReport:
             "already_present": self.already_present,
             "rejected": self.rejected,
             "conflicts": self.conflicts,
+            "updated": self.updated,
+            "kept_ours": self.kept_ours,
+            "stale": self.stale,
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "balanced": self.balanced,
@@ -198,6 +205,7 @@ class ImportReport:
     rejects_dir: str | None = None
     rejects: dict[str, dict] = field(default_factory=dict)
     conflicts: dict[str, list[dict]] = field(default_factory=dict)
+    stale: dict[str, list[dict]] = field(default_factory=dict)  # --catch-up: source rows older than ours
     unusable_passwords: list[dict] = field(default_factory=list)
     restored_constraints: list[dict] = field(default_factory=list)
     constraint_problems: list[str] = field(default_factory=list)
@@ -261,6 +269,7 @@ class ImportReport:
             "rejects_dir": self.rejects_dir,
             "rejects": self.rejects,
             "conflicts": self.conflicts,
+            "stale": self.stale,
             "unusable_passwords": self.unusable_passwords,
             "restored_constraints": self.restored_constraints,
             "constraint_problems": self.constraint_problems,

@@ -20,6 +20,7 @@ from fynlo.cutover.legacy.verify import copy_fields
 
 RUNS = "legacy_import_runs"
 ROWS = "legacy_import_rows"
+CHANGES = "legacy_import_changes"
 
 
 def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:

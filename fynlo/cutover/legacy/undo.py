@@ -14,7 +14,9 @@ ours is only struck from the bookkeeping. Runs are taken back newest first: a ne
 recorded rows and is not undone stops it. A run with nothing kept is marked undone; one with
 kept rows can be undone again once they are dealt with.
 
-Only inserts are recorded today, so only inserts are taken back.
+Rows a --catch-up run updated get their prior version back (from `legacy_import_changes`), with
+their bookkeeping as it was, where ours is still what that run wrote. Deletes are not carried by
+--catch-up yet, so there is nothing of them to put back.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from psycopg import sql
 
 from fynlo.cutover.common import EXIT_DIFFERENCES, EXIT_OK, CutoverError
 from fynlo.cutover.legacy import load
-from fynlo.cutover.legacy.rows import ROWS, RUNS, row_hash
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, RUNS, row_hash
 from fynlo.cutover.legacy.schema import table_specs
 
 LISTED = 1000  # kept rows listed per table in the JSON report
 SHOWN = 10  # kept keys shown per table in the summary
 CHANGED, UNDER_KEPT, REFERRED_TO, GONE = "changed", "under a kept row", "referred to", "gone"
+RESTORE = "restore"  # a row the run updated (--catch-up), untouched since: its prior version goes back
 KEPT = (CHANGED, UNDER_KEPT, REFERRED_TO)
 
 
@@ -43,6 +46,7 @@ class TableUndo:
     table: str
     recorded: int = 0
     deleted: int = 0
+    restored: int = 0
     gone: int = 0
     kept: dict = field(default_factory=lambda: {reason: 0 for reason in KEPT})
     kept_list: list = field(default_factory=list)
@@ -52,7 +56,8 @@ class TableUndo:
         return sum(self.kept.values())
 
     def as_dict(self) -> dict:
-        return {"recorded": self.recorded, "deleted": self.deleted, "already_gone": self.gone,
+        return {"recorded": self.recorded, "deleted": self.deleted, "restored": self.restored,
+                "already_gone": self.gone,
                 "kept": dict(self.kept), "kept_rows": self.kept_list}
 
 
@@ -70,6 +75,10 @@ class UndoReport:
         return sum(t.deleted for t in self.tables.values())
 
     @property
+    def restored(self) -> int:
+        return sum(t.restored for t in self.tables.values())
+
+    @property
     def kept(self) -> int:
         return sum(t.kept_total for t in self.tables.values())
 
@@ -80,7 +89,7 @@ class UndoReport:
     def as_dict(self) -> dict:
         return {
             "run": self.run, "dry_run": self.dry_run, "source": self.source, "format": self.format,
-            "deleted": self.deleted, "kept": self.kept, "undone": self.undone,
+            "deleted": self.deleted, "restored": self.restored, "kept": self.kept, "undone": self.undone,
             "tables": {name: table.as_dict() for name, table in self.tables.items()},
         }
 
@@ -191,6 +200,9 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
         mark(GONE, name, sql.SQL("NOT EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id)").format(table))
         mark(CHANGED, name, sql.SQL("EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id AND {} <> u.written_hash)").format(
             table, row_hash(columns)))
+        mark(RESTORE, name, sql.SQL(
+            "EXISTS (SELECT 1 FROM {} ch WHERE ch.run_id = %s AND ch.table_name = u.table_name"
+            " AND ch.row_id = u.row_id AND ch.action = 'updated')").format(sql.Identifier(CHANGES)), [run])
         for fk in specs[name].foreign_keys:
             if fk.target not in recorded:
                 continue
@@ -213,9 +225,28 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
         ).format(table, sql.Literal(name))).rowcount
         result = report.tables[name]
         result.deleted = deleted
+        every_column = [c for c in specs[name].columns if c != "id"]
+        restored = conn.execute(sql.SQL(
+            "UPDATE {table} t SET {assignments} FROM undo_rows u, {changes} ch,"
+            " jsonb_populate_record(NULL::{table}, ch.prior) p WHERE u.table_name = {name} AND u.state = {restore}"
+            " AND t.id = u.row_id AND ch.run_id = %s AND ch.table_name = u.table_name AND ch.row_id = u.row_id"
+            " AND ch.action = 'updated'"
+        ).format(table=table, assignments=sql.SQL(", ").join(sql.SQL("{0} = p.{0}").format(sql.Identifier(c))
+                                                                for c in every_column),
+                 changes=sql.Identifier(CHANGES), name=sql.Literal(name), restore=sql.Literal(RESTORE)), [run]).rowcount
+        result.restored = restored
+        conn.execute(sql.SQL(
+            "UPDATE {rows} r SET run_id = ch.prior_run_id, source_hash = ch.prior_source_hash,"
+            " written_hash = ch.prior_written_hash FROM undo_rows u, {changes} ch WHERE u.table_name = {name}"
+            " AND u.state = {restore} AND r.table_name = u.table_name AND r.row_id = u.row_id AND ch.run_id = %s"
+            " AND ch.table_name = u.table_name AND ch.row_id = u.row_id AND ch.action = 'updated'"
+        ).format(rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES), name=sql.Literal(name),
+                 restore=sql.Literal(RESTORE)), [run])
         for state, count in conn.execute(
             "SELECT state, count(*) FROM undo_rows WHERE table_name = %s AND state IS NOT NULL GROUP BY 1", [name]
         ):
+            if state == RESTORE:
+                continue
             if state == GONE:
                 result.gone = count
             else:
@@ -248,10 +279,11 @@ def _referring(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
 def summary_lines(report: UndoReport) -> list[str]:
     what = "dry run, nothing written" if report.dry_run else "written"
     lines = [f"migrate_legacy --undo {report.run} ({what}): run {report.run} of {report.source} ({report.format})"]
-    header = f"{'table':<26} {'recorded':>9} {'deleted':>9} {'gone':>7} {'kept':>7}"
+    header = f"{'table':<26} {'recorded':>9} {'deleted':>9} {'restored':>9} {'gone':>7} {'kept':>7}"
     lines += [header, "-" * len(header)]
     for name, table in report.tables.items():
-        lines.append(f"{name:<26} {table.recorded:>9,} {table.deleted:>9,} {table.gone:>7,} {table.kept_total:>7,}")
+        lines.append(f"{name:<26} {table.recorded:>9,} {table.deleted:>9,} {table.restored:>9,} {table.gone:>7,} "
+                     f"{table.kept_total:>7,}")
     for name, table in report.tables.items():
         for reason in KEPT:
             keys = [str(row["key"]) for row in table.kept_list if row["reason"] == reason]
@@ -260,5 +292,6 @@ def summary_lines(report: UndoReport) -> list[str]:
                 more = "" if total <= SHOWN else f" and {total - SHOWN:,} more"
                 lines.append(f"{name}: kept ({reason}) {', '.join(keys[:SHOWN])}{more}")
     verb = "would be deleted" if report.dry_run else "deleted"
-    lines.append(f"{report.deleted:,} rows {verb}, {report.kept:,} kept")
+    restored = "would be restored" if report.dry_run else "restored"
+    lines.append(f"{report.deleted:,} rows {verb}, {report.restored:,} {restored}, {report.kept:,} kept")
     return lines

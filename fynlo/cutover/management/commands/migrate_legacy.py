@@ -48,6 +48,12 @@ class Command(BaseCommand):
                  "rows per table, both versions in the JSON report); exit 0 only when identical",
         )
         parser.add_argument(
+            "--catch-up", action="store_true",
+            help="after an import from an older copy of the same legacy system: new rows imported, rows changed in "
+                 "the source applied where ours is untouched since the last run, rows changed on both sides "
+                 "listed as conflicts (exit 1), source rows older than ours never applied",
+        )
+        parser.add_argument(
             "--runs", action="store_true",
             help="list the runs that wrote (when, source, format, inserted/updated/deleted/conflicts, undone)",
         )
@@ -92,6 +98,7 @@ class Command(BaseCommand):
                 employee_role=options["employee_role"],
                 default_platform=options["default_platform"],
                 verify=options["verify"],
+                catch_up=options["catch_up"],
             )
         except CutoverError as error:
             raise command_error(error) from error

@@ -1,0 +1,116 @@
+"""`migrate_legacy SOURCE --catch-up`: a source row whose key is in ours and whose content
+differs is decided by three versions, by content (md5s), not by timestamps:
+
+- the source row now (its hash, as `rows.source_hash` takes it),
+- the source row at the last run that wrote it (`legacy_import_rows.source_hash`),
+- ours now against what that run wrote (`legacy_import_rows.written_hash`).
+
+Source unchanged, ours changed: ours is kept (counted, not a conflict). Source changed, ours
+untouched: the source's version is applied, the row as it was first kept in
+`legacy_import_changes` (with its bookkeeping then). Both changed: a conflict, listed with both
+versions, never overwritten. A source row whose `updated_at` is earlier than ours (untouched,
+so what was imported) is stale: never applied, listed. A row no import wrote is a conflict, as
+without --catch-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, row_hash, source_hash
+from fynlo.cutover.legacy.verify import _version, source_version
+
+LISTED = 1000
+
+
+@dataclass
+class CatchUp:
+    updated: int = 0
+    kept_ours: int = 0
+    stale: int = 0
+    stale_list: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)  # load.Conflict, changed on both sides (or never imported)
+    versions: dict = field(default_factory=dict)  # key -> ours (for the conflicts listed)
+
+
+def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
+           run: int, now_text: str) -> CatchUp:
+    """Sort a committed batch's differing rows (its existing rows still in `compare_table`)."""
+    outcome = CatchUp()
+    by_id = {}
+    for conflict in conflicts:
+        key = conflict.key
+        if isinstance(key, str) and key.isdigit():
+            by_id[int(key)] = conflict
+        else:
+            outcome.conflicts.append(conflict)
+    if not by_id:
+        return outcome
+    stale = sql.SQL("c.updated_at < t.updated_at") if "updated_at" in columns else sql.SQL("false")
+    selected = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c)) for c in columns)
+    found = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            sql.SQL(
+                "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
+                " FROM {table} t JOIN {temp} c ON c.id = t.id"
+                " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
+            ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
+                     temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
+            [table, list(by_id)],
+        )
+    }
+    apply_ids, apply_hashes = [], []
+    for ident, conflict in by_id.items():
+        row = found.get(ident)
+        if row is None or row[0] is None:  # deleted meanwhile, or never imported: as without --catch-up
+            outcome.conflicts.append(conflict)
+            if row is not None:
+                outcome.versions[ident] = _version(columns, list(row[3:]))
+            continue
+        recorded, untouched, is_stale, *ours = row
+        new_hash = source_hash(conflict.text, now_text)
+        if new_hash == bytes(recorded):
+            outcome.kept_ours += 1  # the source did not change: the difference is ours
+        elif not untouched:
+            outcome.conflicts.append(conflict)
+            outcome.versions[ident] = _version(columns, ours)
+        elif is_stale:
+            outcome.stale += 1
+            if len(outcome.stale_list) < LISTED:
+                outcome.stale_list.append({"key": ident, "line": conflict.line,
+                                           "source": source_version(columns, conflict.text),
+                                           "ours": _version(columns, ours)})
+        else:
+            apply_ids.append(ident)
+            apply_hashes.append(new_hash)
+    if apply_ids:
+        _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
+        outcome.updated = len(apply_ids)
+    return outcome
+
+
+def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[int], hashes: list[bytes],
+           run: int) -> None:
+    """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction."""
+    name = sql.Identifier(table)
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns if c != "id"
+    )
+    with conn.transaction():
+        conn.execute(sql.SQL(
+            "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
+            " prior_written_hash) SELECT %s, %s, t.id, 'updated', to_jsonb(t), r.run_id, r.source_hash,"
+            " r.written_hash FROM {table} t JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id"
+            " WHERE t.id = ANY(%s)"
+        ).format(changes=sql.Identifier(CHANGES), table=name, rows=sql.Identifier(ROWS)), [run, table, table, ids])
+        conn.execute(sql.SQL("UPDATE {} t SET {} FROM {} c WHERE c.id = t.id AND t.id = ANY(%s)").format(
+            name, assignments, sql.Identifier(compare_table)), [ids])
+        conn.execute(sql.SQL(
+            "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
+            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+            " WHERE r.table_name = %s AND r.row_id = s.row_id"
+        ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name), [run, ids, hashes, table])
