@@ -467,3 +467,44 @@ def test_catch_up_of_a_row_changed_back_to_the_original_applies_it(tmp_path):
     code, out, report = migrate(write_export(tmp_path / "same", base_rows()), "--catch-up")
     assert code == 0 and report["tables"]["orders"]["updated"] == 0
     assert every_table() == original
+
+
+def test_catch_up_deletes_rows_gone_from_the_source_children_first_when_untouched(tmp_path):
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    # given a source where order 600 is gone (with its line and payment), and order 501 gone
+    # but edited in ours, and a refund gone whose order stays
+    rows = base_rows()
+    rows["orders"] = [row for row in rows["orders"] if row["id"] not in ("600", "501")]
+    rows["order_items"] = [row for row in rows["order_items"] if row["order_id"] != "600"]
+    rows["payments"] = [row for row in rows["payments"] if row["order_id"] != "600"]
+    rows["refunds"] = []
+    owner_execute("UPDATE orders SET order_type = 'dine_in' WHERE id = 501")
+    before = every_table()
+    # when it is caught up
+    code, out, report = migrate(write_export(tmp_path / "newer", rows), "--catch-up")
+    # then the untouched ones go, children first; the touched one stays, listed, exit 1
+    assert code == 1, out
+    assert owner_rows("orders", "id") == [(500,), (501,)]
+    assert owner_rows("order_items", "id") == [(5000,), (5001,)]
+    assert owner_rows("payments", "id") == [(7000,)]
+    assert owner_rows("refunds", "id") == []
+    assert report["tables"]["orders"]["deleted"] == 1
+    assert report["tables"]["order_items"]["deleted"] == 1
+    assert report["tables"]["refunds"]["deleted"] == 1
+    assert report["not_deleted"]["orders"][0]["key"] == 501
+    assert report["not_deleted"]["orders"][0]["reason"] == "changed"
+    assert "gone from the source kept" in out
+    assert "orders: gone from the source, kept: 501 (changed)" in out
+    assert "4 deleted (gone from the source)" in out
+    assert owner_rows("legacy_import_runs", "deleted")[1] == (4,)
+    # and --undo of the catch-up puts them back as they were
+    code, out, report = command("--undo", str(run_ids()[1]))
+    assert code == 0, out
+    assert every_table() == before
+    # and a catch-up whose export lacks a table's file deletes nothing of that table
+    del rows["refunds"]
+    code, out, report = migrate(write_export(tmp_path / "partial", rows), "--catch-up")
+    assert report["tables"]["refunds"]["deleted"] == 0
+    assert owner_rows("refunds", "id") == [(8000,)]
+    assert report["tables"]["orders"]["deleted"] == 1

@@ -155,6 +155,8 @@ class _Importer:
         self.translation = None  # the fynlo-v1 format's view of the source
         self.verification = verify_rows.Verification() if verify else None
         self.catch_up = catch_up
+        self.caught_up: dict[str, Target] = {}  # --catch-up: the tables read whole this run
+        self.rejected_ids: dict[str, set] = {}  # --catch-up: ids of source rows rejected this run
         dry_run = dry_run or verify
         self.dry_run = dry_run
         self.rejects_dir = rejects_dir
@@ -218,6 +220,8 @@ class _Importer:
                         else:
                             self._load_table(name, file)
                 self._finish()
+                if self.catch_up and self.run_id is not None:
+                    self._delete_gone()
                 if self.translation is not None:
                     self.translation.finish()
                 self._reconcile()
@@ -225,7 +229,8 @@ class _Importer:
                     tables = self.report.tables.values()
                     bookkeeping.finish_run(self.conn, self.run_id, inserted=sum(t.imported for t in tables),
                                            updated=sum(t.updated for t in tables),
-                                           conflicts=sum(t.conflicts for t in tables))
+                                           deleted=sum(t.deleted for t in tables),
+                                           conflicts=sum(t.conflicts + t.kept_not_deleted for t in tables))
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
@@ -454,6 +459,8 @@ class _Importer:
                 pass
             raise
         rejects.close()
+        if self.catch_up and target.plan.identity == ("id",):
+            self.caught_up[name] = target
         loaded = clock.monotonic()
         table.set_aside = {kind: count for kind, count in target.set_aside.items() if count}
         self._restore(target, table)
@@ -660,6 +667,8 @@ class _Importer:
         header = plan.header
         raw = dict(zip(header, fields))
         ident = _int_or_none(raw.get("id"))
+        if self.catch_up and ident is not None:
+            self.rejected_ids.setdefault(target.spec.name, set()).add(ident)
         state = target.state
         if (
             ident is not None and ident > 0 and ident not in state.db_ids and state.values.get(ident) == 0
@@ -724,6 +733,39 @@ class _Importer:
                 state.rejected[failed.ident] = failed.line
             rejects.write(_fields_of(failed.text), failed.line, None, f"the database refused the row: {failed.error}")
             self._uncount(target, failed.text)
+
+    def _delete_gone(self) -> None:
+        """--catch-up: rows an import wrote that the source (read whole, this run) no longer has
+        are deleted where ours is untouched, children first; the others are kept and listed."""
+        names, ids = [], []
+        for name, target in self.caught_up.items():
+            imported = bookkeeping.imported_ids(self.conn, name)
+            if imported is None:
+                continue
+            rejected = self.rejected_ids.get(name, ())
+            for ident in verify_rows.missing_from(target.state.db_ids, target.state.seen):
+                if ident in imported and ident not in rejected:
+                    names.append(name)
+                    ids.append(ident)
+        if not ids:
+            return
+        from fynlo.cutover.legacy.undo import take_back
+
+        outcome: dict = {}
+        with self.conn.transaction():
+            self.conn.execute(load.sql.SQL(
+                "CREATE TEMPORARY TABLE undo_rows ON COMMIT DROP AS SELECT r.table_name, r.row_id, r.written_hash,"
+                " NULL::text AS state FROM {} r JOIN unnest(%s::text[], %s::bigint[]) g (table_name, row_id)"
+                " ON r.table_name = g.table_name AND r.row_id = g.row_id"
+            ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
+            columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
+            take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
+        for name, result in outcome.items():
+            table = self.report.tables[name]
+            table.deleted = result.deleted
+            table.kept_not_deleted = result.kept_total
+            if result.kept_list:
+                self.report.not_deleted[name] = result.kept_list
 
     def _verify_table(self, target: Target, rows_in: int | None, rejected: int) -> None:
         """--verify, after a table's source rows: the counts, and our rows the source lacks."""

@@ -28,6 +28,8 @@ class TableReport:
     updated: int = 0  # --catch-up: changed in the source only, applied
     kept_ours: int = 0  # --catch-up: changed in ours only, kept
     stale: int = 0  # --catch-up: older in the source than ours, not applied
+    deleted: int = 0  # --catch-up: gone from the source, deleted from ours
+    kept_not_deleted: int = 0  # --catch-up: gone from the source, kept (changed in ours, or needed)
     seconds: float = 0.0
     error: str | None = None
     targets: dict[str, int] = field(default_factory=dict)
@@ -57,6 +59,8 @@ class TableReport:
             "updated": self.updated,
             "kept_ours": self.kept_ours,
             "stale": self.stale,
+            "deleted": self.deleted,
+            "kept_not_deleted": self.kept_not_deleted,
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "balanced": self.balanced,
@@ -206,6 +210,7 @@ class ImportReport:
     rejects: dict[str, dict] = field(default_factory=dict)
     conflicts: dict[str, list[dict]] = field(default_factory=dict)
     stale: dict[str, list[dict]] = field(default_factory=dict)  # --catch-up: source rows older than ours
+    not_deleted: dict[str, list[dict]] = field(default_factory=dict)  # --catch-up: gone from the source, kept
     unusable_passwords: list[dict] = field(default_factory=list)
     restored_constraints: list[dict] = field(default_factory=list)
     constraint_problems: list[str] = field(default_factory=list)
@@ -241,7 +246,7 @@ class ImportReport:
     def exit_code(self) -> int:
         if self.verification is not None:
             return self.verification.exit_code
-        if self.rejected or self.unbalanced or self.constraint_problems:
+        if self.rejected or self.unbalanced or self.constraint_problems or self.not_deleted:
             return EXIT_DIFFERENCES
         return EXIT_OK
 
@@ -270,6 +275,7 @@ class ImportReport:
             "rejects": self.rejects,
             "conflicts": self.conflicts,
             "stale": self.stale,
+            "not_deleted": self.not_deleted,
             "unusable_passwords": self.unusable_passwords,
             "restored_constraints": self.restored_constraints,
             "constraint_problems": self.constraint_problems,
@@ -355,6 +361,19 @@ def summary_lines(report: ImportReport) -> list[str]:
     lines.append("")
     for problem in report.unbalanced:
         lines.append(f"not accounted for: {problem}")
+    tables = report.tables.values()
+    caught = {kind: sum(getattr(t, kind) for t in tables)
+              for kind in ("updated", "kept_ours", "stale", "deleted", "kept_not_deleted")}
+    if any(caught.values()):
+        lines.append(
+            f"catch-up: {caught['updated']:,} updated (changed in the source only), {caught['kept_ours']:,} kept "
+            f"(changed in ours only), {caught['stale']:,} stale (older than ours, not applied), "
+            f"{caught['deleted']:,} deleted (gone from the source), {caught['kept_not_deleted']:,} gone from the "
+            "source but kept"
+        )
+        for name, kept in report.not_deleted.items():
+            keys = ", ".join(f"{row['key']} ({row['reason']})" for row in kept[:10])
+            lines.append(f"{name}: gone from the source, kept: {keys}{'' if len(kept) <= 10 else ' ...'}")
     total_in = sum(t.rows_in for t in report.tables.values())
     total_imported = sum(t.imported for t in report.tables.values())
     total_present = sum(t.already_present for t in report.tables.values())

@@ -47,6 +47,7 @@ class TableUndo:
     recorded: int = 0
     deleted: int = 0
     restored: int = 0
+    put_back: int = 0  # rows the run deleted, inserted again
     gone: int = 0
     kept: dict = field(default_factory=lambda: {reason: 0 for reason in KEPT})
     kept_list: list = field(default_factory=list)
@@ -57,6 +58,7 @@ class TableUndo:
 
     def as_dict(self) -> dict:
         return {"recorded": self.recorded, "deleted": self.deleted, "restored": self.restored,
+                "put_back": self.put_back,
                 "already_gone": self.gone,
                 "kept": dict(self.kept), "kept_rows": self.kept_list}
 
@@ -76,7 +78,7 @@ class UndoReport:
 
     @property
     def restored(self) -> int:
-        return sum(t.restored for t in self.tables.values())
+        return sum(t.restored + t.put_back for t in self.tables.values())
 
     @property
     def kept(self) -> int:
@@ -150,8 +152,9 @@ def undo_run(run: int, *, dry_run: bool = False, using: str = "owner") -> UndoRe
             raise CutoverError(f"run {run} was undone already ({undone_at:%Y-%m-%d %H:%M:%S} UTC)")
         newer = [row[0] for row in conn.execute(
             sql.SQL("SELECT r.id FROM {runs} r WHERE r.id > %s AND r.undone_at IS NULL"
-                    " AND EXISTS (SELECT 1 FROM {rows} w WHERE w.run_id = r.id) ORDER BY r.id").format(
-                runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS)), [run],
+                    " AND (EXISTS (SELECT 1 FROM {rows} w WHERE w.run_id = r.id)"
+                    " OR EXISTS (SELECT 1 FROM {changes} c WHERE c.run_id = r.id)) ORDER BY r.id").format(
+                runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES)), [run],
         )]
         if newer:
             raise CutoverError(
@@ -174,6 +177,36 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
         sql.SQL("CREATE TEMPORARY TABLE undo_rows ON COMMIT DROP AS SELECT table_name, row_id, written_hash,"
                 " NULL::text AS state FROM {} WHERE run_id = %s").format(sql.Identifier(ROWS)), [run],
     )
+    take_back(conn, run, hashed_columns, report.tables)
+    # the rows the run (a catch-up) deleted, put back parents first, where the key is still free
+    specs = table_specs()
+    deleted = dict(conn.execute(sql.SQL(
+        "SELECT table_name, count(*) FROM {} WHERE run_id = %s AND action = 'deleted' GROUP BY 1"
+    ).format(sql.Identifier(CHANGES)), [run]).fetchall())
+    for name in [name for name in specs if name in deleted]:
+        table = sql.Identifier(name)
+        put_back = conn.execute(sql.SQL(
+            "INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, ch.prior)).* FROM {changes} ch"
+            " WHERE ch.run_id = %s AND ch.table_name = %s AND ch.action = 'deleted'"
+            " AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = ch.row_id)"
+        ).format(table=table, changes=sql.Identifier(CHANGES)), [run, name]).rowcount
+        conn.execute(sql.SQL(
+            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash) SELECT ch.table_name,"
+            " ch.row_id, ch.prior_run_id, ch.prior_source_hash, ch.prior_written_hash FROM {changes} ch"
+            " WHERE ch.run_id = %s AND ch.table_name = %s AND ch.action = 'deleted' ON CONFLICT DO NOTHING"
+        ).format(rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES)), [run, name])
+        result = report.tables.setdefault(name, TableUndo(name))
+        result.put_back = put_back
+
+
+def take_back(conn: psycopg.Connection, run: int, hashed_columns: dict, tables: dict, *,
+              deleting_run: int | None = None) -> None:
+    """Delete the rows of the temporary table `undo_rows` (table_name, row_id, written_hash,
+    state NULL) where ours is still what was written, children first; keep (state) the rows
+    changed since, under a kept row or referred to by rows that stay. For --undo of `run`, its
+    updated rows get their prior version back; for a catch-up (`deleting_run`), each deleted row is
+    kept first in legacy_import_changes. The counts and kept rows go to `tables` (TableUndo)."""
+    restoring = deleting_run is None
     conn.execute("CREATE INDEX ON undo_rows (table_name, row_id)")
     conn.execute("ANALYZE undo_rows")
     recorded = dict(conn.execute("SELECT table_name, count(*) FROM undo_rows GROUP BY 1").fetchall())
@@ -192,17 +225,18 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
 
     # parents first: which rows stay (changed since, or under a row that stays)
     for name in order:
-        report.tables[name] = TableUndo(name, recorded=recorded[name])
+        tables[name] = TableUndo(name, recorded=recorded[name])
         table = sql.Identifier(name)
         columns = hashed_columns.get(name)
         if not columns:
-            raise CutoverError(f"run {run} did not record the columns of {name} (nothing was written)")
+            raise CutoverError(f"no columns recorded for {name} (nothing was written)")
         mark(GONE, name, sql.SQL("NOT EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id)").format(table))
         mark(CHANGED, name, sql.SQL("EXISTS (SELECT 1 FROM {} t WHERE t.id = u.row_id AND {} <> u.written_hash)").format(
             table, row_hash(columns)))
-        mark(RESTORE, name, sql.SQL(
-            "EXISTS (SELECT 1 FROM {} ch WHERE ch.run_id = %s AND ch.table_name = u.table_name"
-            " AND ch.row_id = u.row_id AND ch.action = 'updated')").format(sql.Identifier(CHANGES)), [run])
+        if restoring:
+            mark(RESTORE, name, sql.SQL(
+                "EXISTS (SELECT 1 FROM {} ch WHERE ch.run_id = %s AND ch.table_name = u.table_name"
+                " AND ch.row_id = u.row_id AND ch.action = 'updated')").format(sql.Identifier(CHANGES)), [run])
         for fk in specs[name].foreign_keys:
             if fk.target not in recorded:
                 continue
@@ -220,13 +254,22 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
                               " AND d.state IS NULL)").format(sql.Literal(name))
             mark(REFERRED_TO, name, sql.SQL("EXISTS (SELECT 1 FROM {} c WHERE c.{} = u.row_id{})").format(
                 sql.Identifier(child), sql.Identifier(column), own))
+        if deleting_run is not None:
+            conn.execute(sql.SQL(
+                "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
+                " prior_written_hash) SELECT %s, r.table_name, r.row_id, 'deleted', to_jsonb(t), r.run_id,"
+                " r.source_hash, r.written_hash FROM undo_rows u JOIN {rows} r ON r.table_name = u.table_name"
+                " AND r.row_id = u.row_id JOIN {table} t ON t.id = u.row_id WHERE u.table_name = {name}"
+                " AND u.state IS NULL"
+            ).format(changes=sql.Identifier(CHANGES), rows=sql.Identifier(ROWS), table=table,
+                     name=sql.Literal(name)), [deleting_run])
         deleted = conn.execute(sql.SQL(
             "DELETE FROM {} t USING undo_rows u WHERE u.table_name = {} AND u.state IS NULL AND t.id = u.row_id"
         ).format(table, sql.Literal(name))).rowcount
-        result = report.tables[name]
+        result = tables[name]
         result.deleted = deleted
         every_column = [c for c in specs[name].columns if c != "id"]
-        restored = conn.execute(sql.SQL(
+        restored = 0 if not restoring else conn.execute(sql.SQL(
             "UPDATE {table} t SET {assignments} FROM undo_rows u, {changes} ch,"
             " jsonb_populate_record(NULL::{table}, ch.prior) p WHERE u.table_name = {name} AND u.state = {restore}"
             " AND t.id = u.row_id AND ch.run_id = %s AND ch.table_name = u.table_name AND ch.row_id = u.row_id"
@@ -263,7 +306,7 @@ def _undo(conn: psycopg.Connection, run: int, hashed_columns: dict, report: Undo
                 result.kept_list.append({"key": row_id, "reason": state, "ours": ours})
     conn.execute(sql.SQL(
         "DELETE FROM {} r USING undo_rows u WHERE r.table_name = u.table_name AND r.row_id = u.row_id"
-        " AND r.run_id = %s AND (u.state IS NULL OR u.state = %s)").format(sql.Identifier(ROWS)), [run, GONE])
+        " AND (u.state IS NULL OR u.state = %s)").format(sql.Identifier(ROWS)), [GONE])
 
 
 def _referring(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:

@@ -132,6 +132,8 @@ class Command(BaseCommand):
             reasons = []
             if report.rejected:
                 reasons.append(f"{report.rejected:,} rows rejected or in conflict")
+            if report.not_deleted:
+                reasons.append(f"{sum(map(len, report.not_deleted.values())):,} rows gone from the source kept")
             if report.unbalanced:
                 reasons.append(f"{len(report.unbalanced)} tables not accounted for")
             if report.constraint_problems:
