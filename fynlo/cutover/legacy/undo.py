@@ -15,8 +15,8 @@ recorded rows and is not undone stops it. A run with nothing kept is marked undo
 kept rows can be undone again once they are dealt with.
 
 Rows a --catch-up run updated get their prior version back (from `legacy_import_changes`), with
-their bookkeeping as it was, where ours is still what that run wrote. Deletes are not carried by
---catch-up yet, so there is nothing of them to put back.
+their bookkeeping as it was, where ours is still what that run wrote; rows it deleted are
+inserted again where their id is still free.
 """
 
 from __future__ import annotations
