@@ -29,6 +29,8 @@ OWNER_ONLY_TABLES = frozenset({
     # migrate_legacy's runs, and per imported row its run and hashes (source, written)
     "legacy_import_runs",
     "legacy_import_rows",
+    # the prior version of each row a catch-up changed or deleted (what --undo puts back)
+    "legacy_import_changes",
 })
 
 
