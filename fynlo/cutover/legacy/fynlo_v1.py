@@ -23,6 +23,7 @@ from psycopg import sql
 
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy.ids import KeyMap
 from fynlo.cutover.legacy.source import QUOTED_EMPTY, ROWS, ParseError, Rejected, Source, SourceFile, first_record
 from fynlo.cutover.legacy.source import read_records, scan
 from fynlo.cutover.legacy.validate import RowError, normalise_header
@@ -256,8 +257,8 @@ class Translation:
         for name, file in raw.files.items():
             first = first_record(file)
             self.headers[name] = normalise_header(first[1]) if first else []
-        self.maps: dict[str, dict[str, int]] = {}
-        self.spans: dict[str, tuple[int, int]] = {}
+        self.maps: dict[str, KeyMap] = {}
+        self.spans = KeyMap(spans=True)
         self.conn = None
         self.archive_rows: list = []
         self.run_started = datetime.now().astimezone().isoformat()
@@ -396,16 +397,21 @@ class Translation:
             ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target)),
             {"name": name, "target": target},
         )
-        found = {}
-        rows = conn.execute(
-            sql.SQL("SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s").format(sql.Identifier(ID_MAP)),
-            [name],
-        )
+        found = KeyMap(spans=spans)
+        # streamed (a million keys would otherwise sit in the client's memory at once), in key order
+        with conn.cursor(name="legacy_id_map_read") as cursor:
+            cursor.itersize = 20_000
+            cursor.execute(
+                sql.SQL('SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s ORDER BY legacy_key COLLATE "C"')
+                .format(sql.Identifier(ID_MAP)),
+                [name],
+            )
+            for key, new_id, span in cursor:
+                found.add(key, new_id, span)
+        found.seal()
         if spans:
-            self.spans = {key: (new_id, span) for key, new_id, span in rows}
+            self.spans = found
         else:
-            for key, new_id, _ in rows:
-                found[key] = new_id
             self.maps[name] = found
 
     def _primary_restaurants(self) -> dict[str, str]:
@@ -851,7 +857,7 @@ class Translation:
 
     def _order_items(self, row, out, where):
         key = (row.get("id") or "").strip()
-        first, span = self.spans.get(key, (0, 0))
+        first, span = self.spans.get_span(key)
         order = self._id("orders", key, "order_id")
         produced = []
         for index, item in enumerate(self._items(row)):
