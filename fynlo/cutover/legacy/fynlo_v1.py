@@ -115,6 +115,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "updated_at": "refunds.updated_at",
     },
 }
+# The columns of each table that a column of ours holds (or that are secrets): the rest of a
+# row goes to the archive.
+_KEPT = {
+    table: frozenset(column for column, where in known.items()
+                     if where == SECRET or not (where.startswith(TO_ARCHIVE) or where.endswith("archive")))
+    for table, known in COLUMNS.items()
+}
 # Legacy tables with no target yet: every row whole in the archive.
 ARCHIVE_ONLY = (
     "customers", "qr_payments", "refunds_ledger", "pos_sessions", "sections", "tables", "recipe", "stock_alerts",
@@ -556,13 +563,9 @@ class Translation:
 
     def _archive_extra(self, table: str, row: dict, restaurant=None) -> None:
         """The columns of a mapped row that no column of ours holds."""
-        known = COLUMNS.get(table, {})
-        extra = {
-            column: _json(value) for column, value in row.items()
-            if not _null(value) and (column not in known or known[column].startswith(TO_ARCHIVE)
-                                     or known[column].endswith("archive"))
-            and known.get(column) != SECRET
-        }
+        kept = _KEPT.get(table, ())
+        extra = {column: _json(value) for column, value in row.items()
+                 if column not in kept and not _null(value)}
         if extra:
             self.archive(table, row.get("id") or "", restaurant, extra)
 
@@ -794,7 +797,8 @@ class Translation:
             self.count(f"orders: status {status} -> {ORDER_STATUS[status]}")
         quantity = 0
         products = self.importer.states["products"].values
-        for index, item in enumerate(self._items(row)):
+        items = self._items(row)
+        for index, item in enumerate(items):
             line = self._line(item, index)
             quantity += int(line["quantity"])
             product = int(line["product_id"])
@@ -818,7 +822,7 @@ class Translation:
             updated_at=self._updated(row),
         )
         extra_items = [
-            {k: v for k, v in item.items() if k not in ITEM_KEYS} for item in self._items(row) if isinstance(item, dict)
+            {k: v for k, v in item.items() if k not in ITEM_KEYS} for item in items if isinstance(item, dict)
         ]
         if any(extra_items):
             self.archive("orders.items", key, restaurant, {"items": extra_items})
