@@ -270,6 +270,7 @@ class Translation:
         self.archive_rows: list = []
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
+        self._counts: dict[str, int] = {}
         for target, (legacy, header) in TARGETS.items():
             legacy_file = raw.files.get(legacy)
             if legacy_file is None or (target == "user_permissions" and "permissions" not in self.headers[legacy]):
@@ -279,11 +280,17 @@ class Translation:
                 header.append("restaurant_id")  # the legacy row's own, compared with its order's
             files[target] = SourceFile(
                 table=target, name=legacy_file.name, size=0, kind=ROWS, header=header,
-                rows=legacy_file.rows, _counter=legacy_file._counter or (lambda f=legacy_file: scan(f).rows),
+                rows=legacy_file.rows, _counter=legacy_file._counter or (lambda legacy=legacy: self._count(legacy)),
                 _reader=(lambda target=target, header=header: self._rows(target, header)),
             )
         self.source = Source(raw.path, files, list(raw.ignored))
         self._describe_columns()
+
+    def _count(self, legacy: str) -> int:
+        """The rows of a legacy file, read once for all the targets made from it."""
+        if legacy not in self._counts:
+            self._counts[legacy] = scan(self.raw.files[legacy]).rows
+        return self._counts[legacy]
 
     # -- the report's "where every legacy column went" --
 
