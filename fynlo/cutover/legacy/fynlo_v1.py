@@ -23,6 +23,7 @@ from psycopg import sql
 
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy.ids import KeyMap
 from fynlo.cutover.legacy.source import QUOTED_EMPTY, ROWS, ParseError, Rejected, Source, SourceFile, first_record
 from fynlo.cutover.legacy.source import read_records, scan
 from fynlo.cutover.legacy.validate import RowError, normalise_header
@@ -113,6 +114,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "restaurant_id": "refunds.restaurant_id (checked)", "created_at": "refunds.created_at",
         "updated_at": "refunds.updated_at",
     },
+}
+# The columns of each table that a column of ours holds (or that are secrets): the rest of a
+# row goes to the archive.
+_KEPT = {
+    table: frozenset(column for column, where in known.items()
+                     if where == SECRET or not (where.startswith(TO_ARCHIVE) or where.endswith("archive")))
+    for table, known in COLUMNS.items()
 }
 # Legacy tables with no target yet: every row whole in the archive.
 ARCHIVE_ONLY = (
@@ -256,12 +264,13 @@ class Translation:
         for name, file in raw.files.items():
             first = first_record(file)
             self.headers[name] = normalise_header(first[1]) if first else []
-        self.maps: dict[str, dict[str, int]] = {}
-        self.spans: dict[str, tuple[int, int]] = {}
+        self.maps: dict[str, KeyMap] = {}
+        self.spans = KeyMap(spans=True)
         self.conn = None
         self.archive_rows: list = []
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
+        self._counts: dict[str, int] = {}
         for target, (legacy, header) in TARGETS.items():
             legacy_file = raw.files.get(legacy)
             if legacy_file is None or (target == "user_permissions" and "permissions" not in self.headers[legacy]):
@@ -271,11 +280,17 @@ class Translation:
                 header.append("restaurant_id")  # the legacy row's own, compared with its order's
             files[target] = SourceFile(
                 table=target, name=legacy_file.name, size=0, kind=ROWS, header=header,
-                rows=legacy_file.rows, _counter=legacy_file._counter or (lambda f=legacy_file: scan(f).rows),
+                rows=legacy_file.rows, _counter=legacy_file._counter or (lambda legacy=legacy: self._count(legacy)),
                 _reader=(lambda target=target, header=header: self._rows(target, header)),
             )
         self.source = Source(raw.path, files, list(raw.ignored))
         self._describe_columns()
+
+    def _count(self, legacy: str) -> int:
+        """The rows of a legacy file, read once for all the targets made from it."""
+        if legacy not in self._counts:
+            self._counts[legacy] = scan(self.raw.files[legacy]).rows
+        return self._counts[legacy]
 
     # -- the report's "where every legacy column went" --
 
@@ -396,16 +411,21 @@ class Translation:
             ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target)),
             {"name": name, "target": target},
         )
-        found = {}
-        rows = conn.execute(
-            sql.SQL("SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s").format(sql.Identifier(ID_MAP)),
-            [name],
-        )
+        found = KeyMap(spans=spans)
+        # streamed (a million keys would otherwise sit in the client's memory at once), in key order
+        with conn.cursor(name="legacy_id_map_read") as cursor:
+            cursor.itersize = 20_000
+            cursor.execute(
+                sql.SQL('SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s ORDER BY legacy_key COLLATE "C"')
+                .format(sql.Identifier(ID_MAP)),
+                [name],
+            )
+            for key, new_id, span in cursor:
+                found.add(key, new_id, span)
+        found.seal()
         if spans:
-            self.spans = {key: (new_id, span) for key, new_id, span in rows}
+            self.spans = found
         else:
-            for key, new_id, _ in rows:
-                found[key] = new_id
             self.maps[name] = found
 
     def _primary_restaurants(self) -> dict[str, str]:
@@ -550,13 +570,9 @@ class Translation:
 
     def _archive_extra(self, table: str, row: dict, restaurant=None) -> None:
         """The columns of a mapped row that no column of ours holds."""
-        known = COLUMNS.get(table, {})
-        extra = {
-            column: _json(value) for column, value in row.items()
-            if not _null(value) and (column not in known or known[column].startswith(TO_ARCHIVE)
-                                     or known[column].endswith("archive"))
-            and known.get(column) != SECRET
-        }
+        kept = _KEPT.get(table, ())
+        extra = {column: _json(value) for column, value in row.items()
+                 if column not in kept and not _null(value)}
         if extra:
             self.archive(table, row.get("id") or "", restaurant, extra)
 
@@ -788,7 +804,8 @@ class Translation:
             self.count(f"orders: status {status} -> {ORDER_STATUS[status]}")
         quantity = 0
         products = self.importer.states["products"].values
-        for index, item in enumerate(self._items(row)):
+        items = self._items(row)
+        for index, item in enumerate(items):
             line = self._line(item, index)
             quantity += int(line["quantity"])
             product = int(line["product_id"])
@@ -812,7 +829,7 @@ class Translation:
             updated_at=self._updated(row),
         )
         extra_items = [
-            {k: v for k, v in item.items() if k not in ITEM_KEYS} for item in self._items(row) if isinstance(item, dict)
+            {k: v for k, v in item.items() if k not in ITEM_KEYS} for item in items if isinstance(item, dict)
         ]
         if any(extra_items):
             self.archive("orders.items", key, restaurant, {"items": extra_items})
@@ -851,7 +868,7 @@ class Translation:
 
     def _order_items(self, row, out, where):
         key = (row.get("id") or "").strip()
-        first, span = self.spans.get(key, (0, 0))
+        first, span = self.spans.get_span(key)
         order = self._id("orders", key, "order_id")
         produced = []
         for index, item in enumerate(self._items(row)):

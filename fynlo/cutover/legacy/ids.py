@@ -7,7 +7,9 @@ Ids are paged (64k ids a page, allocated when first touched), so dense legacy id
 
 from __future__ import annotations
 
+import re
 from array import array
+from bisect import bisect_left, bisect_right
 
 PAGE_BITS = 16
 PAGE_SIZE = 1 << PAGE_BITS
@@ -139,3 +141,98 @@ class KeySet:
 
     def __len__(self) -> int:
         return self.count
+
+
+_UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+class KeyMap:
+    """Legacy key text -> its id (and, with spans, how many ids from it it holds), compact.
+
+    A key in the lower-case UUID form is kept as its two 64-bit halves in arrays sorted by
+    key, found by bisection (24 bytes a key, 28 with spans); any other key (rare: composite
+    keys such as "uuid:currency") in a dict. Keys are added in ascending order (the id map is
+    read `ORDER BY legacy_key COLLATE "C"`, which for these keys is numeric order); when
+    they are not, `seal()` sorts them.
+    """
+
+    __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "ordered")
+
+    def __init__(self, *, spans: bool = False):
+        self.high, self.low, self.ids = array("Q"), array("Q"), array("q")
+        self.spans = array("i")
+        self.other: dict[str, tuple[int, int]] = {}
+        self.with_spans = spans
+        self.ordered = True
+
+    def add(self, key: str, new_id: int, span: int = 1) -> None:
+        if _UUID_TEXT.match(key) is None:
+            self.other[key] = (new_id, span)
+            return
+        high, low = int(key[:8] + key[9:13] + key[14:18], 16), int(key[19:23] + key[24:], 16)
+        if self.ordered and self.high and (self.high[-1], self.low[-1]) >= (high, low):
+            self.ordered = False
+        self.high.append(high)
+        self.low.append(low)
+        self.ids.append(new_id)
+        if self.with_spans:
+            self.spans.append(span)
+
+    def seal(self) -> None:
+        """Sort the keys when they were not added in order (duplicates: the last one wins)."""
+        if self.ordered:
+            return
+        high, low = self.high, self.low
+        order = sorted(range(len(high)), key=lambda i: (high[i], low[i]))
+        kept = [i for n, i in enumerate(order) if n + 1 == len(order) or (high[i], low[i]) != (
+            high[order[n + 1]], low[order[n + 1]])]
+        self.high = array("Q", (high[i] for i in kept))
+        self.low = array("Q", (low[i] for i in kept))
+        self.ids = array("q", (self.ids[i] for i in kept))
+        if self.with_spans:
+            self.spans = array("i", (self.spans[i] for i in kept))
+        self.ordered = True
+
+    def _index(self, key: str) -> int:
+        if _UUID_TEXT.match(key) is None:
+            return -1
+        high, low = int(key[:8] + key[9:13] + key[14:18], 16), int(key[19:23] + key[24:], 16)
+        highs, lows = self.high, self.low
+        start = bisect_left(highs, high)
+        if start == len(highs) or highs[start] != high:
+            return -1
+        index = bisect_left(lows, low, start, bisect_right(highs, high, start))
+        return index if index < len(lows) and lows[index] == low and highs[index] == high else -1
+
+    def get(self, key: str, default=None):
+        """The key's id, else default."""
+        index = self._index(key)
+        if index >= 0:
+            return self.ids[index]
+        found = self.other.get(key)
+        return default if found is None else found[0]
+
+    def get_span(self, key: str, default=(0, 0)) -> tuple[int, int]:
+        """(first id, span) of the key, else default."""
+        index = self._index(key)
+        if index >= 0:
+            return self.ids[index], (self.spans[index] if self.with_spans else 1)
+        return self.other.get(key, default)
+
+    def __getitem__(self, key: str) -> int:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.high) + len(self.other)
+
+    def __iter__(self):
+        for high, low in zip(self.high, self.low):
+            text = f"{(high << 64) | low:032x}"
+            yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        yield from self.other

@@ -1,0 +1,34 @@
+"""The fynlo-v1 id map's compact key index (fynlo/cutover/legacy/ids.py KeyMap)."""
+
+import uuid
+
+from fynlo.cutover.legacy.ids import KeyMap
+
+
+def test_keys_in_order_are_found_and_absent_ones_are_not():
+    keys = sorted(str(uuid.UUID(int=n * 7919 + (n << 70))) for n in range(1, 2000))
+    found = KeyMap(spans=True)
+    for new_id, key in enumerate(keys, start=1):
+        found.add(key, new_id, new_id % 5)
+    found.seal()
+    assert len(found) == len(keys)
+    assert found.get(keys[0]) == 1 and found[keys[-1]] == len(keys)
+    assert found.get_span(keys[10]) == (11, 11 % 5)
+    assert str(uuid.UUID(int=3)) not in found
+    assert found.get(str(uuid.UUID(int=3)), 0) == 0
+    assert list(found) == keys
+
+
+def test_keys_out_of_order_same_high_half_and_other_keys():
+    found = KeyMap()
+    same_high = [str(uuid.UUID(int=(5 << 64) | low)) for low in (9, 2, 7)]
+    for new_id, key in enumerate(same_high, start=1):
+        found.add(key, new_id)
+    found.add("ABCDEF00-0000-0000-0000-000000000001", 40)  # not the lower-case form: kept as text
+    found.add("a1b2:currency", 41)
+    found.seal()
+    assert [found[key] for key in same_high] == [1, 2, 3]
+    assert found.get("abcdef00-0000-0000-0000-000000000001") is None
+    assert found["ABCDEF00-0000-0000-0000-000000000001"] == 40 and found.get_span("a1b2:currency") == (41, 1)
+    assert str(uuid.UUID(int=(5 << 64) | 8)) not in found
+    assert len(found) == 5
