@@ -18,9 +18,9 @@ from django.utils import timezone
 from billing.models import CommissionRecord, RestaurantSubscription, SubscriptionPlan, SubscriptionStatus
 from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
 from fynlo.core.dates import local_day_bounds
+from fynlo.core.money import ZERO
 from tenants.models import Restaurant
 
-ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 # Subscriptions that are the restaurant's current one (not ended, not cancelled).

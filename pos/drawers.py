@@ -28,6 +28,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from fynlo.core.api import get_or_404
+from fynlo.core.money import ZERO
 from fynlo.core.services import model_update
 from pos.errors import PosError
 from pos.models import (
@@ -40,8 +41,6 @@ from pos.models import (
     Refund,
     RefundStatus,
 )
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from fynlo.core.dates import local_day_bounds
-from fynlo.core.money import quantize
+from fynlo.core.money import ZERO, quantize
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
     DailyReport,
@@ -32,7 +32,6 @@ from pos.models import (
 from pos.pricing import vat_label
 
 TOP_PRODUCTS = 5
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

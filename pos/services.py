@@ -32,7 +32,7 @@ from django.utils import timezone
 from billing.selectors import restaurant_for_commission
 from billing.services import commission_for
 from fynlo.core.api import get_or_404
-from fynlo.core.money import money_text
+from fynlo.core.money import ZERO, money_text
 from fynlo.core.services import model_update
 from fynlo.core.statements import insert, update
 from inventory.errors import InsufficientStock
@@ -55,8 +55,6 @@ from pos.models import (
 )
 from pos.pricing import DiscountTooLarge, order_price, order_rates, restaurant_rates, unit_price
 from staff.models import Employee
-
-ZERO = Decimal("0.00")
 
 # Where an order may go from each status. Completing needs the order paid in full (payments
 # complete it by themselves); cancelling needs every payment refunded first.

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
-from fynlo.core.money import money_text
+from fynlo.core.money import ZERO, money_text
 from pos.drawers import drawer_figures
 from pos.errors import PosError
 from pos.models import (
@@ -37,7 +37,6 @@ from pos.models import (
     ZReport,
 )
 
-ZERO = Decimal("0.00")
 FINISHED = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 
 

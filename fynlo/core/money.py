@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 PENNY = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def quantize(value: Decimal | int | str) -> Decimal:

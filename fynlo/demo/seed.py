@@ -36,6 +36,7 @@ from billing.plans import DEFAULT_PLAN, GUIDE_PLANS
 from billing.selectors import commission_rate_for
 from billing.services import commission_record
 from fynlo.core.messages import first_line
+from fynlo.core.money import ZERO
 from inventory.models import (
     Category,
     InventoryItem,
@@ -206,7 +207,6 @@ OPENING_HOURS = (11, 21)  # first and last hour in which an order is taken, loca
 SUBSCRIPTION_AGE_DAYS = 90
 PAYMENT_METHODS = ["card", "cash", "apple_pay"]
 ORDER_TYPES = ["dine_in", "takeaway"]
-ZERO = Decimal("0.00")
 
 # The order in which the report lists the tables.
 TABLES = [
