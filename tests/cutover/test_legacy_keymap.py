@@ -2,12 +2,24 @@
 
 import uuid
 
+import pytest
+
 from fynlo.cutover.legacy.ids import KeyMap
 
 
-def test_keys_in_order_are_found_and_absent_ones_are_not():
+class CompactOnly(KeyMap):
+    """A map too big for the dict: every answer comes from the sorted halves."""
+
+    SMALL = 0
+
+
+MAPS = pytest.mark.parametrize("kind", [KeyMap, CompactOnly], ids=["dict", "compact"])
+
+
+@MAPS
+def test_keys_in_order_are_found_and_absent_ones_are_not(kind):
     keys = sorted(str(uuid.UUID(int=n * 7919 + (n << 70))) for n in range(1, 2000))
-    found = KeyMap(spans=True)
+    found = kind(spans=True)
     for new_id, key in enumerate(keys, start=1):
         found.add(key, new_id, new_id % 5)
     found.seal()
@@ -19,8 +31,9 @@ def test_keys_in_order_are_found_and_absent_ones_are_not():
     assert list(found) == keys
 
 
-def test_keys_out_of_order_same_high_half_and_other_keys():
-    found = KeyMap()
+@MAPS
+def test_keys_out_of_order_same_high_half_and_other_keys(kind):
+    found = kind()
     same_high = [str(uuid.UUID(int=(5 << 64) | low)) for low in (9, 2, 7)]
     for new_id, key in enumerate(same_high, start=1):
         found.add(key, new_id)
@@ -32,3 +45,13 @@ def test_keys_out_of_order_same_high_half_and_other_keys():
     assert found["ABCDEF00-0000-0000-0000-000000000001"] == 40 and found.get_span("a1b2:currency") == (41, 1)
     assert str(uuid.UUID(int=(5 << 64) | 8)) not in found
     assert len(found) == 5
+
+
+@MAPS
+def test_a_key_added_after_sealing_is_found(kind):
+    found = kind()
+    found.add(str(uuid.UUID(int=1)), 1)
+    found.seal()
+    found.add("late:key", 2)
+    assert found.get("late:key") == 2 and found.get(str(uuid.UUID(int=1))) == 1
+    assert (found.exact is None) == (kind is CompactOnly)

@@ -17,6 +17,7 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 
 from django.utils.text import slugify
 from psycopg import sql
@@ -34,6 +35,7 @@ ARCHIVE_BATCH = 5000
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 CENT = Decimal("0.01")
 FLOAT_TOLERANCE = Decimal("0.000001")
+FAST_TOLERANCE = 1e-7  # well inside FLOAT_TOLERANCE: nearer the edge, Decimal decides
 
 TO_ARCHIVE = "archive"
 SECRET = "not copied: a secret (counted in choices)"
@@ -211,6 +213,11 @@ def _null(value):
 def exact_money(value, what: str) -> str:
     """A JSON amount as two-place text: floats within 0.000001 of a two-place number, or
     strings of a decimal number; anything else a RowError."""
+    if value.__class__ is float and isfinite(value):
+        # the common case, without Decimal: a float this close to a two-place number formats as it
+        rounded = round(value, 2)
+        if abs(value - rounded) < FAST_TOLERANCE:
+            return f"{rounded:.2f}"
     if isinstance(value, bool) or value is None:
         raise RowError("items", f"{what} {value!r} is not an amount")
     if isinstance(value, str):
@@ -806,7 +813,7 @@ class Translation:
         products = self.importer.states["products"].values
         items = self._items(row)
         for index, item in enumerate(items):
-            line = self._line(item, index)
+            line = self._line(item, index, written=False)
             quantity += int(line["quantity"])
             product = int(line["product_id"])
             owner = products.get(product)
@@ -835,8 +842,9 @@ class Translation:
             self.archive("orders.items", key, restaurant, {"items": extra_items})
         self._archive_extra("orders", row, restaurant)
 
-    def _line(self, item, index: int) -> dict:
-        """One element of `orders.items` as our columns; RowError (with its index) when bad."""
+    def _line(self, item, index: int, *, written: bool = True) -> dict:
+        """One element of `orders.items` as our columns; RowError (with its index) when bad.
+        Not `written` (the order's own check of its lines): without the modifiers' JSON."""
         if not isinstance(item, dict):
             raise RowError("items", f"items[{index}] is not an object")
         quantity = item.get("quantity")
@@ -860,11 +868,11 @@ class Translation:
             product_id = self._id("products", product, "items")
         except RowError:
             raise RowError("items", f"items[{index}]: product {product} is in no export") from None
-        return {
-            "product_id": product_id, "quantity": str(quantity), **prices,
-            "special_instructions": item.get("special_instructions"),
-            "modifiers": json.dumps([_modifier(m) for m in item.get("modifiers") or [] if isinstance(m, dict)]),
-        }
+        line = {"product_id": product_id, "quantity": str(quantity), **prices,
+                "special_instructions": item.get("special_instructions")}
+        if written:
+            line["modifiers"] = json.dumps([_modifier(m) for m in item.get("modifiers") or [] if isinstance(m, dict)])
+        return line
 
     def _order_items(self, row, out, where):
         key = (row.get("id") or "").strip()
