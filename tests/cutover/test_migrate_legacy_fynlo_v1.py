@@ -21,6 +21,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from psycopg.conninfo import make_conninfo
 
+from inventory.models import InventoryItem, RestockOrder, RestockOrderItem, StockMovement, Supplier
 from pos.models import Order
 from tenants.context import tenant_context
 
@@ -572,6 +573,34 @@ def test_logins_rerun_and_tenancy(legacy, tmp_path):
     with tenant_context(restaurant=r1):
         numbers = sorted(Order.objects.values_list("order_number", flat=True))
     assert numbers == ["ORD-1"]
+
+
+def test_stock_rows_are_each_restaurants_own(legacy, tmp_path):
+    # given an import of the plain dump
+    code, out, report = migrate(legacy["sql"], tmp_path)
+    assert code == 1, out
+    db = snapshot()
+    ids = {(table, key): new_id for table, key, new_id, _ in db["legacy_id_map"]}
+
+    # then the runtime role sees, per restaurant, only that restaurant's stock rows (row-level security)
+    def seen(restaurant):
+        with tenant_context(restaurant=ids[("restaurants", restaurant)]):
+            return {
+                "suppliers": sorted(Supplier.objects.values_list("name", flat=True)),
+                "items": sorted(InventoryItem.objects.values_list("name", flat=True)),
+                "movements": StockMovement.objects.count(),
+                "restock_orders": sorted(RestockOrder.objects.values_list("order_number", flat=True)),
+                "restock_items": RestockOrderItem.objects.count(),
+            }
+
+    assert seen(R1) == {"suppliers": ["Cash & Carry", "Fresh Farm"], "items": ["Flour", "Olive oil", "Salt"],
+                        "movements": 10, "restock_orders": ["PO-1"], "restock_items": 2}
+    assert seen(R2) == {"suppliers": ["Cash & Carry", "Fresh Farm"], "items": ["Tomatoes"], "movements": 1,
+                        "restock_orders": [], "restock_items": 0}
+    # an ingredient is named by its own name (no product)
+    with tenant_context(restaurant=ids[("restaurants", R2)]):
+        item = InventoryItem.objects.get()
+    assert str(item) == "300.000 grams of Tomatoes"
 
 
 def test_custom_dump_without_pg_restore_is_one_clear_line(legacy, tmp_path, monkeypatch):
