@@ -106,7 +106,8 @@ class Supplier(RestaurantScopedModel):
 
 
 class InventoryItem(RestaurantScopedModel):
-    """The stock level of one product in one restaurant.
+    """The stock level of one product, or of one ingredient (no product, a name: flour, oil), in one
+    restaurant.
 
     `current_stock` may be below zero, and only by an offline sale (a sale that happened while
     the till was offline happened; its movement is flagged `oversold_offline`): every other
@@ -114,8 +115,11 @@ class InventoryItem(RestaurantScopedModel):
     insufficient_stock."""
 
     product = models.ForeignKey(
-        Product, on_delete=models.CASCADE, db_column="product_id", related_name="inventory_items"
+        Product, null=True, blank=True, on_delete=models.CASCADE, db_column="product_id",
+        related_name="inventory_items",
     )
+    # An ingredient's name (an item of a product is named by its product).
+    name = models.CharField(max_length=255, null=True, blank=True)
     supplier = models.ForeignKey(
         Supplier,
         null=True,
@@ -142,9 +146,14 @@ class InventoryItem(RestaurantScopedModel):
             models.UniqueConstraint(fields=["restaurant", "product"], name="inventory_items_restaurant_product_uniq"),
             models.CheckConstraint(condition=Q(minimum_stock__gte=0), name="inventory_items_minimum_stock_nonneg"),
             models.CheckConstraint(condition=Q(maximum_stock__gte=0), name="inventory_items_maximum_stock_nonneg"),
+            models.CheckConstraint(
+                condition=Q(product__isnull=False) | Q(name__isnull=False), name="inventory_items_product_or_name"
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.product_id is None:
+            return f"{self.current_stock} {self.unit_measure} of {self.name}"
         return f"{self.current_stock} {self.unit_measure} of product {self.product_id}"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import F, Prefetch, QuerySet
+from django.db.models.functions import Coalesce
 
 from fynlo.core.api import get_or_404
 from inventory.models import (
@@ -87,7 +88,7 @@ def inventory_item_list(
         items = items.filter(current_stock__lte=F("reorder_point"))
     elif low_stock is False:
         items = items.filter(current_stock__gt=F("reorder_point"))
-    return items.order_by("product__name", "pk")
+    return items.order_by(Coalesce("product__name", "name"), "pk")
 
 
 def inventory_item_get(*, tenant: Tenant, item_id: int) -> InventoryItem:

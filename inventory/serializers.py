@@ -181,14 +181,15 @@ class ProductFilterSerializer(serializers.Serializer):
 class InventoryItemSerializer(serializers.ModelSerializer):
     restaurant_id = serializers.IntegerField(read_only=True)
     product_id = serializers.IntegerField(read_only=True)
-    product_name = serializers.CharField(source="product.name", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True, allow_null=True)
+    name = serializers.CharField(read_only=True, allow_null=True, help_text="An ingredient's name (no product).")
     supplier_id = serializers.IntegerField(read_only=True, allow_null=True)
     is_low = serializers.SerializerMethodField(help_text="The stock is at or below the reorder point.")
 
     class Meta:
         model = InventoryItem
         fields = [
-            "id", "restaurant_id", "product_id", "product_name", "supplier_id", "current_stock", "minimum_stock",
+            "id", "restaurant_id", "product_id", "product_name", "name", "supplier_id", "current_stock", "minimum_stock",
             "maximum_stock", "reorder_point", "is_low", "unit_cost", "unit_measure", "last_restocked", "updated_at",
         ]
         read_only_fields = fields

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from fynlo.cutover.legacy.generate_v1 import TRAPS, generate_fynlo_v1
+from fynlo.cutover.legacy.generate_v1 import INGREDIENTS, TABLES, TRAPS, generate_fynlo_v1
 from tests.cutover.test_migrate_legacy_fynlo_v1 import SCHEMA, migrate, owner_conninfo, snapshot, wipe
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
@@ -51,7 +51,7 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
 
     # then every trap is there once, and the three shapes hold the same rows
     assert sorted(t["kind"] for t in manifest["traps"]) == sorted(TRAPS)
-    assert "fynlo-v1, 10 tables" in out.getvalue()
+    assert f"fynlo-v1, {len(TABLES)} tables" in out.getvalue()
     with psycopg.connect(legacy_database) as conn:
         for table, rows in manifest["rows"].items():
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows, table
@@ -60,7 +60,7 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
         assert conn.execute("SELECT count(*) FROM orders WHERE legacy_note IS NOT NULL").fetchone()[0] == 1
         lines = conn.execute("SELECT sum(jsonb_array_length(items)) FROM orders").fetchone()[0]
     assert lines == manifest["order_items"]
-    assert (tmp_path / "fynlo_backup.sql").read_text().count(" FROM stdin;\n") == 10
+    assert (tmp_path / "fynlo_backup.sql").read_text().count(" FROM stdin;\n") == len(TABLES)
 
     # and each imports with exactly the rejects the manifest expects, into identical databases
     results = {}
@@ -75,6 +75,13 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
         results[kind] = snapshot()
     assert results["sql"] == results["csv"] and results["url"] == results["csv"]
     imported = results["csv"]
+    # the stock: a few rows a restaurant, whatever the orders (4 restaurants, the traps' rows aside)
+    assert len(imported["inventory_items"]) == 4 * len(INGREDIENTS)
+    assert len(imported["suppliers"]) == 4 * 3  # two supplier rows and one made from a name, each
+    assert len(imported["restock_orders"]) == 4 and len(imported["restock_order_items"]) == 4 * 2
+    assert len(imported["stock_movements"]) == manifest["rows"]["inventory_ledger"] + manifest["rows"]["stock_movements"]
+    assert any(row[3] == "adjustment" and row[9] == "legacy movement_type SHRINKAGE" for row in imported["stock_movements"])
+    assert any(row[8] == "order" for row in imported["stock_movements"])
     assert len(imported["orders"]) == manifest["rows"]["orders"] - manifest["expected_rejects"]["orders"]
     assert len(imported["order_items"]) == manifest["order_items"] - manifest["expected_rejects"]["order_items"]
 

@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import bcrypt
@@ -20,6 +21,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from psycopg.conninfo import make_conninfo
 
+from inventory.models import InventoryItem, RestockOrder, RestockOrderItem, StockMovement, Supplier
 from pos.models import Order
 from tenants.context import tenant_context
 
@@ -42,6 +44,12 @@ GOOD_ORDER, FOREIGN_PRODUCT_ORDER, FLOAT_ORDER, R2_ORDER, UNKNOWN_STATUS_ORDER =
 PAY_GOOD, PAY_DEPENDENT, PAY_ORPHAN, PAY_R2 = u(71), u(72), u(73), u(74)
 REFUND = u(81)
 MISSING_ORDER = u(99)
+# stock
+SUP_FARM, SUP_R2 = u(101), u(102)
+SM_PURCHASE, SM_SALE, SM_WASTE, SM_TRANSFER, SM_UNKNOWN, SM_OTHER_USER = u(111), u(112), u(113), u(114), u(115), u(116)
+PO_GOOD, PO_OTHER_SUPPLIER, PO_BAD_STATUS = u(121), u(122), u(123)
+POI_FLOUR, POI_OIL, POI_OTHER_RESTAURANT, POI_DEPENDENT = u(131), u(132), u(133), u(134)
+MISSING_RESTAURANT = u(98)
 
 
 def bcrypt_hash(password: str) -> str:
@@ -139,6 +147,84 @@ def legacy_rows() -> dict[str, list[dict]]:
                      "created_at": TS}],
         "qr_payments": [{"id": u(91), "order_id": GOOD_ORDER, "qr_code_data": "qr", "amount": "1.00",
                          "created_at": TS}],
+        **stock_rows(),
+    }
+
+
+def stock_rows() -> dict[str, list[dict]]:
+    """Suppliers, inventory, its ledger, stock movements, purchase orders: a row per rule and trap."""
+    def ledger(n, sku, restaurant, delta, source, source_id=None):
+        return {"id": n, "sku": sku, "restaurant_id": restaurant, "delta_g": delta, "source": source,
+                "source_id": source_id, "ts": f"2025-08-01 12:0{n}:00+00"}
+
+    def movement(key, sku, kind, quantity, restaurant=R1, **extra):
+        return {"id": key, "restaurant_id": restaurant, "inventory_sku": sku, "movement_type": kind,
+                "quantity": quantity, "unit": "g", "stock_before": "100", "stock_after": "100",
+                "performed_by": MANAGER, "movement_date": TS, "created_at": TS, **extra}
+
+    def po_item(key, order, sku, quantity, price, total, **extra):
+        return {"id": key, "purchase_order_id": order, "inventory_sku": sku, "quantity_ordered": quantity, "unit": "g",
+                "unit_price": price, "total_price": total, "created_at": TS, **extra}
+
+    return {
+        "suppliers": [
+            {"id": SUP_FARM, "restaurant_id": R1, "name": "Fresh Farm", "code": "FF", "contact_name": "Fran",
+             "address": json.dumps({"line1": "2 Farm Lane", "city": "Leeds", "postcode": "LS1 1AA"}),
+             "website": "https://farm.test", "payment_terms": "net30", "created_at": TS},
+            # the same name in another restaurant: a supplier of its own (codes are unique across restaurants)
+            {"id": SUP_R2, "restaurant_id": R2, "name": "Fresh Farm", "code": "FF2", "created_at": TS},
+        ],
+        "inventory": [
+            {"sku": "FLOUR", "restaurant_id": R1, "name": "Flour", "description": "00 flour", "qty_g": 5000,
+             "par_level_g": 1000, "unit": "grams", "cost_per_unit": "0.01", "supplier": " fresh  FARM ",
+             "last_updated": TS},
+            {"sku": "OIL", "restaurant_id": R1, "name": "Olive oil", "qty_g": 2000, "par_level_g": 500, "unit": "ml",
+             "supplier": "Cash & Carry", "last_updated": TS},
+            {"sku": "SALT", "restaurant_id": R1, "name": "Salt", "qty_g": 0, "par_level_g": None,
+             "supplier": "cash & carry", "last_updated": "2025-08-01 13:00:00+00"},
+            {"sku": "TOM", "restaurant_id": R2, "name": "Tomatoes", "qty_g": 300, "supplier": "Cash & Carry",
+             "last_updated": TS},
+            {"sku": "GHOST", "restaurant_id": MISSING_RESTAURANT, "name": "Ghost", "qty_g": 1, "supplier": "Nowhere",
+             "last_updated": TS},
+        ],
+        "inventory_ledger": [
+            ledger(1, "FLOUR", R1, 5000, "initial_import", "batch-1"),
+            ledger(2, "FLOUR", R1, -200, "order_fulfillment", GOOD_ORDER),
+            ledger(3, "OIL", R1, -100, "spoilage"),
+            ledger(4, "OIL", R1, 50, "manual_stock_add", MANAGER),
+            ledger(5, "OIL", R1, 7, "recount"),
+            ledger(6, "TOM", None, 30, "initial_import"),  # no restaurant: the item's
+            ledger(7, "FLOUR", R2, -5, "spoilage"),  # the item is R1's: rejected
+            ledger(8, "GHOST", None, 1, "initial_import"),  # its item is rejected: rejected
+        ],
+        "stock_movements": [
+            movement(SM_PURCHASE, "FLOUR", "PURCHASE", "1000", unit_cost="0.01", total_cost="10.00",
+                     reference_type="purchase_order", reference_id=PO_GOOD, reason="delivery"),
+            movement(SM_SALE, "OIL", "SALE", "-10", order_id=GOOD_ORDER),
+            movement(SM_WASTE, "OIL", "WASTE", "-5"),
+            movement(SM_TRANSFER, "SALT", "TRANSFER", "-1", notes="to the bar"),
+            movement(SM_UNKNOWN, "SALT", "SHRINKAGE", "-2"),
+            movement(SM_OTHER_USER, "TOM", "SALE", "-1", restaurant=R2),  # performed by R1's manager: rejected
+        ],
+        "purchase_orders": [
+            {"id": PO_GOOD, "restaurant_id": R1, "supplier_id": SUP_FARM, "order_number": "PO-1",
+             "order_date": "2025-08-01", "expected_delivery": "2025-08-03", "status": "sent", "subtotal": "12.00",
+             "total_amount": "12.00", "delivery_notes": "back door", "invoice_number": "INV-1", "created_by": MANAGER,
+             "created_at": TS},
+            # the supplier is R1's: rejected, and its item with it
+            {"id": PO_OTHER_SUPPLIER, "restaurant_id": R2, "supplier_id": SUP_FARM, "order_number": "PO-2",
+             "order_date": "2025-08-01", "expected_delivery": "2025-08-03", "status": "draft", "created_by": R2_USER,
+             "created_at": TS},
+            {"id": PO_BAD_STATUS, "restaurant_id": R1, "supplier_id": SUP_FARM, "order_number": "PO-3",
+             "order_date": "2025-08-01", "expected_delivery": "2025-08-03", "status": "lost", "created_by": MANAGER,
+             "created_at": TS},
+        ],
+        "purchase_order_items": [
+            po_item(POI_FLOUR, PO_GOOD, "FLOUR", "1000", "0.01", "10.00"),
+            po_item(POI_OIL, PO_GOOD, "OIL", "200", "0.01", "2.00", quantity_received="200", rejection_reason="none"),
+            po_item(POI_OTHER_RESTAURANT, PO_GOOD, "TOM", "1", "1.00", "1.00"),  # R2's item in R1's order
+            po_item(POI_DEPENDENT, PO_OTHER_SUPPLIER, "TOM", "1", "1.00", "1.00"),
+        ],
     }
 
 
@@ -219,6 +305,16 @@ SNAPSHOT = {
     "legacy_archive": "legacy_table, legacy_key, restaurant_id, row",
     "legacy_id_map": "legacy_table, legacy_key, new_id, span",
 }
+SNAPSHOT.update({
+    "suppliers": "id, restaurant_id, name, contact_person, address, payment_terms",
+    "inventory_items": "id, restaurant_id, product_id, name, supplier_id, current_stock, minimum_stock, reorder_point,"
+                       " unit_cost, unit_measure, updated_at",
+    "stock_movements": "id, restaurant_id, inventory_item_id, movement_type, quantity, unit_cost, total_cost,"
+                       " reference_id, reference_type, notes, created_by, created_at",
+    "restock_orders": "id, restaurant_id, supplier_id, order_number, order_date, status, total_amount, notes, created_by",
+    "restock_order_items": "id, restaurant_id, restock_order_id, inventory_item_id, quantity_ordered,"
+                           " quantity_received, unit_cost, total_cost",
+})
 
 
 def snapshot() -> dict:
@@ -332,6 +428,106 @@ def test_mapping_rules_and_traps(legacy, tmp_path):
     assert report["reconciliation"]["balanced"], report["reconciliation"]
 
 
+def test_stock_mapping_rules_and_traps(legacy, tmp_path):
+    # when the CSV files are imported
+    code, out, report = migrate(legacy["csv"], tmp_path)
+    assert code == 1, out
+    db = snapshot()
+    ids = {(table, key): new_id for table, key, new_id, _ in db["legacy_id_map"]}
+    r1, r2 = ids[("restaurants", R1)], ids[("restaurants", R2)]
+    rejects = {t: [(s.get("place"), s["reason"]) for s in r["sample"]] for t, r in report["rejects"].items()}
+
+    # suppliers: address flattened, contact_name -> contact_person; the rest (code, website) archived
+    suppliers = {row[0]: row for row in db["suppliers"]}
+    farm = suppliers[ids[("suppliers", SUP_FARM)]]
+    assert farm[1:] == (r1, "Fresh Farm", "Fran", "2 Farm Lane, Leeds, LS1 1AA", "net30")
+    assert suppliers[ids[("suppliers", SUP_R2)]][1:3] == (r2, "Fresh Farm")
+    archive = {(r[0], r[1]): r for r in db["legacy_archive"]}
+    assert {"code": "FF", "website": "https://farm.test"}.items() <= archive[("suppliers", SUP_FARM)][3].items()
+    assert "name" not in archive[("suppliers", SUP_FARM)][3]
+    assert archive[("suppliers", SUP_FARM)][2] == r1
+
+    # inventory -> ingredients (no product); a supplier named in free text: the restaurant's row of that
+    # name (spaces and case aside), else one made once per restaurant and name
+    items = {row[3]: row for row in db["inventory_items"]}
+    assert set(items) == {"Flour", "Olive oil", "Salt", "Tomatoes"}
+    flour = items["Flour"]
+    assert flour[0] == ids[("inventory", "FLOUR")] and flour[1] == r1 and flour[2] is None
+    assert flour[4] == farm[0]
+    assert [str(v) for v in flour[5:9]] == ["5000.000", "1000.000", "1000.000", "0.01"] and flour[9] == "grams"
+    assert str(items["Salt"][6]) == "0.000" and items["Salt"][9] == "grams"  # a NULL par level: 0
+    made = {(row[1], row[2]): row[0] for row in db["suppliers"] if row[2] == "Cash & Carry"}
+    assert set(made) == {(r1, "Cash & Carry"), (r2, "Cash & Carry")}
+    assert items["Olive oil"][4] == items["Salt"][4] == made[(r1, "Cash & Carry")]
+    assert items["Tomatoes"][4] == made[(r2, "Cash & Carry")]
+    assert archive[("inventory", "FLOUR")][3] == {"description": "00 flour"}
+    assert report["choices"]["suppliers: made from an inventory.supplier name (no supplier row of that name)"] == 2
+    # an inventory row of a restaurant in no export: rejected (and no supplier made for it)
+    assert any(p.startswith("inventory.csv:") and MISSING_RESTAURANT in r for p, r in rejects["inventory_items"])
+    assert "Nowhere" not in {row[2] for row in db["suppliers"]}
+
+    # the ledger and the stock movements -> stock_movements
+    moves = {row[0]: row for row in db["stock_movements"]}
+    order = ids[("orders", GOOD_ORDER)]
+
+    def move(table, key):
+        row = moves[ids[(table, key)]]
+        return row[3], str(row[4]), row[7], row[8], row[9]
+
+    assert move("inventory_ledger", "1") == ("restock", "5000.000", None, None, None)
+    assert move("inventory_ledger", "2") == ("sale", "-200.000", order, "order", None)
+    assert move("inventory_ledger", "3") == ("waste", "-100.000", None, None, None)
+    assert move("inventory_ledger", "4") == ("restock", "50.000", None, None, None)
+    assert move("inventory_ledger", "5") == ("adjustment", "7.000", None, None, "legacy source recount")
+    assert moves[ids[("inventory_ledger", "6")]][1] == r2  # no restaurant of its own: its item's
+    assert archive[("inventory_ledger", "1")][3] == {"source_id": "batch-1"}
+    po = ids[("purchase_orders", PO_GOOD)]
+    assert move("stock_movements", SM_PURCHASE) == ("restock", "1000.000", po, "restock", "delivery")
+    assert moves[ids[("stock_movements", SM_PURCHASE)]][5:7] == (Decimal("0.01"), Decimal("10.00"))
+    assert moves[ids[("stock_movements", SM_PURCHASE)]][10] == ids[("users", MANAGER)]
+    assert move("stock_movements", SM_SALE) == ("sale", "-10.000", order, "order", None)
+    assert move("stock_movements", SM_WASTE)[0] == "waste"
+    assert move("stock_movements", SM_TRANSFER) == ("adjustment", "-1.000", None, None,
+                                                    "legacy movement_type TRANSFER; to the bar")
+    assert move("stock_movements", SM_UNKNOWN)[::4] == ("adjustment", "legacy movement_type SHRINKAGE")
+    assert report["choices"]["stock_movements: movement_type SHRINKAGE (no legacy type of that name) -> adjustment"
+                             " (the type in notes)"] == 1
+    assert report["choices"]["inventory_ledger: source recount -> adjustment (the source in notes)"] == 1
+    assert {"unit": "g", "stock_before": 100, "stock_after": 100, "reference_type": "purchase_order",
+            "reference_id": PO_GOOD}.items() <= archive[("stock_movements", SM_PURCHASE)][3].items()
+    # rejected: an item of another restaurant than the row's, an item of a restaurant in no export, a
+    # user of another restaurant
+    reasons = [r for _, r in rejects["stock_movements"]]
+    assert len(reasons) == 3, rejects["stock_movements"]
+    assert any(p == "inventory_ledger.csv:8" and r.startswith("inventory_item_id") and "belongs to restaurant" in r
+               for p, r in rejects["stock_movements"])
+    assert any(p == "inventory_ledger.csv:9" and MISSING_RESTAURANT in r  # (the restaurant of its item)
+               for p, r in rejects["stock_movements"])
+    assert any(p == "stock_movements.csv:7" and r.startswith("created_by") for p, r in rejects["stock_movements"])
+
+    # purchase orders -> restock orders (status mapped; a supplier of another restaurant and an unknown
+    # status rejected), their items with the order's restaurant (an item of another restaurant rejected)
+    orders = {row[3]: row for row in db["restock_orders"]}
+    assert list(orders) == ["PO-1"]
+    assert orders["PO-1"][1:3] == (r1, farm[0]) and orders["PO-1"][5:8] == ("ordered", Decimal("12.00"), "back door")
+    assert any(r.startswith("supplier_id") and "belongs to restaurant" in r for _, r in rejects["restock_orders"])
+    assert any(r.startswith("status 'lost' is not one of") for _, r in rejects["restock_orders"])
+    lines = sorted(db["restock_order_items"])
+    assert [(r[1], r[2], r[3], str(r[4]), str(r[5]), str(r[6]), str(r[7])) for r in lines] == [
+        (r1, po, flour[0], "1000.000", "0.000", "0.01", "10.00"),
+        (r1, po, items["Olive oil"][0], "200.000", "200.000", "0.01", "2.00")]
+    assert any(p == "purchase_order_items.csv:4" and r.startswith("inventory_item_id") and "belongs to restaurant" in r
+               for p, r in rejects["restock_order_items"])
+    assert any(p == "purchase_order_items.csv:5" and "depends on restock_orders" in r
+               for p, r in rejects["restock_order_items"])
+    assert {"unit": "g", "rejection_reason": "none"}.items() <= archive[("purchase_order_items", POI_OIL)][3].items()
+
+    # the rejects file names the legacy place and the reason
+    rejected = (tmp_path / "rejects" / "restock_order_items.csv").read_text()
+    assert "purchase_order_items.csv:4" in rejected
+    assert report["reconciliation"]["balanced"], report["reconciliation"]
+
+
 def test_every_legacy_column_is_accounted_for(legacy, tmp_path):
     code, out, report = migrate(legacy["csv"], tmp_path, "--dry-run")
     went = report["where_every_legacy_column_went"]
@@ -377,6 +573,34 @@ def test_logins_rerun_and_tenancy(legacy, tmp_path):
     with tenant_context(restaurant=r1):
         numbers = sorted(Order.objects.values_list("order_number", flat=True))
     assert numbers == ["ORD-1"]
+
+
+def test_stock_rows_are_each_restaurants_own(legacy, tmp_path):
+    # given an import of the plain dump
+    code, out, report = migrate(legacy["sql"], tmp_path)
+    assert code == 1, out
+    db = snapshot()
+    ids = {(table, key): new_id for table, key, new_id, _ in db["legacy_id_map"]}
+
+    # then the runtime role sees, per restaurant, only that restaurant's stock rows (row-level security)
+    def seen(restaurant):
+        with tenant_context(restaurant=ids[("restaurants", restaurant)]):
+            return {
+                "suppliers": sorted(Supplier.objects.values_list("name", flat=True)),
+                "items": sorted(InventoryItem.objects.values_list("name", flat=True)),
+                "movements": StockMovement.objects.count(),
+                "restock_orders": sorted(RestockOrder.objects.values_list("order_number", flat=True)),
+                "restock_items": RestockOrderItem.objects.count(),
+            }
+
+    assert seen(R1) == {"suppliers": ["Cash & Carry", "Fresh Farm"], "items": ["Flour", "Olive oil", "Salt"],
+                        "movements": 10, "restock_orders": ["PO-1"], "restock_items": 2}
+    assert seen(R2) == {"suppliers": ["Cash & Carry", "Fresh Farm"], "items": ["Tomatoes"], "movements": 1,
+                        "restock_orders": [], "restock_items": 0}
+    # an ingredient is named by its own name (no product)
+    with tenant_context(restaurant=ids[("restaurants", R2)]):
+        item = InventoryItem.objects.get()
+    assert str(item) == "300.000 grams of Tomatoes"
 
 
 def test_custom_dump_without_pg_restore_is_one_clear_line(legacy, tmp_path, monkeypatch):

@@ -4,7 +4,8 @@
 -- public repository Lucid-Directions/cashapp-fynlo, backend/app/models/*.py, August 2025). No code of
 -- that repository is here. The tests and bench/legacy_import build a synthetic legacy database
 -- from it (generate_legacy_export --format fynlo-v1 --database-url) and dump it with pg_dump.
--- Only the tables migrate_legacy maps, and two it archives, are declared.
+-- Only the tables migrate_legacy maps, and two it archives, are declared. No foreign keys: the legacy
+-- database's are not all there, and the synthetic traps need rows that break them.
 
 CREATE TABLE platforms (
     id uuid PRIMARY KEY,
@@ -170,5 +171,119 @@ CREATE TABLE qr_payments (
     net numeric(10,2),
     status varchar(20) DEFAULT 'pending',
     expires_at timestamptz,
+    created_at timestamptz DEFAULT now()
+);
+
+-- Stock: suppliers, inventory (ingredients, keyed by sku), its ledger, stock movements, purchase orders.
+
+CREATE TABLE suppliers (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    name varchar(255) NOT NULL,
+    code varchar(50) UNIQUE,
+    contact_name varchar(100),
+    email varchar(255),
+    phone varchar(20),
+    website varchar(255),
+    address jsonb DEFAULT '{}',
+    tax_number varchar(50),
+    payment_terms varchar(50) DEFAULT 'net30',
+    minimum_order numeric(10,2) DEFAULT 0,
+    delivery_days jsonb DEFAULT '[]',
+    lead_time_days integer DEFAULT 1,
+    categories jsonb DEFAULT '[]',
+    on_time_delivery_rate numeric(5,2) DEFAULT 100,
+    quality_rating numeric(3,2) DEFAULT 5,
+    total_purchases numeric(12,2) DEFAULT 0,
+    is_active boolean DEFAULT true,
+    is_preferred boolean DEFAULT false,
+    notes jsonb DEFAULT '[]',
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+-- restaurant_id came later, by a migration, nullable; the table has no created_at.
+CREATE TABLE inventory (
+    sku varchar(100) PRIMARY KEY,
+    restaurant_id uuid,
+    name varchar(255) NOT NULL,
+    description text,
+    qty_g integer NOT NULL DEFAULT 0,
+    par_level_g integer DEFAULT 0,
+    unit varchar(50) DEFAULT 'grams',
+    cost_per_unit numeric(10,2),
+    supplier varchar(255),
+    last_updated timestamptz DEFAULT now()
+);
+
+CREATE TABLE inventory_ledger (
+    id serial PRIMARY KEY,
+    sku varchar(100) NOT NULL,
+    restaurant_id uuid,
+    delta_g integer NOT NULL,
+    source varchar(50) NOT NULL,
+    source_id varchar(255),
+    ts timestamptz NOT NULL DEFAULT now()
+);
+
+-- movement_type: SQLAlchemy writes the enum member's NAME (PURCHASE); declared as text here, as a
+-- table the application created without its enum type holds it (and so the trap can be stored).
+CREATE TABLE stock_movements (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    inventory_sku varchar(100) NOT NULL,
+    movement_type varchar(20) NOT NULL,
+    quantity numeric(10,2) NOT NULL,
+    unit varchar(20) NOT NULL,
+    stock_before numeric(10,2) NOT NULL,
+    stock_after numeric(10,2) NOT NULL,
+    unit_cost numeric(10,2) DEFAULT 0,
+    total_cost numeric(10,2) DEFAULT 0,
+    reference_type varchar(50),
+    reference_id varchar(255),
+    supplier_id uuid,
+    order_id uuid,
+    reason varchar(255),
+    notes varchar(500),
+    performed_by uuid NOT NULL,
+    approved_by uuid,
+    movement_date timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz DEFAULT now()
+);
+
+CREATE TABLE purchase_orders (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    supplier_id uuid NOT NULL,
+    order_number varchar(50) NOT NULL UNIQUE,
+    order_date date NOT NULL,
+    expected_delivery date NOT NULL,
+    actual_delivery date,
+    subtotal numeric(12,2) DEFAULT 0,
+    tax_amount numeric(10,2) DEFAULT 0,
+    delivery_fee numeric(10,2) DEFAULT 0,
+    total_amount numeric(12,2) DEFAULT 0,
+    status varchar(20) DEFAULT 'draft',
+    payment_status varchar(20) DEFAULT 'pending',
+    delivery_notes varchar(500),
+    invoice_number varchar(50),
+    created_by uuid NOT NULL,
+    approved_by uuid,
+    received_by uuid,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE purchase_order_items (
+    id uuid PRIMARY KEY,
+    purchase_order_id uuid NOT NULL,
+    inventory_sku varchar(100) NOT NULL,
+    quantity_ordered numeric(10,2) NOT NULL,
+    unit varchar(20) NOT NULL,
+    unit_price numeric(10,2) NOT NULL,
+    total_price numeric(10,2) NOT NULL,
+    quantity_received numeric(10,2) DEFAULT 0,
+    quantity_rejected numeric(10,2) DEFAULT 0,
+    rejection_reason varchar(255),
     created_at timestamptz DEFAULT now()
 );

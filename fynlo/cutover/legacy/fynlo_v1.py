@@ -117,6 +117,69 @@ COLUMNS: dict[str, dict[str, str]] = {
         "updated_at": "refunds.updated_at",
     },
 }
+# -- stock: suppliers, inventory, the ledger and stock movements, purchase orders --
+STOCK_COLUMNS: dict[str, dict[str, str]] = {
+    "suppliers": {
+        "id": "suppliers.id (id map)", "restaurant_id": "suppliers.restaurant_id", "name": "suppliers.name",
+        "code": TO_ARCHIVE, "contact_name": "suppliers.contact_person", "email": "suppliers.email",
+        "phone": "suppliers.phone", "website": TO_ARCHIVE, "address": "suppliers.address (flattened)",
+        "tax_number": TO_ARCHIVE, "payment_terms": "suppliers.payment_terms", "minimum_order": TO_ARCHIVE,
+        "delivery_days": TO_ARCHIVE, "lead_time_days": TO_ARCHIVE, "categories": TO_ARCHIVE,
+        "on_time_delivery_rate": TO_ARCHIVE, "quality_rating": TO_ARCHIVE, "total_purchases": TO_ARCHIVE,
+        "is_active": "suppliers.is_active", "is_preferred": TO_ARCHIVE, "notes": TO_ARCHIVE,
+        "created_at": "suppliers.created_at", "updated_at": "suppliers.updated_at",
+    },
+    "inventory": {
+        "sku": "inventory_items.id (id map)", "restaurant_id": "inventory_items.restaurant_id",
+        "name": "inventory_items.name (an ingredient: no product)", "description": TO_ARCHIVE,
+        "qty_g": "inventory_items.current_stock", "par_level_g": "inventory_items.minimum_stock, reorder_point",
+        "unit": "inventory_items.unit_measure", "cost_per_unit": "inventory_items.unit_cost",
+        "supplier": "inventory_items.supplier_id (the restaurant's supplier of that name, else one made once)",
+        "last_updated": "inventory_items.created_at, updated_at",
+    },
+    "inventory_ledger": {
+        "id": "stock_movements.id (id map)", "sku": "stock_movements.inventory_item_id",
+        "restaurant_id": "stock_movements.restaurant_id (checked against the item's)",
+        "delta_g": "stock_movements.quantity",
+        "source": "stock_movements.movement_type (an unknown source: adjustment, the source in notes)",
+        "source_id": "stock_movements.reference_id (order_fulfillment: the order); archive",
+        "ts": "stock_movements.created_at",
+    },
+    "stock_movements": {
+        "id": "stock_movements.id (id map)", "restaurant_id": "stock_movements.restaurant_id (checked against the item's)",
+        "inventory_sku": "stock_movements.inventory_item_id",
+        "movement_type": "stock_movements.movement_type (other than PURCHASE, SALE, WASTE: adjustment, the type in notes)",
+        "quantity": "stock_movements.quantity", "unit": TO_ARCHIVE, "stock_before": TO_ARCHIVE,
+        "stock_after": TO_ARCHIVE, "unit_cost": "stock_movements.unit_cost", "total_cost": "stock_movements.total_cost",
+        "reference_type": "stock_movements.reference_type (purchase_order: restock); archive",
+        "reference_id": "stock_movements.reference_id (a purchase order); archive", "supplier_id": TO_ARCHIVE,
+        "order_id": "stock_movements.reference_id (reference_type order)", "reason": "stock_movements.notes",
+        "notes": "stock_movements.notes", "performed_by": "stock_movements.created_by", "approved_by": TO_ARCHIVE,
+        "movement_date": "stock_movements.created_at",
+        "created_at": "stock_movements.created_at (when no movement_date); archive",
+    },
+    "purchase_orders": {
+        "id": "restock_orders.id (id map)", "restaurant_id": "restock_orders.restaurant_id",
+        "supplier_id": "restock_orders.supplier_id", "order_number": "restock_orders.order_number",
+        "order_date": "restock_orders.order_date", "expected_delivery": "restock_orders.expected_delivery",
+        "actual_delivery": "restock_orders.actual_delivery", "subtotal": TO_ARCHIVE, "tax_amount": TO_ARCHIVE,
+        "delivery_fee": TO_ARCHIVE, "total_amount": "restock_orders.total_amount", "status": "restock_orders.status",
+        "payment_status": TO_ARCHIVE, "delivery_notes": "restock_orders.notes", "invoice_number": TO_ARCHIVE,
+        "created_by": "restock_orders.created_by", "approved_by": TO_ARCHIVE, "received_by": TO_ARCHIVE,
+        "created_at": "restock_orders.created_at", "updated_at": "restock_orders.updated_at",
+    },
+    "purchase_order_items": {
+        "id": "restock_order_items.id (id map)",
+        "purchase_order_id": "restock_order_items.restock_order_id (restaurant from the order)",
+        "restaurant_id": "restock_order_items.restaurant_id (checked)",
+        "inventory_sku": "restock_order_items.inventory_item_id", "quantity_ordered": "restock_order_items.quantity_ordered",
+        "unit": TO_ARCHIVE, "unit_price": "restock_order_items.unit_cost", "total_price": "restock_order_items.total_cost",
+        "quantity_received": "restock_order_items.quantity_received", "quantity_rejected": TO_ARCHIVE,
+        "rejection_reason": TO_ARCHIVE, "created_at": TO_ARCHIVE,
+    },
+}
+COLUMNS.update(STOCK_COLUMNS)
+
 # The columns of each table that a column of ours holds (or that are secrets): the rest of a
 # row goes to the archive.
 _KEPT = {
@@ -128,8 +191,7 @@ _KEPT = {
 ARCHIVE_ONLY = (
     "customers", "qr_payments", "refunds_ledger", "pos_sessions", "sections", "tables", "recipe", "stock_alerts",
     "inventory_counts", "inventory_count_items", "hourly_metrics", "product_performance", "employee_performance",
-    "financial_summaries", "subscription_usage", "platform_fees", "staff_tip_distributions", "inventory",
-    "inventory_ledger", "stock_movements", "suppliers", "purchase_orders", "purchase_order_items",
+    "financial_summaries", "subscription_usage", "platform_fees", "staff_tip_distributions",
     "employee_profiles", "schedules", "shifts", "time_entries", "performance_metrics", "subscription_plans",
     "restaurant_subscriptions", "daily_reports", "payment_provider_configs",
 )
@@ -168,7 +230,58 @@ TARGETS = {
     ]),
     "refunds": ("refunds", ["id", "order_id", "payment_id", "amount", "reason", "status", "created_at", "updated_at"]),
 }
-MAPPED = {legacy for legacy, _ in TARGETS.values()}
+# -- stock --
+# A target made from several legacy tables names them in a tuple: the rows of the first come
+# from `_<target>`, those of each other from `_<target>_from_<legacy table>`.
+STOCK_TARGETS = {
+    "suppliers": (("suppliers", "inventory"), [
+        "id", "restaurant_id", "name", "contact_person", "email", "phone", "address", "payment_terms", "is_active",
+        "created_at", "updated_at",
+    ]),
+    "inventory_items": ("inventory", [
+        "id", "restaurant_id", "product_id", "name", "supplier_id", "current_stock", "minimum_stock", "reorder_point",
+        "unit_cost", "unit_measure", "created_at", "updated_at",
+    ]),
+    "stock_movements": (("stock_movements", "inventory_ledger"), [
+        "id", "restaurant_id", "inventory_item_id", "movement_type", "quantity", "unit_cost", "total_cost",
+        "reference_id", "reference_type", "notes", "created_by", "created_at",
+    ]),
+    "restock_orders": ("purchase_orders", [
+        "id", "restaurant_id", "supplier_id", "order_number", "order_date", "expected_delivery", "actual_delivery",
+        "status", "total_amount", "notes", "created_by", "created_at", "updated_at",
+    ]),
+    "restock_order_items": ("purchase_order_items", [
+        "id", "restaurant_id", "restock_order_id", "inventory_item_id", "quantity_ordered", "quantity_received",
+        "unit_cost", "total_cost",
+    ]),
+}
+TARGETS.update(STOCK_TARGETS)
+# The stock tables' keys: (legacy table, target, key column, the column that orders new ids).
+STOCK_KEYS = (
+    ("suppliers", "suppliers", "id", "created_at"), ("inventory", "inventory_items", "sku", "last_updated"),
+    ("stock_movements", "stock_movements", "id", "created_at"), ("inventory_ledger", "stock_movements", "id", "ts"),
+    ("purchase_orders", "restock_orders", "id", "created_at"),
+    ("purchase_order_items", "restock_order_items", "id", "created_at"),
+)
+# Suppliers made from `inventory.supplier` names (key: "<restaurant key>:<folded name>").
+MADE_SUPPLIERS_MAP = "inventory.supplier"
+LEDGER_SOURCES = {"order_fulfillment": "sale", "manual_stock_add": "restock", "initial_import": "restock",
+                  "spoilage": "waste"}
+MOVEMENT_TYPES = {"PURCHASE": "restock", "SALE": "sale", "WASTE": "waste", "ADJUSTMENT": "adjustment"}
+LEGACY_MOVEMENT_TYPES = ("PURCHASE", "SALE", "ADJUSTMENT", "TRANSFER", "WASTE", "RETURN", "PRODUCTION", "COUNT")
+RESTOCK_STATUS = {"draft": "pending", "sent": "ordered", "confirmed": "ordered", "received": "delivered",
+                  "partially_received": "ordered"}
+
+
+def sources_of(target: str) -> tuple[str, ...]:
+    """The legacy tables a target of ours is made from (the first one's rows first)."""
+    legacy = TARGETS[target][0]
+    return legacy if isinstance(legacy, tuple) else (legacy,)
+
+
+# Targets whose restaurant comes from a parent row (a legacy restaurant_id is only compared).
+RESTAURANT_FROM_PARENT = ("payments", "refunds", "restock_order_items")
+MAPPED = {legacy for target in TARGETS for legacy in sources_of(target)}
 # Keys of the map that are not a legacy table's own: (map name, target table).
 SETTINGS_MAP, PERMISSIONS_MAP, ITEMS_MAP = "restaurants.settings", "users.permissions", "orders.items"
 
@@ -278,16 +391,24 @@ class Translation:
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
-        for target, (legacy, header) in TARGETS.items():
-            legacy_file = raw.files.get(legacy)
-            if legacy_file is None or (target == "user_permissions" and "permissions" not in self.headers[legacy]):
+        for target, (_, header) in TARGETS.items():
+            present = [name for name in sources_of(target) if name in raw.files]
+            if not present:
                 continue
-            header = [c for c in header if c != "restaurant_id" or target not in ("payments", "refunds")]
-            if target in ("payments", "refunds") and "restaurant_id" in self.headers[legacy]:
-                header.append("restaurant_id")  # the legacy row's own, compared with its order's
+            legacy, legacy_file = present[0], raw.files[present[0]]
+            if target == "user_permissions" and "permissions" not in self.headers[legacy]:
+                continue
+            header = [c for c in header if c != "restaurant_id" or target not in RESTAURANT_FROM_PARENT]
+            if target in RESTAURANT_FROM_PARENT and "restaurant_id" in self.headers[legacy]:
+                header.append("restaurant_id")  # the legacy row's own, compared with its parent's
+            if len(present) == 1:
+                name, rows = legacy_file.name, legacy_file.rows
+                counter = legacy_file._counter or (lambda legacy=legacy: self._count(legacy))
+            else:
+                name, rows = " + ".join(raw.files[n].name for n in present), None
+                counter = lambda present=present: sum(self._count(n) for n in present)  # noqa: E731
             files[target] = SourceFile(
-                table=target, name=legacy_file.name, size=0, kind=ROWS, header=header,
-                rows=legacy_file.rows, _counter=legacy_file._counter or (lambda legacy=legacy: self._count(legacy)),
+                table=target, name=name, size=0, kind=ROWS, header=header, rows=rows, _counter=counter,
                 _reader=(lambda target=target, header=header: self._rows(target, header)),
             )
         self.source = Source(raw.path, files, list(raw.ignored))
@@ -357,13 +478,14 @@ class Translation:
                 self._assign(PERMISSIONS_MAP, "user_permissions", self._permission_keys())
             if "orders" in self.raw.files and "items" in self.headers["orders"]:
                 self._assign(ITEMS_MAP, "order_items", self._item_spans(), spans=True)
+            self._prepare_stock()
         self._slugs()
 
-    def _keys(self, table: str, suffixes=None):
+    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at"):
         header = self.headers[table]
-        if "id" not in header:
+        if key not in header:
             return
-        key_at, created_at = header.index("id"), (header.index("created_at") if "created_at" in header else None)
+        key_at, created_at = header.index(key), (header.index(created) if created in header else None)
         for _, fields in read_records(self.raw.files[table]):
             if len(fields) != len(header) or _null(fields[key_at]):
                 continue
@@ -538,14 +660,23 @@ class Translation:
         return str(found)
 
     def _rows(self, target: str, header: list[str]):
-        legacy = TARGETS[target][0]
-        file = self.raw.files[legacy]
-        legacy_header = self.headers[legacy]
-        make = getattr(self, f"_{target}")
-        place = file.place
         if target == "refunds" and not hasattr(self, "_payments_of"):
             # read before the refunds: a live source reads one table at a time
             self._payments_of = self._payments_by_order()
+        if target == "suppliers":
+            self._made_suppliers = set()
+        first, *others = sources_of(target)
+        for legacy in (first, *others):
+            if legacy in self.raw.files:
+                make = getattr(self, f"_{target}" if legacy == first else f"_{target}_from_{legacy}")
+                yield from self._legacy_rows(legacy, make, header)
+        self._flush_archive()
+
+    def _legacy_rows(self, legacy: str, make, header: list[str]):
+        """The rows `make` turns the rows of one legacy table into, with their places."""
+        file = self.raw.files[legacy]
+        legacy_header = self.headers[legacy]
+        place = file.place
         for line, fields in read_records(file):
             where = place(line)
             if len(fields) != len(legacy_header):
@@ -568,20 +699,19 @@ class Translation:
                         yield sub_place, Rejected([_text(known.get(c)) for c in header], sub)
                     else:
                         yield sub_place, [_text(sub.get(c)) for c in header]
-        self._flush_archive()
 
     def _updated(self, row) -> str:
         """`updated_at` is NULL until a row's first change: then it is its created_at."""
         value = row.get("updated_at")
         return row.get("created_at") or "" if _null(value) else value
 
-    def _archive_extra(self, table: str, row: dict, restaurant=None) -> None:
+    def _archive_extra(self, table: str, row: dict, restaurant=None, key: str = "id") -> None:
         """The columns of a mapped row that no column of ours holds."""
         kept = _KEPT.get(table, ())
         extra = {column: _json(value) for column, value in row.items()
                  if column not in kept and not _null(value)}
         if extra:
-            self.archive(table, row.get("id") or "", restaurant, extra)
+            self.archive(table, row.get(key) or "", restaurant, extra)
 
     def archive(self, table: str, key: str, restaurant, data: dict) -> None:
         self.report.archived[table] = self.report.archived.get(table, 0) + 1
@@ -980,6 +1110,181 @@ class Translation:
             found.setdefault(order, []).append((completed, amount, ids[row["id"].strip()]))
         return found
 
+    # -- stock: suppliers, inventory, the ledger and stock movements, purchase orders --
+
+    def _prepare_stock(self) -> None:
+        """Ids of the stock tables' keys, and of the suppliers that `inventory.supplier` names
+        and no supplier row of the restaurant is called (made once per restaurant and name)."""
+        for legacy, target, key, created in STOCK_KEYS:
+            if legacy in self.raw.files:
+                self._assign(legacy, target, self._keys(legacy, key=key, created=created))
+        self.supplier_names: dict[tuple[str, str], str] = {}
+        for _, row in self._rows_by_id("suppliers"):
+            restaurant, name = (row.get("restaurant_id") or "").strip(), row.get("name")
+            if restaurant and not _null(name):
+                self.supplier_names.setdefault((restaurant, _folded(name)), (row.get("id") or "").strip())
+        self.sku_restaurants: dict[str, str] = {}
+        made: dict[str, str] = {}
+        file, header = self.raw.files.get("inventory"), self.headers.get("inventory", [])
+        if file is not None and "sku" in header:
+            restaurants = self.maps.get("restaurants", {})
+            for _, fields in read_records(file):
+                if len(fields) != len(header):
+                    continue
+                row = dict(zip(header, fields))
+                self.sku_restaurants[(row.get("sku") or "").strip()] = (row.get("restaurant_id") or "").strip()
+                found = self._supplier_of(row)
+                if found and found[0] == MADE_SUPPLIERS_MAP and row["restaurant_id"].strip() in restaurants:
+                    created, earlier = row.get("last_updated") or "", made.get(found[1])
+                    if earlier is None or (created and (not earlier or created < earlier)):
+                        made[found[1]] = created
+        self.made_created = made
+        if made:
+            self._assign(MADE_SUPPLIERS_MAP, "suppliers", ((key, created, 1) for key, created in made.items()))
+
+    def _supplier_of(self, row) -> tuple[str, str] | None:
+        """(map, key) of the supplier an inventory row names: the restaurant's supplier row of
+        that name, else the one made from the name; None when it names none."""
+        name, restaurant = row.get("supplier"), (row.get("restaurant_id") or "").strip()
+        if _null(name) or not name.strip() or not restaurant:
+            return None
+        folded = _folded(name)
+        legacy = self.supplier_names.get((restaurant, folded))
+        if legacy is not None:
+            return "suppliers", legacy
+        return MADE_SUPPLIERS_MAP, f"{restaurant}:{folded}"
+
+    def _suppliers(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        out.update(
+            id=self._id("suppliers", key, "id"), restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            name=row.get("name"), contact_person=row.get("contact_name"), email=row.get("email"), phone=row.get("phone"),
+            address=_flat_address(row.get("address")), payment_terms=row.get("payment_terms"),
+            is_active=row.get("is_active") if not _null(row.get("is_active")) else "t", created_at=row.get("created_at"),
+            updated_at=self._updated(row),
+        )
+        self._archive_extra("suppliers", row, self._restaurant(row.get("restaurant_id")))
+
+    def _suppliers_from_inventory(self, row, out, where):
+        """A supplier made from the first inventory row of a restaurant that names it."""
+        found = self._supplier_of(row)
+        if found is None or found[0] != MADE_SUPPLIERS_MAP or found[1] in self._made_suppliers:
+            return []
+        if found[1] not in self.maps.get(MADE_SUPPLIERS_MAP, {}):
+            return []  # a restaurant in no export: the inventory row is rejected
+        self._made_suppliers.add(found[1])
+        self.count("suppliers: made from an inventory.supplier name (no supplier row of that name)")
+        return [(f"{where} supplier", {
+            "id": self._id(MADE_SUPPLIERS_MAP, found[1], "id"),
+            "restaurant_id": self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            "name": " ".join(row["supplier"].split()), "is_active": "t",
+            "created_at": self.made_created.get(found[1]) or None, "updated_at": self.made_created.get(found[1]) or None,
+        })]
+
+    def _inventory_items(self, row, out, where):
+        sku = (row.get("sku") or "").strip()
+        par = row.get("par_level_g")
+        out.update(id=self._id("inventory", sku, "id"))
+        out.update(
+            restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"), product_id=None,
+            name=row.get("name"), current_stock=row.get("qty_g"), minimum_stock=par, reorder_point=par,
+            unit_cost=row.get("cost_per_unit"), unit_measure=row.get("unit"), created_at=row.get("last_updated"),
+            updated_at=row.get("last_updated"),
+        )
+        found = self._supplier_of(row)
+        out["supplier_id"] = self._id(found[0], found[1], "supplier_id") if found else None
+        self._archive_extra("inventory", row, self._restaurant(row.get("restaurant_id")), key="sku")
+
+    def _movement_restaurant(self, row, sku_column: str) -> str:
+        """The legacy row's restaurant, else its inventory item's (compared by the importer)."""
+        own = row.get("restaurant_id")
+        return own if not _null(own) else self.sku_restaurants.get((row.get(sku_column) or "").strip(), "")
+
+    def _reference(self, table: str, key) -> str:
+        """The new id of a referenced row (an order, a purchase order), else empty: the legacy
+        reference is in the archive either way."""
+        if _null(key):
+            return ""
+        found = self.maps.get(table, {}).get(key.strip())
+        return "" if found is None else str(found)
+
+    def _stock_movements(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        name = (row.get("movement_type") or "").strip()
+        movement = MOVEMENT_TYPES.get(name.upper(), "adjustment")
+        notes = []
+        if movement == "adjustment" and name.upper() != "ADJUSTMENT":
+            notes.append(f"legacy movement_type {name}")
+            known = "" if name.upper() in LEGACY_MOVEMENT_TYPES else " (no legacy type of that name)"
+            self.count(f"stock_movements: movement_type {name}{known} -> adjustment (the type in notes)")
+        notes += [row[c] for c in ("reason", "notes") if not _null(row.get(c))]
+        reference_type, reference_id = None, self._reference("orders", row.get("order_id"))
+        if reference_id:
+            reference_type = "order"
+        elif (row.get("reference_type") or "").strip().lower() == "purchase_order":
+            reference_id = self._reference("purchase_orders", row.get("reference_id"))
+            reference_type = "restock" if reference_id else None
+        out.update(id=self._id("stock_movements", key, "id"))
+        out.update(
+            restaurant_id=self._id("restaurants", self._movement_restaurant(row, "inventory_sku"), "restaurant_id"),
+            inventory_item_id=self._id("inventory", row.get("inventory_sku"), "inventory_item_id"),
+            movement_type=movement, quantity=row.get("quantity"), unit_cost=row.get("unit_cost"),
+            total_cost=row.get("total_cost"), reference_id=reference_id, reference_type=reference_type,
+            notes="; ".join(notes) or None, created_by=self._id("users", row.get("performed_by"), "created_by"),
+            created_at=row.get("movement_date") if not _null(row.get("movement_date")) else row.get("created_at"),
+        )
+        self._archive_extra("stock_movements", row, self._restaurant(self._movement_restaurant(row, "inventory_sku")))
+
+    def _stock_movements_from_inventory_ledger(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        source = (row.get("source") or "").strip()
+        movement = LEDGER_SOURCES.get(source.lower())
+        notes = None
+        if movement is None:
+            movement, notes = "adjustment", f"legacy source {source or '(none)'}"
+            self.count(f"inventory_ledger: source {source or '(none)'} -> adjustment (the source in notes)")
+        reference_id = self._reference("orders", row.get("source_id")) if source.lower() == "order_fulfillment" else ""
+        out.update(id=self._id("inventory_ledger", key, "id"))
+        out.update(
+            restaurant_id=self._id("restaurants", self._movement_restaurant(row, "sku"), "restaurant_id"),
+            inventory_item_id=self._id("inventory", row.get("sku"), "inventory_item_id"), movement_type=movement,
+            quantity=row.get("delta_g"), reference_id=reference_id, reference_type="order" if reference_id else None,
+            notes=notes, created_at=row.get("ts"),
+        )
+        self._archive_extra("inventory_ledger", row, self._restaurant(self._movement_restaurant(row, "sku")))
+
+    def _restock_orders(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        status = (row.get("status") or "").strip().lower()
+        if status in RESTOCK_STATUS:
+            self.count(f"purchase_orders: status {status} -> {RESTOCK_STATUS[status]}")
+        out.update(id=self._id("purchase_orders", key, "id"))
+        out.update(
+            restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            supplier_id=self._id("suppliers", row.get("supplier_id"), "supplier_id"),
+            order_number=row.get("order_number"), order_date=row.get("order_date"),
+            expected_delivery=row.get("expected_delivery"), actual_delivery=row.get("actual_delivery"),
+            status=RESTOCK_STATUS.get(status, status) or None, total_amount=row.get("total_amount"),
+            notes=row.get("delivery_notes"), created_by=self._id("users", row.get("created_by"), "created_by"),
+            created_at=row.get("created_at"), updated_at=self._updated(row),
+        )
+        self._archive_extra("purchase_orders", row, self._restaurant(row.get("restaurant_id")))
+
+    def _restock_order_items(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        out.update(id=self._id("purchase_order_items", key, "id"))
+        out.update(
+            restock_order_id=self._id("purchase_orders", row.get("purchase_order_id"), "restock_order_id"),
+            inventory_item_id=self._id("inventory", row.get("inventory_sku"), "inventory_item_id"),
+            quantity_ordered=row.get("quantity_ordered"), quantity_received=row.get("quantity_received"),
+            unit_cost=row.get("unit_price"), total_cost=row.get("total_price"),
+        )
+        if "restaurant_id" in out:
+            out["restaurant_id"] = self._id("restaurants", row.get("restaurant_id"), "restaurant_id")
+        order = out["restock_order_id"]
+        restaurant = self.importer.states["restock_orders"].values.get(int(order)) if order else None
+        self._archive_extra("purchase_order_items", row, restaurant or None)
+
     # -- after the load --
 
     def finish(self) -> None:
@@ -1038,6 +1343,11 @@ def _modifier(data: dict) -> dict:
     if extra:
         snapshot["source"] = extra
     return snapshot
+
+
+def _folded(name: str) -> str:
+    """A supplier name as compared: spaces collapsed, case folded."""
+    return " ".join(name.split()).casefold()
 
 
 def _text(value) -> str:

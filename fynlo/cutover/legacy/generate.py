@@ -113,6 +113,8 @@ PROJECT_COLUMNS["refunds"] |= {"drawer_session_id", "z_report_id"}
 PROJECT_COLUMNS["daily_reports"] |= {"oversold_offline"}
 PROJECT_COLUMNS["categories"] = {"updated_at"}
 PROJECT_COLUMNS["stock_movements"] = {"oversold_offline"}
+# the legacy Fynlo backend's stock (issue 14): an inventory item may be an ingredient, with a name
+PROJECT_COLUMNS["inventory_items"] = {"name"}
 
 SETTINGS_COLUMNS = ("entity_type", "entity_id", "setting_key", "setting_value", "setting_type")
 

@@ -68,6 +68,34 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "payment_metadata", "created_at"),
     "refunds": ("id", "order_id", "amount", "reason", "state", "created_at", "updated_at"),
 }
+# -- stock: a few suppliers, ingredients, ledger rows, stock movements and purchase orders a restaurant --
+STOCK_TABLES: dict[str, tuple[str, ...]] = {
+    "suppliers": ("id", "restaurant_id", "name", "code", "contact_name", "email", "phone", "website", "address",
+                  "tax_number", "payment_terms", "minimum_order", "delivery_days", "lead_time_days", "categories",
+                  "on_time_delivery_rate", "quality_rating", "total_purchases", "is_active", "is_preferred", "notes",
+                  "created_at", "updated_at"),
+    "inventory": ("sku", "restaurant_id", "name", "description", "qty_g", "par_level_g", "unit", "cost_per_unit",
+                  "supplier", "last_updated"),
+    "inventory_ledger": ("id", "sku", "restaurant_id", "delta_g", "source", "source_id", "ts"),
+    "stock_movements": ("id", "restaurant_id", "inventory_sku", "movement_type", "quantity", "unit", "stock_before",
+                        "stock_after", "unit_cost", "total_cost", "reference_type", "reference_id", "supplier_id",
+                        "order_id", "reason", "notes", "performed_by", "approved_by", "movement_date", "created_at"),
+    "purchase_orders": ("id", "restaurant_id", "supplier_id", "order_number", "order_date", "expected_delivery",
+                        "actual_delivery", "subtotal", "tax_amount", "delivery_fee", "total_amount", "status",
+                        "payment_status", "delivery_notes", "invoice_number", "created_by", "approved_by",
+                        "received_by", "created_at", "updated_at"),
+    "purchase_order_items": ("id", "purchase_order_id", "inventory_sku", "quantity_ordered", "unit", "unit_price",
+                             "total_price", "quantity_received", "quantity_rejected", "rejection_reason", "created_at"),
+}
+TABLES.update(STOCK_TABLES)
+# (name, unit, grams or ml in stock, par level, cost a unit in pence: whole pence; supplier: 0 and 1
+# the restaurant's supplier rows, "cash" a name with no row, None none)
+INGREDIENTS = (
+    ("Flour", "grams", 20000, 5000, 1, 0), ("Tomatoes", "grams", 8000, 2000, 1, 0), ("Mozzarella", "grams", 6000,
+    1500, 2, 1), ("Beef mince", "grams", 10000, 3000, 2, 1), ("Olive oil", "ml", 5000, 1000, 1, "cash"),
+    ("Coffee beans", "grams", 3000, 1000, 3, None),
+)
+SUPPLIERS = ("Fresh Farm", "Dairy Direct")
 UNKNOWN_COLUMN = "legacy_note"  # the `unknown_column` trap: a column of orders nobody told us about
 
 # trap -> (table, what the importer does)
@@ -83,6 +111,10 @@ TRAPS = {
     "duplicate_sku": ("products", "accepted"),  # the later product's sku left empty
     "null_hash": ("users", "accepted"),  # must set a password
     "unknown_column": ("orders", "accepted"),  # to the archive
+    # stock
+    "inventory_unknown_restaurant": ("inventory", "rejected"),  # its restaurant is in no export
+    "purchase_item_other_restaurant": ("purchase_order_items", "rejected"),  # another restaurant's ingredient
+    "unknown_movement_type": ("stock_movements", "accepted"),  # SHRINKAGE: an adjustment, the name in notes
 }
 START = datetime(2025, 8, 1, tzinfo=timezone.utc)
 MENU = (
@@ -199,6 +231,8 @@ class _Generator:
             self.parents()
             self.write_orders()
             self.bad_parents()
+            self.write_stock()
+            self.bad_stock()
         finally:
             for table in self.tables.values():
                 table.close()
@@ -371,6 +405,8 @@ class _Generator:
             **(extra or {}),
         }
         self.tables["orders"].write(row)
+        if key is None:
+            rs.setdefault("first_order", oid)  # what the stock ledger's sales refer to
         self.manifest.order_items += len(items)
         if status == "completed":
             method = METHODS[i % len(METHODS)]
@@ -428,6 +464,117 @@ class _Generator:
             self.reject("order_items", len(items))
             if status == "completed":
                 self.reject("payments")
+
+    # -- stock: suppliers, ingredients, the ledger, stock movements, purchase orders --
+
+    def write_stock(self) -> None:
+        """A few rows a restaurant (not a function of the orders), from their own random numbers."""
+        rng = random.Random(self.seed ^ 0x5700C)
+        ledger = 0
+        for rs in self.restaurants:
+            number, created, manager = rs["number"], rs["created"], rs["users"][1]
+            suppliers = []
+            for n, name in enumerate(SUPPLIERS):
+                sid = self.key("suppliers")
+                suppliers.append(sid)
+                self.tables["suppliers"].write({
+                    "id": sid, "restaurant_id": rs["id"], "name": name, "code": f"SUP-{number}-{n + 1}",
+                    "contact_name": rng.choice(FIRST), "email": f"orders{n + 1}.r{number}@supplier.test",
+                    "phone": f"0113 496 {number:02d}{n:02d}", "website": f"https://supplier{n + 1}.test",
+                    "address": json.dumps({"line1": f"{n + 1} Market Road", "city": "Leeds", "postcode": "LS1 4AP"}),
+                    "payment_terms": "net30", "minimum_order": "50.00", "delivery_days": json.dumps(["monday"]),
+                    "lead_time_days": "2", "categories": json.dumps(["produce"]), "on_time_delivery_rate": "100.00",
+                    "quality_rating": "5.00", "total_purchases": "0.00", "is_active": "t", "is_preferred": "f",
+                    "notes": "[]", "created_at": ts(created + timedelta(minutes=5)),
+                })
+            skus = []
+            for n, (name, unit, stock, par, pence, supplier) in enumerate(INGREDIENTS):
+                sku = f"ING-{number}-{n + 1:02d}"
+                skus.append((sku, unit, pence))
+                self.tables["inventory"].write({
+                    "sku": sku, "restaurant_id": rs["id"], "name": name, "qty_g": str(stock), "par_level_g": str(par),
+                    "unit": unit, "cost_per_unit": pounds(pence),
+                    "supplier": SUPPLIERS[supplier] if isinstance(supplier, int) else (
+                        "Cash & Carry" if supplier == "cash" else None),
+                    "last_updated": ts(created + timedelta(minutes=6, seconds=n)),
+                })
+                for delta, source, source_id in ((stock, "initial_import", f"import-{number}"),
+                                                 (-rng.randint(1, 50), "order_fulfillment", rs.get("first_order")),
+                                                 (-rng.randint(1, 20), ("spoilage", "manual_stock_add", "recount")[n % 3],
+                                                  manager)):
+                    ledger += 1
+                    self.tables["inventory_ledger"].write({
+                        "id": str(ledger), "sku": sku, "restaurant_id": rs["id"],
+                        "delta_g": str(abs(delta) if source == "manual_stock_add" else delta), "source": source,
+                        "source_id": source_id, "ts": ts(created + timedelta(minutes=7, seconds=ledger)),
+                    })
+            rs["skus"] = skus
+            order_key = self.key("purchase_orders")
+            lines = []
+            for sku, unit, pence in skus[:2]:
+                quantity = rng.randint(5, 20) * 1000
+                lines.append((sku, unit, quantity, pence))
+            total = sum(quantity * pence for _, _, quantity, pence in lines)
+            self.tables["purchase_orders"].write({
+                "id": order_key, "restaurant_id": rs["id"], "supplier_id": suppliers[0],
+                "order_number": f"PO-{number:04d}-0001", "order_date": f"{created:%Y-%m-%d}",
+                "expected_delivery": f"{created + timedelta(days=2):%Y-%m-%d}",
+                "actual_delivery": f"{created + timedelta(days=2):%Y-%m-%d}", "subtotal": pounds(total),
+                "tax_amount": "0.00", "delivery_fee": "0.00", "total_amount": pounds(total), "status": "delivered",
+                "payment_status": "paid", "created_by": manager, "created_at": ts(created + timedelta(minutes=8)),
+                "updated_at": ts(created + timedelta(days=2)),
+            })
+            rs["purchase_order"] = order_key
+            for sku, unit, quantity, pence in lines:
+                self.tables["purchase_order_items"].write({
+                    "id": self.key("purchase_order_items"), "purchase_order_id": order_key, "inventory_sku": sku,
+                    "quantity_ordered": str(quantity), "unit": unit, "unit_price": pounds(pence),
+                    "total_price": pounds(quantity * pence), "quantity_received": str(quantity),
+                    "quantity_rejected": "0", "created_at": ts(created + timedelta(minutes=8)),
+                })
+                self.movement(rs, sku, "PURCHASE", quantity, unit, created + timedelta(days=2), unit_cost=pounds(pence),
+                              total_cost=pounds(quantity * pence), reference_type="purchase_order",
+                              reference_id=order_key)
+            for n, kind in enumerate(("SALE", "WASTE", "COUNT")):
+                sku, unit, _ = skus[2 + n]
+                self.movement(rs, sku, kind, -rng.randint(1, 100), unit, created + timedelta(days=3, minutes=n),
+                              order_id=rs.get("first_order") if kind == "SALE" else None)
+
+    def movement(self, rs: dict, sku: str, kind: str, quantity: int, unit: str, when: datetime, *, bad=False,
+                 **extra) -> str:
+        key = self.key("stock_movements", bad=bad)
+        self.tables["stock_movements"].write({
+            "id": key, "restaurant_id": rs["id"], "inventory_sku": sku, "movement_type": kind,
+            "quantity": str(quantity), "unit": unit, "stock_before": "0", "stock_after": str(quantity),
+            "performed_by": rs["users"][1], "movement_date": ts(when), "created_at": ts(when), **extra,
+        })
+        return key
+
+    def bad_stock(self) -> None:
+        """The traps of the stock tables, after the good rows."""
+        first, other = self.restaurants[0], self.restaurants[-1]
+        for n in range(self.bad_rows):
+            when = first["created"] + timedelta(days=4, minutes=n)
+            sku = f"ING-GHOST-{n + 1}"
+            self.tables["inventory"].write({
+                "sku": sku, "restaurant_id": uuid_of("restaurants", BAD_BASE * 2 + n, self.seed), "name": "Ghost",
+                "qty_g": "1", "unit": "grams", "supplier": "Nowhere Ltd", "last_updated": ts(when),
+            })
+            self.trap("inventory_unknown_restaurant", sku)
+            self.reject("inventory_items")
+            if other is not first:
+                key = self.key("purchase_order_items", bad=True)
+                sku, unit, pence = other["skus"][0]
+                self.tables["purchase_order_items"].write({
+                    "id": key, "purchase_order_id": first["purchase_order"], "inventory_sku": sku,
+                    "quantity_ordered": "1000", "unit": unit, "unit_price": pounds(pence), "total_price": pounds(
+                        1000 * pence), "created_at": ts(when),
+                })
+                self.trap("purchase_item_other_restaurant", key)
+                self.reject("restock_order_items")
+            sku, unit, _ = first["skus"][-1]
+            key = self.movement(first, sku, "SHRINKAGE", -1, unit, when, bad=True)
+            self.trap("unknown_movement_type", key)
 
     # -- the plain dump --
 
