@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from tenants.admin_site import site
 from inventory.models import (
     Category,
     InventoryItem,
@@ -22,6 +21,7 @@ from inventory.models import (
     Supplier,
 )
 from tenants.admin import ReadOnlyAdmin, ReadOnlyInline, RestaurantFilter
+from tenants.admin_site import site
 
 
 @admin.register(Category, site=site)
@@ -73,10 +73,11 @@ class SupplierAdmin(ReadOnlyAdmin):
 
 @admin.register(InventoryItem, site=site)
 class InventoryItemAdmin(ReadOnlyAdmin):
-    list_display = ("product", "restaurant", "current_stock", "minimum_stock", "reorder_point", "unit_measure", "supplier")
+    list_display = ("product", "name", "restaurant", "current_stock", "minimum_stock", "reorder_point", "unit_measure",
+                    "supplier")
     list_filter = (RestaurantFilter,)
     list_select_related = ("product", "restaurant", "supplier")
-    search_fields = ("product__name", "product__sku")
+    search_fields = ("product__name", "product__sku", "name")
     ordering = ("restaurant", "product__name")
 
 
@@ -85,7 +86,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "inventory_item", "restaurant", "movement_type", "quantity", "reference_type", "reference_id")
     list_filter = ("movement_type", RestaurantFilter, ("created_at", admin.DateFieldListFilter))
     list_select_related = ("inventory_item__product", "restaurant")
-    search_fields = ("inventory_item__product__name", "notes")
+    search_fields = ("inventory_item__product__name", "inventory_item__name", "notes")
     ordering = ("-created_at", "-pk")
     show_full_result_count = False
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from inventory.models import InventoryItem
 from tenants.context import tenant_context
 from tenants.models import Platform, Restaurant, User, UserRole
 
@@ -79,6 +80,8 @@ class RowMaker:
                 values[field.name] = self._parent(field.related_model, restaurant)
             elif not field.null:
                 values[field.name] = _sample(field)
+        if model is InventoryItem:
+            values["name"] = "flour"  # an ingredient: no product (the CHECK wants one of the two)
         if model is User:
             values.update(role=UserRole.MANAGER, password="!", email=f"u{next(_counter)}-{uuid.uuid4().hex[:8]}@t.test")
             values["platform"] = restaurant.platform
