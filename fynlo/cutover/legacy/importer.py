@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
-from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import catchup as catch_up_rows
+from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -739,12 +739,11 @@ class _Importer:
         are deleted where ours is untouched, children first; the others are kept and listed."""
         names, ids = [], []
         for name, target in self.caught_up.items():
-            imported = bookkeeping.imported_ids(self.conn, name)
-            if imported is None:
-                continue
+            # ours less the source, in memory; the join below keeps the rows an import wrote
+            # (not all of legacy_import_rows read back: that was most of a catch-up's time)
             rejected = self.rejected_ids.get(name, ())
             for ident in verify_rows.missing_from(target.state.db_ids, target.state.seen):
-                if ident in imported and ident not in rejected:
+                if ident not in rejected:
                     names.append(name)
                     ids.append(ident)
         if not ids:
