@@ -22,7 +22,7 @@ from psycopg import sql
 
 from fynlo.cutover.legacy.ids import IdMap64, IdSet
 from fynlo.cutover.legacy.load import stream_int_rows
-from fynlo.cutover.legacy.rows import CHANGES, ROWS, row_hash, source_hash
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
 from fynlo.cutover.legacy.verify import _version, source_version
 
 LISTED = 1000
@@ -53,18 +53,19 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
         return outcome
     stale = sql.SQL("c.updated_at < t.updated_at") if "updated_at" in columns else sql.SQL("false")
     selected = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c)) for c in columns)
-    found = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            sql.SQL(
-                "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
-                " FROM {table} t JOIN {temp} c ON c.id = t.id"
-                " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
-            ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
-                     temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
-            [table, list(by_id)],
-        )
-    }
+    with in_utc(conn):
+        found = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                sql.SQL(
+                    "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
+                    " FROM {table} t JOIN {temp} c ON c.id = t.id"
+                    " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
+                ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
+                         temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
+                [table, list(by_id)],
+            )
+        }
     apply_ids, apply_hashes = [], []
     for ident, conflict in by_id.items():
         row = found.get(ident)
@@ -90,7 +91,8 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
             apply_ids.append(ident)
             apply_hashes.append(new_hash)
     if apply_ids:
-        _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
+        with in_utc(conn):
+            _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
         outcome.updated = len(apply_ids)
     return outcome
 
@@ -140,9 +142,10 @@ class Recorded:
         ).format(hash=row_hash(columns), rows=sql.Identifier(ROWS), table=sql.Identifier(table),
                  name=sql.Literal(table))
         hashes, changed = self.hashes, self.ours_changed
-        for ident, recorded, ours in stream_int_rows(conn, query):
-            if recorded is None:
-                continue
-            hashes.set(ident, recorded)
-            if ours:
-                changed.add(ident)
+        with in_utc(conn):
+            for ident, recorded, ours in stream_int_rows(conn, query):
+                if recorded is None:
+                    continue
+                hashes.set(ident, recorded)
+                if ours:
+                    changed.add(ident)

@@ -779,7 +779,8 @@ class _Importer:
                 " ON r.table_name = g.table_name AND r.row_id = g.row_id"
             ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
             columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
-            take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
+            with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
+                take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
         for name, result in outcome.items():
             table = self.report.tables[name]
             table.deleted = result.deleted
