@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["rls", "orders_api", "sessions", "storage_urls", "legacy_import"]
+BENCHMARKS = ["rls", "orders_api", "sessions", "storage_urls", "legacy_import", "legacy_catchup"]
 
 
 def main(argv: list[str]) -> int:

@@ -116,36 +116,39 @@ def limit(folder: Path) -> dict[str, float]:
 
 def subject(folder: Path, database: str) -> tuple[dict, float, float]:
     """migrate_legacy in its own process: (report, wall seconds, peak RSS in MB)."""
-    from urllib.parse import quote
-
-    from django.conf import settings
-    from django.db import connections
-
     from fynlo.cutover.legacy.schema import table_specs
 
     owner = connect("owner")
     owner.execute(f"TRUNCATE {', '.join(table_specs())} RESTART IDENTITY CASCADE")
     owner.close()
+    report, wall, rss, code = migrate_legacy_process(
+        folder, database, ["--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC"],
+        folder.parent / f"{folder.name}.report.json", folder.parent / f"{folder.name}.rejects",
+    )
+    if code != 0:
+        raise SystemExit(f"migrate_legacy exited {code}; see {folder.parent / f'{folder.name}.report.json'}")
+    return report, wall, rss
 
-    def url(alias: str) -> str:
-        config = connections[alias].settings_dict
-        return (f"postgresql://{quote(config['USER'], safe='')}:{quote(config['PASSWORD'] or '', safe='')}"
-                f"@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{database}")
 
-    report_path = folder.parent / f"{folder.name}.report.json"
-    env = {**os.environ, "DATABASE_URL": url("default"), "DATABASE_OWNER_URL": url("owner")}
+def migrate_legacy_process(source, database: str, args: list[str], report_path: Path,
+                           rejects: Path) -> tuple[dict | None, float, float, int]:
+    """`manage.py migrate_legacy SOURCE ARGS` in its own process against the benchmark database,
+    end to end: (its JSON report, wall seconds from start to exit, peak RSS in MB, exit code)."""
+    from django.conf import settings
+
+    report_path.unlink(missing_ok=True)
+    env = {**os.environ, "DATABASE_URL": database_url("default", database),
+           "DATABASE_OWNER_URL": database_url("owner", database)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(folder),
-         "--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC", "--report", str(report_path),
-         "--rejects", str(folder.parent / f"{folder.name}.rejects")],
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(source), *args,
+         "--report", str(report_path), "--rejects", str(rejects)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"migrate_legacy exited {os.waitstatus_to_exitcode(status)}; see {report_path}")
-    return json.loads(report_path.read_text()), wall, usage.ru_maxrss / 1024
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return report, wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 def database_url(alias: str, database: str) -> str:
@@ -205,8 +208,6 @@ def psycopg_connect(url: str):
 
 
 def fynlo_v1_subject(source, database: str, label: str) -> tuple[dict, float, float]:
-    from django.conf import settings
-
     from fynlo.cutover.legacy.schema import table_specs
 
     owner = connect("owner")
@@ -214,19 +215,11 @@ def fynlo_v1_subject(source, database: str, label: str) -> tuple[dict, float, fl
     owner.close()
     base = Path(os.environ.get("BENCH_LEGACY_DIR", tempfile.gettempdir()))
     report_path = base / f"fynlo_bench_fynlo_v1.{label}.report.json"
-    env = {**os.environ, "DATABASE_URL": database_url("default", database),
-           "DATABASE_OWNER_URL": database_url("owner", database)}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(source),
-         "--format", "fynlo-v1", "--report", str(report_path), "--rejects", str(base / f"fynlo_bench_{label}.rejects")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"migrate_legacy ({label}) exited {os.waitstatus_to_exitcode(status)}; see {report_path}")
-    return json.loads(report_path.read_text()), wall, usage.ru_maxrss / 1024
+    report, wall, rss, code = migrate_legacy_process(source, database, ["--format", "fynlo-v1"], report_path,
+                                                     base / f"fynlo_bench_{label}.rejects")
+    if code != 0:
+        raise SystemExit(f"migrate_legacy ({label}) exited {code}; see {report_path}")
+    return report, wall, rss
 
 
 def run_fynlo_v1(database: str, orders: int) -> bool:

@@ -20,6 +20,8 @@ SMOKE = {
     # both formats: the guide's exports, then the real legacy Fynlo database (CSV, dump, URL)
     "legacy_import": ({"BENCH_LEGACY_ORDERS": "200"}, ("end to end: migrate_legacy", "fynlo-v1 from csv",
                                                        "fynlo-v1 from dump", "fynlo-v1 from url")),
+    # the full import, a mutated copy, the catch-up: its counts must be the mutation's
+    "legacy_catchup": ({"BENCH_LEGACY_ORDERS": "2000"}, ("catch-up vs full import", "counts as mutated")),
     "orders_api": ({"BENCH_SECONDS": "2", "BENCH_ROUNDS": "1", "BENCH_CLIENTS": "2"}, "RLS overhead"),
 }
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from fynlo.cutover.legacy.rows import CHANGES, ROWS, row_hash, source_hash
+from fynlo.cutover.legacy.ids import IdMap64, IdSet
+from fynlo.cutover.legacy.load import stream_int_rows
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
 from fynlo.cutover.legacy.verify import _version, source_version
 
 LISTED = 1000
@@ -51,18 +53,19 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
         return outcome
     stale = sql.SQL("c.updated_at < t.updated_at") if "updated_at" in columns else sql.SQL("false")
     selected = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c)) for c in columns)
-    found = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            sql.SQL(
-                "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
-                " FROM {table} t JOIN {temp} c ON c.id = t.id"
-                " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
-            ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
-                     temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
-            [table, list(by_id)],
-        )
-    }
+    with in_utc(conn):
+        found = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                sql.SQL(
+                    "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
+                    " FROM {table} t JOIN {temp} c ON c.id = t.id"
+                    " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
+                ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
+                         temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
+                [table, list(by_id)],
+            )
+        }
     apply_ids, apply_hashes = [], []
     for ident, conflict in by_id.items():
         row = found.get(ident)
@@ -88,7 +91,8 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
             apply_ids.append(ident)
             apply_hashes.append(new_hash)
     if apply_ids:
-        _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
+        with in_utc(conn):
+            _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
         outcome.updated = len(apply_ids)
     return outcome
 
@@ -114,3 +118,34 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
             " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
             " WHERE r.table_name = %s AND r.row_id = s.row_id"
         ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name), [run, ids, hashes, table])
+
+
+def hash64(digest: bytes) -> int:
+    """The first 8 bytes of an md5 as a signed 64-bit int (as PostgreSQL's bit(64)::bigint reads them)."""
+    return int.from_bytes(digest[:8], "big", signed=True) or 1
+
+
+class Recorded:
+    """A table's rows an import wrote, read once before its source rows: per id the recorded
+    source hash (64 bits of it) and whether ours has changed since (our row's hash now against
+    the written one, taken by the database). A source row whose hash is the recorded one is
+    unchanged in the source: nothing to compare or write, whatever ours is (kept_ours when ours
+    changed, already present when not)."""
+
+    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str]):
+        self.hashes = IdMap64()
+        self.ours_changed = IdSet()
+        query = sql.SQL(
+            "SELECT r.row_id, ('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint,"
+            " (r.written_hash IS DISTINCT FROM {hash})::int"
+            " FROM {rows} r JOIN {table} t ON t.id = r.row_id WHERE r.table_name = {name}"
+        ).format(hash=row_hash(columns), rows=sql.Identifier(ROWS), table=sql.Identifier(table),
+                 name=sql.Literal(table))
+        hashes, changed = self.hashes, self.ours_changed
+        with in_utc(conn):
+            for ident, recorded, ours in stream_int_rows(conn, query):
+                if recorded is None:
+                    continue
+                hashes.set(ident, recorded)
+                if ours:
+                    changed.add(ident)

@@ -16,6 +16,7 @@ PAGE_SIZE = 1 << PAGE_BITS
 PAGE_MASK = PAGE_SIZE - 1
 _EMPTY_MAP_PAGE = bytes(PAGE_SIZE * 4)
 _EMPTY_SET_PAGE = bytes(PAGE_SIZE // 8)
+_EMPTY_MAP64_PAGE = bytes(PAGE_SIZE * 8)
 
 
 class IdMap:
@@ -45,6 +46,26 @@ class IdMap:
 
     def __len__(self) -> int:
         return self.count
+
+
+class IdMap64:
+    """id -> a non-zero 64-bit value (a hash); 0 means absent. 8 bytes per dense id."""
+
+    __slots__ = ("pages",)
+
+    def __init__(self):
+        self.pages: dict[int, array] = {}
+
+    def get(self, key: int) -> int:
+        page = self.pages.get(key >> PAGE_BITS)
+        return 0 if page is None else page[key & PAGE_MASK]
+
+    def set(self, key: int, value: int) -> None:
+        number = key >> PAGE_BITS
+        page = self.pages.get(number)
+        if page is None:
+            page = self.pages[number] = array("q", _EMPTY_MAP64_PAGE)
+        page[key & PAGE_MASK] = value or 1
 
 
 class IdSet:

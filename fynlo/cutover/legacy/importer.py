@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
-from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import catchup as catch_up_rows
+from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -94,6 +94,9 @@ class Target:
     set_aside: dict = field(default_factory=dict)  # kind -> how many were set aside for the load
     conflict_list: list = field(default_factory=list)
     accept: object = None  # fields, line -> None (RowError when the row is rejected)
+    recorded: object = None  # --catch-up: catchup.Recorded, the rows an import wrote and their source hashes
+    unchanged_present: int = 0  # --catch-up: source rows unchanged since the last run (not compared), ours too
+    unchanged_kept: int = 0  # ... and ours changed since: kept_ours
 
 
 def legacy_import(
@@ -420,6 +423,8 @@ class _Importer:
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
             db_keys=db_keys, sum_position=positions.get(sum_column) if sum_column else None,
         )
+        if self.catch_up and loader.book is not None and identity == ("id",) and len(state.db_ids):
+            target.recorded = catch_up_rows.Recorded(self.conn, spec.name, copy_columns)
         target.accept = self._acceptor(target)
 
         def set_aside_for_a_big_load() -> None:
@@ -614,6 +619,10 @@ class _Importer:
         scope = spec.scope
         platform_position = positions.get("platform_id")
         own_tenant = scope in (TenantScope.PLATFORM, TenantScope.RESTAURANT_ROW)
+        recorded = target.recorded
+        if recorded is not None:
+            recorded_hash, ours_changed, now_text = recorded.hashes.get, recorded.ours_changed, self.now_text
+            source_hash, hash64 = bookkeeping.source_hash, catch_up_rows.hash64
 
         def accept(fields: list[str], line: int) -> None:
             out, ident, restaurant, unusable = row(fields)
@@ -652,7 +661,17 @@ class _Importer:
                     if amount:
                         figures.total += Decimal(amount)
             if existing:
-                add_existing(line, key, ",".join(out))
+                text = ",".join(out)
+                if recorded is not None and ident is not None and (
+                    recorded_hash(ident) == hash64(source_hash(text, now_text))
+                ):
+                    # unchanged in the source since the last run: ours stays, nothing to compare
+                    if ident in ours_changed:
+                        target.unchanged_kept += 1
+                    else:
+                        target.unchanged_present += 1
+                    return
+                add_existing(line, key, text)
             else:
                 add_new(line, ident, ",".join(out))
 
@@ -699,7 +718,9 @@ class _Importer:
         table.batches_retried += result.retried
         table.imported += result.imported
         target.imported += result.imported
-        table.already_present += result.present
+        table.already_present += result.present + target.unchanged_present
+        table.kept_ours += target.unchanged_kept
+        target.unchanged_present = target.unchanged_kept = 0
         state = target.state
         versions = {}
         if self.catch_up and result.conflicts and self.run_id is not None and target.plan.identity == ("id",):
@@ -739,12 +760,11 @@ class _Importer:
         are deleted where ours is untouched, children first; the others are kept and listed."""
         names, ids = [], []
         for name, target in self.caught_up.items():
-            imported = bookkeeping.imported_ids(self.conn, name)
-            if imported is None:
-                continue
+            # ours less the source, in memory; the join below keeps the rows an import wrote
+            # (not all of legacy_import_rows read back: that was most of a catch-up's time)
             rejected = self.rejected_ids.get(name, ())
             for ident in verify_rows.missing_from(target.state.db_ids, target.state.seen):
-                if ident in imported and ident not in rejected:
+                if ident not in rejected:
                     names.append(name)
                     ids.append(ident)
         if not ids:
@@ -759,7 +779,8 @@ class _Importer:
                 " ON r.table_name = g.table_name AND r.row_id = g.row_id"
             ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
             columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
-            take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
+            with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
+                take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
         for name, result in outcome.items():
             table = self.report.tables[name]
             table.deleted = result.deleted

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
@@ -27,6 +28,20 @@ def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:
     """The database's hash (bytea) of a row over these columns: md5 of their row text."""
     values = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in columns)
     return sql.SQL("decode(md5(ROW({})::text), 'hex')").format(values)
+
+
+@contextmanager
+def in_utc(conn: psycopg.Connection):
+    """The session's TimeZone at UTC while row hashes are taken, then back: a row's text holds its
+    timestamps in the session's zone, and the import's session is in --timezone, so a written hash
+    taken there (Europe/London, a summer timestamp) would never equal ours hashed later by --undo
+    or by a catch-up run in another zone."""
+    previous = conn.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()[0]
+    try:
+        yield
+    finally:
+        if previous != "UTC" and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            conn.execute("SELECT set_config('TimeZone', %s, false)", [previous])
 
 
 # Django's unusable password (make_password(None)): "!" and 40 random letters and digits
@@ -122,7 +137,8 @@ class RowBook:
                 return
             now_text = self.now_text
             hashes = [source_hash(text, now_text) for _, ident, text in rows if ident is not None]
-            self.conn.execute(self.insert_sql, [ids, hashes])
+            with in_utc(self.conn):
+                self.conn.execute(self.insert_sql, [ids, hashes])
             return
         if not rows:
             return
@@ -131,4 +147,5 @@ class RowBook:
             values = copy_fields(text)
             for column, position in zip(keys, self.key_positions):
                 column.append(values[position])
-        self.conn.execute(self.insert_sql, [*keys, [source_hash(text, self.now_text) for _, _, text in rows]])
+        with in_utc(self.conn):
+            self.conn.execute(self.insert_sql, [*keys, [source_hash(text, self.now_text) for _, _, text in rows]])
