@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from fynlo.cutover.legacy.generate_v1 import TRAPS, generate_fynlo_v1
+from fynlo.cutover.legacy.generate_v1 import TABLES, TRAPS, generate_fynlo_v1
 from tests.cutover.test_migrate_legacy_fynlo_v1 import SCHEMA, migrate, owner_conninfo, snapshot, wipe
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
@@ -51,7 +51,7 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
 
     # then every trap is there once, and the three shapes hold the same rows
     assert sorted(t["kind"] for t in manifest["traps"]) == sorted(TRAPS)
-    assert "fynlo-v1, 10 tables" in out.getvalue()
+    assert f"fynlo-v1, {len(TABLES)} tables" in out.getvalue()
     with psycopg.connect(legacy_database) as conn:
         for table, rows in manifest["rows"].items():
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows, table
@@ -60,7 +60,7 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
         assert conn.execute("SELECT count(*) FROM orders WHERE legacy_note IS NOT NULL").fetchone()[0] == 1
         lines = conn.execute("SELECT sum(jsonb_array_length(items)) FROM orders").fetchone()[0]
     assert lines == manifest["order_items"]
-    assert (tmp_path / "fynlo_backup.sql").read_text().count(" FROM stdin;\n") == 10
+    assert (tmp_path / "fynlo_backup.sql").read_text().count(" FROM stdin;\n") == len(TABLES)
 
     # and each imports with exactly the rejects the manifest expects, into identical databases
     results = {}
@@ -77,6 +77,18 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
     imported = results["csv"]
     assert len(imported["orders"]) == manifest["rows"]["orders"] - manifest["expected_rejects"]["orders"]
     assert len(imported["order_items"]) == manifest["order_items"] - manifest["expected_rejects"]["order_items"]
+    # the staff and billing rows: every profile but the trap's, a week per restaurant, every schedule row a
+    # shift, every clocked shift; the plans on each platform, a subscription per restaurant; commission on payments
+    rows, rejected = manifest["rows"], manifest["expected_rejects"]
+    assert len(imported["employees"]) == rows["employee_profiles"] - rejected["employees"]
+    assert len(imported["schedules"]) == rows["restaurants"]
+    assert len(imported["shifts"]) == rows["schedules"]
+    assert len(imported["time_tracking"]) == rows["shifts"]
+    assert len(imported["subscription_plans"]) == rows["subscription_plans"] * rows["platforms"]
+    assert len(imported["restaurant_subscriptions"]) == rows["restaurants"]
+    assert len(imported["daily_reports"]) == rows["daily_reports"]
+    assert len(imported["performance_metrics"]) > rows["performance_metrics"]
+    assert all(row[6] is not None for row in imported["payments"])
 
 
 def test_the_same_seed_gives_the_same_bytes_and_bad_rows_leave_the_good_ones(tmp_path):
