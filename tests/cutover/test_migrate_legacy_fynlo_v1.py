@@ -637,3 +637,22 @@ def test_staff_rows_are_each_restaurants_own(legacy, tmp_path):
     assert all(seen[table] for table in tables), seen
     with tenant_context(restaurant=max(restaurants) + 1000):
         assert not Employee.objects.exists() and not TimeTracking.objects.exists()
+
+
+def test_without_the_legacy_plans_the_subscription_columns_are_archived(legacy, tmp_path):
+    # given an export without subscription_plans
+    folder = tmp_path / "csv"
+    shutil.copytree(legacy["csv"], folder)
+    (folder / "subscription_plans.csv").unlink()
+    # when it is imported
+    code, out, report = migrate(folder, tmp_path)
+    db = snapshot()
+    # then no subscription is made, the restaurants' subscription columns are in the archive (and the report
+    # says so), and payments take the guide's rate for the restaurant's tier
+    assert db["restaurant_subscriptions"] == [] and db["subscription_plans"] == []
+    archive = {(r[0], r[1]): r[3] for r in db["legacy_archive"]}
+    assert archive[("restaurants", R1)]["subscription_status"] == "trial"
+    went = report["where_every_legacy_column_went"]["restaurants"]
+    assert went["subscription_status"] == "archive (no subscription_plans in this export)"
+    assert went["subscription_plan"] == "restaurants.subscription_tier"
+    assert {str(row[5]) for row in db["payments"]} == {"8.00"}

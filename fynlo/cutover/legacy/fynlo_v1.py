@@ -290,6 +290,7 @@ EMPLOYMENT_TYPES = {"seasonal": "contract"}
 SHIFT_POSITIONS = {"kitchen": "cook", "chef": "cook", "waiter": "server", "waitress": "server"}
 TIME_STATUS = {"active": "active", "completed": "completed"}
 SUBSCRIPTION_STATUS = {"trial": "active", "expired": "cancelled"}
+SUBSCRIPTION_COLUMNS = ("subscription_status", "subscription_started_at", "subscription_expires_at")
 
 # The columns of each table that a column of ours holds (or that are secrets): the rest of a
 # row goes to the archive.
@@ -418,6 +419,8 @@ class Translation:
                 _reader=(lambda target=target, header=header: self._rows(target, header)),
             )
         self.source = Source(raw.path, files, list(raw.ignored))
+        # without the legacy plans no subscription is made: the restaurants' subscription columns are archived
+        self.subscriptions_made = "restaurant_subscriptions" in files
         self._describe_columns()
 
     def _count(self, legacy: str) -> int:
@@ -443,6 +446,11 @@ class Translation:
             for column in known:
                 if column not in header:
                     where[column] = "not present in this export"
+            if table == "restaurants" and not self.subscriptions_made:
+                where.update({c: f"{TO_ARCHIVE} (no subscription_plans in this export)"
+                              for c in SUBSCRIPTION_COLUMNS if c in header})
+                if "subscription_plan" in header:
+                    where["subscription_plan"] = "restaurants.subscription_tier"
             columns[table] = where
         for table, header in self.headers.items():
             if table in MAPPED:
@@ -775,7 +783,9 @@ class Translation:
             updated_at=self._updated(row),
         )
         restaurant = self.maps.get("restaurants", {}).get(key)
-        extra = {c: _json(v) for c, v in row.items() if not _null(v) and COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE}
+        extra = {c: _json(v) for c, v in row.items()
+                 if not _null(v) and (COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE
+                                      or (c in SUBSCRIPTION_COLUMNS and not self.subscriptions_made))}
         if isinstance(settings, dict):
             rest = {k: v for k, v in settings.items() if k != "logo_url"}
             if rest:
@@ -1204,7 +1214,7 @@ class Translation:
         for _, row in self._legacy_dicts("restaurants"):
             new_id = restaurant_ids.get((row.get("id") or "").strip())
             if new_id is not None:
-                self.restaurant_rates[new_id] = self._commission_rate(row.get("subscription_plan"))
+                self.restaurant_rates[new_id] = self._commission_rate(row)
 
     def _plan_rate(self, plan: dict) -> Decimal:
         """A legacy plan's transaction_fee_percentage; without one, the guide's rate for a plan of its name."""
@@ -1214,14 +1224,17 @@ class Translation:
             return GUIDE_PLANS_BY_NAME.get(name, DEFAULT_PLAN).commission_rate
         return rate
 
-    def _commission_rate(self, tier) -> Decimal:
-        """As billing.selectors.restaurant_for_commission decides it once the rows are in: the
-        restaurant's subscription and its platform's plan named by its tier are the same legacy
-        plan here, else the guide's rate for the tier."""
+    def _commission_rate(self, restaurant: dict) -> Decimal:
+        """A restaurant's rate as billing.selectors.restaurant_for_commission decides it once the rows
+        are in: its current subscription's, else its platform's active plan named by its tier (both
+        the legacy plan of that name here), else the guide's rate for the tier."""
+        tier = restaurant.get("subscription_plan")
         name = DEFAULT_PLAN.name if _null(tier) else tier.strip().lower()
         plan = self.plans_by_name.get(name)
-        if plan is not None and (plan.get("is_active") or "t").strip().lower() not in ("f", "false"):
-            return self._plan_rate(plan)
+        if plan is not None:
+            active = (plan.get("is_active") or "t").strip().lower() not in ("f", "false")
+            if active or (self.subscriptions_made and not _null(tier) and _subscription_current(restaurant)):
+                return self._plan_rate(plan)
         return GUIDE_PLANS_BY_NAME.get(name, DEFAULT_PLAN).commission_rate
 
     def _commission(self, order_id: str, amount) -> tuple[str, str]:
@@ -1515,6 +1528,15 @@ def _decimal(value) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def _subscription_current(restaurant: dict) -> bool:
+    """The subscription made from a legacy restaurant is running today (active or suspended, not ended)."""
+    status = (restaurant.get("subscription_status") or "").strip().lower() or "active"
+    if SUBSCRIPTION_STATUS.get(status, status) not in ("active", "suspended"):
+        return False
+    expires = restaurant.get("subscription_expires_at")
+    return _null(expires) or expires[:10] >= date.today().isoformat()
 
 
 def _nonzero(value) -> bool:
