@@ -162,9 +162,10 @@ def staff_and_billing_rows() -> dict[str, list[dict]]:
             {"id": 1, "name": "alpha", "display_name": "Alpha", "price_monthly": "0.00", "price_yearly": "0.00",
              "transaction_fee_percentage": "1.50", "features": json.dumps({"kds": False}),
              "created_at": "2025-07-01 10:00:00"},
+            # no longer offered: R1's running subscription keeps its rate
             {"id": 2, "name": "beta", "display_name": "Beta", "price_monthly": "49.00", "price_yearly": "490.00",
              "max_staff_accounts": 10, "transaction_fee_percentage": "2", "features": json.dumps({"kds": True}),
-             "created_at": "2025-07-01 10:00:00"},
+             "is_active": False, "created_at": "2025-07-01 10:00:00"},
         ],
         "restaurant_subscriptions": [
             {"id": 1, "restaurant_id": 7, "plan_id": 2, "status": "active", "current_period_start": "2025-07-01 00:00:00",
@@ -527,7 +528,7 @@ def test_staff_and_billing_rules(legacy, tmp_path):
     # payments carry the commission of their restaurant's plan, as billing computes it
     commissions = {row[2]: (str(row[5]), str(row[6])) for row in db["payments"]}
     orders = {row[2]: row[0] for row in db["orders"]}
-    assert commissions[orders["ORD-1"]] == ("2.00", "0.30")  # beta: 2 % of 15.00
+    assert commissions[orders["ORD-1"]] == ("2.00", "0.30")  # beta (R1's running subscription): 2 % of 15.00
     assert commissions[orders["ORD-4"]] == ("8.00", "0.32")  # no plan: the guide's basic rate
     from billing.selectors import commission_rate_for
     from fynlo.core.money import percent_of
