@@ -12,7 +12,10 @@ e.g. from tests/data/fynlo_v1_schema.sql; `schema=` runs a DDL file first).
 Good data holds together: every reference points to a row of the same restaurant, an item's
 total_price = unit_price * quantity (floats in JSON, exact at two places), an order's subtotal
 is the sum of its lines, tax_amount 20 % of it, total_amount = subtotal + tax; each completed
-order has one completed payment of its total, about 1 % of them a refund ("done").
+order has one completed payment of its total, about 1 % of them a refund ("done"). Sized by the
+restaurants, not the orders: each has profiles for its manager and two tills, a week of their schedules
+and clocked shifts, a weekly metric each, a legacy restaurant_subscriptions row and a week of daily
+reports; the three plans are written once.
 
 `bad_rows=N` injects N rows of every trap of the legacy data (`TRAPS`); each is listed in the
 manifest with its table, key and what the importer does with it ("rejected", or "accepted" for
