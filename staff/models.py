@@ -48,6 +48,21 @@ class MetricType(models.TextChoices):
     CUSTOMER_RATING = "customer_rating", "Customer rating"
 
 
+# The legacy backend's per-period figures (`migrate_legacy --format fynlo-v1`), kept as they were
+# measured: one metric per figure, named `<period>.<figure>` (e.g. `weekly.tables_served`).
+LEGACY_METRIC_PERIODS = ("daily", "weekly", "monthly")
+LEGACY_METRIC_FIGURES = (
+    "total_sales", "transaction_count", "average_transaction", "tables_served", "average_table_time",
+    "customer_rating", "compliments", "complaints", "items_per_hour", "waste_percentage", "scheduled_hours",
+    "worked_hours", "late_arrivals", "no_shows",
+)
+METRIC_TYPE_CHOICES = MetricType.choices + [
+    (f"{period}.{figure}", f"{period.title()} {figure.replace('_', ' ')} (legacy)")
+    for period in LEGACY_METRIC_PERIODS
+    for figure in LEGACY_METRIC_FIGURES
+]
+
+
 class EmployeeRole(RestaurantScopedModel):
     """A named role in one restaurant, with its permissions and default hourly rate."""
 
@@ -197,7 +212,7 @@ class PerformanceMetric(RestaurantScopedModel):
         Employee, on_delete=models.CASCADE, db_column="employee_id", related_name="performance_metrics"
     )
     metric_date = models.DateField()
-    metric_type = models.CharField(max_length=100, choices=MetricType.choices)
+    metric_type = models.CharField(max_length=100, choices=METRIC_TYPE_CHOICES)
     metric_value = models.DecimalField(max_digits=10, decimal_places=2)
     target_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     notes = models.TextField(null=True, blank=True)
@@ -211,7 +226,8 @@ class PerformanceMetric(RestaurantScopedModel):
                 name="performance_metrics_restaurant_employee_date_type_uniq",
             ),
             models.CheckConstraint(
-                condition=Q(metric_type__in=MetricType.values), name="performance_metrics_metric_type_valid"
+                condition=Q(metric_type__in=[value for value, _ in METRIC_TYPE_CHOICES]),
+                name="performance_metrics_metric_type_valid",
             ),
         ]
 

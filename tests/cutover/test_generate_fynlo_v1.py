@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -84,6 +83,18 @@ def test_the_command_writes_all_three_shapes_with_every_trap(tmp_path, legacy_da
     assert any(row[8] == "order" for row in imported["stock_movements"])
     assert len(imported["orders"]) == manifest["rows"]["orders"] - manifest["expected_rejects"]["orders"]
     assert len(imported["order_items"]) == manifest["order_items"] - manifest["expected_rejects"]["order_items"]
+    # the staff and billing rows: every profile but the trap's, a week per restaurant, every schedule row a
+    # shift, every clocked shift; the plans on each platform, a subscription per restaurant; commission on payments
+    rows, rejected = manifest["rows"], manifest["expected_rejects"]
+    assert len(imported["employees"]) == rows["employee_profiles"] - rejected["employees"]
+    assert len(imported["schedules"]) == rows["restaurants"]
+    assert len(imported["shifts"]) == rows["schedules"]
+    assert len(imported["time_tracking"]) == rows["shifts"]
+    assert len(imported["subscription_plans"]) == rows["subscription_plans"] * rows["platforms"]
+    assert len(imported["restaurant_subscriptions"]) == rows["restaurants"]
+    assert len(imported["daily_reports"]) == rows["daily_reports"]
+    assert len(imported["performance_metrics"]) > rows["performance_metrics"]
+    assert all(row[6] is not None for row in imported["payments"])
 
 
 def test_the_same_seed_gives_the_same_bytes_and_bad_rows_leave_the_good_ones(tmp_path):

@@ -4,7 +4,7 @@
 -- public repository Lucid-Directions/cashapp-fynlo, backend/app/models/*.py, August 2025). No code of
 -- that repository is here. The tests and bench/legacy_import build a synthetic legacy database
 -- from it (generate_legacy_export --format fynlo-v1 --database-url) and dump it with pg_dump.
--- Only the tables migrate_legacy maps, and two it archives, are declared. No foreign keys: the legacy
+-- Only the tables migrate_legacy maps, and a few it archives, are declared. No foreign keys: the legacy
 -- database's are not all there, and the synthetic traps need rows that break them.
 
 CREATE TABLE platforms (
@@ -286,4 +286,174 @@ CREATE TABLE purchase_order_items (
     quantity_rejected numeric(10,2) DEFAULT 0,
     rejection_reason varchar(255),
     created_at timestamptz DEFAULT now()
+);
+
+-- Staff and billing (backend/app/models/employee.py, reports.py, subscription.py).
+
+CREATE TABLE employee_profiles (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL UNIQUE,
+    restaurant_id uuid NOT NULL,
+    -- UNIQUE in the models (across restaurants); not declared here, so that a generated trap can carry the
+    -- same employee_id in two restaurants (ours is unique per restaurant: that only loosens)
+    employee_id varchar(50),
+    hire_date date NOT NULL,
+    employment_type varchar(50) DEFAULT 'full_time',
+    hourly_rate numeric(10,2) NOT NULL,
+    phone varchar(20) NOT NULL,
+    emergency_contact jsonb DEFAULT '{}',
+    max_hours_per_week integer DEFAULT 40,
+    min_hours_per_week integer DEFAULT 0,
+    availability jsonb DEFAULT '{}',
+    performance_rating numeric(3,2) DEFAULT 0,
+    total_sales numeric(12,2) DEFAULT 0,
+    orders_served integer DEFAULT 0,
+    average_order_time integer DEFAULT 0,
+    is_active boolean DEFAULT true,
+    termination_date date,
+    notes jsonb DEFAULT '[]',
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE schedules (
+    id uuid PRIMARY KEY,
+    employee_id uuid NOT NULL,
+    restaurant_id uuid NOT NULL,
+    date date NOT NULL,
+    start_time time NOT NULL,
+    end_time time NOT NULL,
+    break_minutes integer DEFAULT 0,
+    role varchar(50) NOT NULL,
+    section_id uuid,
+    status varchar(20) DEFAULT 'scheduled',
+    is_published boolean DEFAULT false,
+    swap_requested boolean DEFAULT false,
+    swap_with_employee_id uuid,
+    notes varchar(500),
+    created_by uuid NOT NULL,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz,
+    UNIQUE (employee_id, date, start_time)
+);
+
+CREATE TABLE shifts (
+    id uuid PRIMARY KEY,
+    employee_id uuid NOT NULL,
+    restaurant_id uuid NOT NULL,
+    schedule_id uuid,
+    clock_in timestamptz NOT NULL,
+    clock_out timestamptz,
+    break_start timestamptz,
+    break_end timestamptz,
+    total_break_minutes integer DEFAULT 0,
+    role varchar(50) NOT NULL,
+    hourly_rate numeric(10,2) NOT NULL,
+    total_hours numeric(5,2) DEFAULT 0,
+    regular_hours numeric(5,2) DEFAULT 0,
+    overtime_hours numeric(5,2) DEFAULT 0,
+    tips_cash numeric(10,2) DEFAULT 0,
+    tips_card numeric(10,2) DEFAULT 0,
+    total_sales numeric(12,2) DEFAULT 0,
+    total_earnings numeric(10,2) DEFAULT 0,
+    status varchar(20) DEFAULT 'active',
+    approval_status varchar(20) DEFAULT 'pending',
+    approved_by uuid,
+    approved_at timestamptz,
+    notes varchar(500),
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz
+);
+
+CREATE TABLE performance_metrics (
+    id uuid PRIMARY KEY,
+    employee_id uuid NOT NULL,
+    restaurant_id uuid NOT NULL,
+    metric_date date NOT NULL,
+    metric_type varchar(50) NOT NULL,
+    total_sales numeric(12,2) DEFAULT 0,
+    transaction_count integer DEFAULT 0,
+    average_transaction numeric(10,2) DEFAULT 0,
+    tables_served integer DEFAULT 0,
+    average_table_time integer DEFAULT 0,
+    customer_rating numeric(3,2) DEFAULT 0,
+    compliments integer DEFAULT 0,
+    complaints integer DEFAULT 0,
+    items_per_hour numeric(10,2) DEFAULT 0,
+    waste_percentage numeric(5,2) DEFAULT 0,
+    scheduled_hours numeric(5,2) DEFAULT 0,
+    worked_hours numeric(5,2) DEFAULT 0,
+    late_arrivals integer DEFAULT 0,
+    no_shows integer DEFAULT 0,
+    created_at timestamptz DEFAULT now(),
+    updated_at timestamptz,
+    UNIQUE (employee_id, metric_date, metric_type)
+);
+
+-- serial keys and naive timestamps (datetime.utcnow()); transaction_fee_percentage a whole-number percentage
+CREATE TABLE subscription_plans (
+    id serial PRIMARY KEY,
+    name varchar(50) NOT NULL UNIQUE,
+    display_name varchar(100) NOT NULL,
+    price_monthly numeric(10,2) NOT NULL,
+    price_yearly numeric(10,2) NOT NULL,
+    max_orders_per_month integer,
+    max_staff_accounts integer,
+    max_menu_items integer,
+    transaction_fee_percentage numeric(5,2),
+    features jsonb NOT NULL,
+    is_active boolean DEFAULT true,
+    created_at timestamp DEFAULT now(),
+    updated_at timestamp DEFAULT now()
+);
+
+-- restaurant_id integer: matches none of the UUID restaurants
+CREATE TABLE restaurant_subscriptions (
+    id serial PRIMARY KEY,
+    restaurant_id integer NOT NULL,
+    plan_id integer NOT NULL,
+    status varchar(20) NOT NULL,
+    trial_end_date timestamp,
+    current_period_start timestamp NOT NULL,
+    current_period_end timestamp NOT NULL,
+    stripe_subscription_id varchar(255) UNIQUE,
+    stripe_customer_id varchar(255),
+    created_at timestamp DEFAULT now(),
+    updated_at timestamp DEFAULT now()
+);
+
+CREATE TABLE daily_reports (
+    id uuid PRIMARY KEY,
+    restaurant_id uuid NOT NULL,
+    report_date date NOT NULL,
+    total_revenue numeric(12,2) DEFAULT 0,
+    total_orders integer DEFAULT 0,
+    average_order_value numeric(10,2) DEFAULT 0,
+    cash_sales numeric(12,2) DEFAULT 0,
+    card_sales numeric(12,2) DEFAULT 0,
+    qr_sales numeric(12,2) DEFAULT 0,
+    other_sales numeric(12,2) DEFAULT 0,
+    dine_in_orders integer DEFAULT 0,
+    takeaway_orders integer DEFAULT 0,
+    delivery_orders integer DEFAULT 0,
+    total_tax numeric(10,2) DEFAULT 0,
+    total_service_charge numeric(10,2) DEFAULT 0,
+    total_discounts numeric(10,2) DEFAULT 0,
+    payment_processing_fees numeric(10,2) DEFAULT 0,
+    total_labor_hours numeric(10,2) DEFAULT 0,
+    total_labor_cost numeric(12,2) DEFAULT 0,
+    employees_worked integer DEFAULT 0,
+    cogs numeric(12,2) DEFAULT 0,
+    waste_cost numeric(10,2) DEFAULT 0,
+    unique_customers integer DEFAULT 0,
+    new_customers integer DEFAULT 0,
+    returning_customers integer DEFAULT 0,
+    hourly_sales jsonb DEFAULT '{}',
+    hourly_orders jsonb DEFAULT '{}',
+    top_items jsonb DEFAULT '[]',
+    top_categories jsonb DEFAULT '[]',
+    is_complete boolean DEFAULT false,
+    generated_at timestamptz DEFAULT now(),
+    updated_at timestamptz,
+    UNIQUE (restaurant_id, report_date)
 );

@@ -15,19 +15,31 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from math import isfinite
 
 from django.utils.text import slugify
 from psycopg import sql
 
+from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
+from fynlo.core.money import percent_of, quantize
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy.ids import KeyMap
-from fynlo.cutover.legacy.source import QUOTED_EMPTY, ROWS, ParseError, Rejected, Source, SourceFile, first_record
-from fynlo.cutover.legacy.source import read_records, scan
+from fynlo.cutover.legacy.source import (
+    QUOTED_EMPTY,
+    ROWS,
+    ParseError,
+    Rejected,
+    Source,
+    SourceFile,
+    first_record,
+    read_records,
+    scan,
+)
 from fynlo.cutover.legacy.validate import RowError, normalise_header
+from staff.models import LEGACY_METRIC_FIGURES
 
 ID_MAP = "legacy_id_map"
 ARCHIVE = "legacy_archive"
@@ -54,9 +66,11 @@ COLUMNS: dict[str, dict[str, str]] = {
         "timezone": "restaurant_settings timezone", "business_hours": "restaurant_settings opening_hours",
         "settings": "restaurants.logo_url (logo_url); the rest archive",
         "tax_configuration": "restaurant_settings vat_rate, service_charge_rate",
-        "payment_methods": TO_ARCHIVE, "subscription_plan": "restaurants.subscription_tier",
-        "subscription_status": TO_ARCHIVE, "subscription_started_at": TO_ARCHIVE,
-        "subscription_expires_at": TO_ARCHIVE, "is_active": "restaurants.is_active",
+        "payment_methods": TO_ARCHIVE,
+        "subscription_plan": "restaurants.subscription_tier, restaurant_subscriptions.plan_id",
+        "subscription_status": "restaurant_subscriptions.status",
+        "subscription_started_at": "restaurant_subscriptions.start_date",
+        "subscription_expires_at": "restaurant_subscriptions.end_date", "is_active": "restaurants.is_active",
         "created_at": "restaurants.created_at", "updated_at": "restaurants.updated_at",
     },
     "users": {
@@ -103,7 +117,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "payments": {
         "id": "payments.id (id map)", "order_id": "payments.order_id (restaurant from the order)",
         "payment_method": "payments.payment_method (the legacy name in processor_response)",
-        "amount": "payments.amount", "fee_amount": "payments.processor_response", "net_amount": "payments.processor_response",
+        "amount": "payments.amount, payments.commission_amount (at the rate of the restaurant's plan)",
+        "fee_amount": "payments.processor_response", "net_amount": "payments.processor_response",
         "status": "payments.status", "external_id": "payments.transaction_id",
         "payment_metadata": "payments.processor_response", "metadata": "payments.processor_response",
         "provider": "payments.processor_response", "provider_fee": "payments.processor_response",
@@ -180,20 +195,12 @@ STOCK_COLUMNS: dict[str, dict[str, str]] = {
 }
 COLUMNS.update(STOCK_COLUMNS)
 
-# The columns of each table that a column of ours holds (or that are secrets): the rest of a
-# row goes to the archive.
-_KEPT = {
-    table: frozenset(column for column, where in known.items()
-                     if where == SECRET or not (where.startswith(TO_ARCHIVE) or where.endswith("archive")))
-    for table, known in COLUMNS.items()
-}
 # Legacy tables with no target yet: every row whole in the archive.
 ARCHIVE_ONLY = (
     "customers", "qr_payments", "refunds_ledger", "pos_sessions", "sections", "tables", "recipe", "stock_alerts",
     "inventory_counts", "inventory_count_items", "hourly_metrics", "product_performance", "employee_performance",
     "financial_summaries", "subscription_usage", "platform_fees", "staff_tip_distributions",
-    "employee_profiles", "schedules", "shifts", "time_entries", "performance_metrics", "subscription_plans",
-    "restaurant_subscriptions", "daily_reports", "payment_provider_configs",
+    "time_entries", "restaurant_subscriptions", "payment_provider_configs",
 )
 # Our tables made from each legacy table, in the importer's order, and their columns.
 TARGETS = {
@@ -225,8 +232,8 @@ TARGETS = {
         "modifiers", "created_at",
     ]),
     "payments": ("payments", [
-        "id", "order_id", "payment_method", "amount", "transaction_id", "processor_response", "status",
-        "processed_at", "created_at",
+        "id", "order_id", "payment_method", "amount", "commission_rate", "commission_amount", "transaction_id",
+        "processor_response", "status", "processed_at", "created_at",
     ]),
     "refunds": ("refunds", ["id", "order_id", "payment_id", "amount", "reason", "status", "created_at", "updated_at"]),
 }
@@ -279,6 +286,133 @@ def sources_of(target: str) -> tuple[str, ...]:
     return legacy if isinstance(legacy, tuple) else (legacy,)
 
 
+
+# -- staff and billing: employees, schedules and shifts, clocked time, performance metrics,
+# subscription plans, the restaurants' subscriptions, daily reports --
+
+# The legacy performance_metrics' numeric columns: each non-zero one is a row of ours.
+METRIC_COLUMNS = LEGACY_METRIC_FIGURES
+COLUMNS.update({
+    "employee_profiles": {
+        "id": "employees.id (id map)", "user_id": "employees.user_id", "restaurant_id": "employees.restaurant_id",
+        "employee_id": "employees.employee_number", "hire_date": "employees.hire_date",
+        "employment_type": "employees.employment_type (seasonal -> contract, the original in the archive too)",
+        "hourly_rate": "employees.hourly_rate", "phone": TO_ARCHIVE,
+        "emergency_contact": "employees.emergency_contact_name, emergency_contact_phone; relationship to the archive too",
+        "max_hours_per_week": TO_ARCHIVE, "min_hours_per_week": TO_ARCHIVE, "availability": TO_ARCHIVE,
+        "performance_rating": TO_ARCHIVE, "total_sales": TO_ARCHIVE, "orders_served": TO_ARCHIVE,
+        "average_order_time": TO_ARCHIVE, "is_active": "employees.is_active",
+        "termination_date": "employees.termination_date", "notes": TO_ARCHIVE,
+        "created_at": "employees.created_at", "updated_at": "employees.updated_at",
+    },
+    "schedules": {
+        "id": "shifts.id (id map)", "employee_id": "shifts.employee_id",
+        "restaurant_id": "shifts.restaurant_id, schedules.restaurant_id (the week's row)",
+        "date": "shifts.shift_date, schedules.week_start/week_end (its Monday's week)",
+        "start_time": "shifts.start_time, schedules.total_scheduled_hours",
+        "end_time": "shifts.end_time, schedules.total_scheduled_hours",
+        "break_minutes": "shifts.break_duration, schedules.total_scheduled_hours",
+        "role": "shifts.position (kitchen -> cook; one we do not have: the original in the archive too)",
+        "status": "shifts.status", "is_published": "schedules.status (published when any shift of the week is)",
+        "section_id": TO_ARCHIVE, "swap_requested": TO_ARCHIVE, "swap_with_employee_id": TO_ARCHIVE,
+        "notes": "shifts.notes", "created_by": "schedules.created_by (the week's first)",
+        "created_at": "shifts.created_at, schedules.created_at", "updated_at": "shifts.updated_at",
+    },
+    "shifts": {
+        "id": "time_tracking.id (id map)", "employee_id": "time_tracking.employee_id",
+        "restaurant_id": "time_tracking.restaurant_id", "schedule_id": "time_tracking.shift_id",
+        "clock_in": "time_tracking.clock_in", "clock_out": "time_tracking.clock_out",
+        "break_start": "time_tracking.break_start", "break_end": "time_tracking.break_end",
+        "total_break_minutes": TO_ARCHIVE, "role": TO_ARCHIVE, "hourly_rate": TO_ARCHIVE,
+        "total_hours": "time_tracking.total_hours", "regular_hours": TO_ARCHIVE,
+        "overtime_hours": "time_tracking.overtime_hours", "tips_cash": TO_ARCHIVE, "tips_card": TO_ARCHIVE,
+        "total_sales": TO_ARCHIVE, "total_earnings": "time_tracking.total_pay (less the tips); archive",
+        "status": "time_tracking.status (void: the row only in the archive)",
+        "approval_status": "time_tracking.status (approved)", "approved_by": TO_ARCHIVE, "approved_at": TO_ARCHIVE,
+        "notes": TO_ARCHIVE, "created_at": "time_tracking.created_at", "updated_at": "time_tracking.updated_at",
+    },
+    "performance_metrics": {
+        "id": "performance_metrics.id (id map, one per non-zero column)", "employee_id": "performance_metrics.employee_id",
+        "restaurant_id": "performance_metrics.restaurant_id", "metric_date": "performance_metrics.metric_date",
+        "metric_type": "performance_metrics.metric_type (<type>.<column>)",
+        **{column: f"performance_metrics.metric_value (metric_type <type>.{column})" for column in METRIC_COLUMNS},
+        "created_at": "performance_metrics.created_at", "updated_at": TO_ARCHIVE,
+    },
+    "subscription_plans": {
+        "id": "subscription_plans.id (id map, one per platform)", "name": "subscription_plans.name",
+        "display_name": TO_ARCHIVE, "price_monthly": "subscription_plans.monthly_fee, restaurant_subscriptions.monthly_fee",
+        "price_yearly": TO_ARCHIVE, "max_orders_per_month": TO_ARCHIVE, "max_staff_accounts": TO_ARCHIVE,
+        "max_menu_items": TO_ARCHIVE, "features": "subscription_plans.features",
+        "transaction_fee_percentage": "subscription_plans.commission_rate, restaurant_subscriptions.commission_rate, "
+                                      "payments.commission_rate",
+        "is_active": "subscription_plans.is_active", "created_at": "subscription_plans.created_at",
+        "updated_at": TO_ARCHIVE,
+    },
+    "daily_reports": {
+        "id": "daily_reports.id (id map)", "restaurant_id": "daily_reports.restaurant_id",
+        "report_date": "daily_reports.report_date", "total_revenue": "daily_reports.total_sales",
+        "total_orders": "daily_reports.total_orders", "average_order_value": "daily_reports.average_ticket",
+        "cash_sales": "daily_reports.payment_breakdown (cash)", "card_sales": "daily_reports.payment_breakdown (card)",
+        "qr_sales": "daily_reports.payment_breakdown (qr)", "other_sales": "daily_reports.payment_breakdown (other)",
+        "top_items": "daily_reports.top_products", "generated_at": "daily_reports.generated_at",
+        **{column: TO_ARCHIVE for column in (
+            "dine_in_orders", "takeaway_orders", "delivery_orders", "total_tax", "total_service_charge",
+            "total_discounts", "payment_processing_fees", "total_labor_hours", "total_labor_cost", "employees_worked",
+            "cogs", "waste_cost", "unique_customers", "new_customers", "returning_customers", "hourly_sales",
+            "hourly_orders", "top_categories", "is_complete", "updated_at",
+        )},
+    },
+})
+TARGETS.update({
+    "subscription_plans": ("subscription_plans", [
+        "id", "platform_id", "name", "commission_rate", "service_fee_rate", "monthly_fee", "features", "is_active",
+        "created_at",
+    ]),
+    "restaurant_subscriptions": ("restaurants", [
+        "id", "restaurant_id", "plan_id", "start_date", "end_date", "status", "commission_rate", "monthly_fee",
+        "created_at", "updated_at",
+    ]),
+    "employees": ("employee_profiles", [
+        "id", "restaurant_id", "user_id", "employee_number", "hire_date", "termination_date", "hourly_rate",
+        "employment_type", "emergency_contact_name", "emergency_contact_phone", "is_active", "created_at", "updated_at",
+    ]),
+    "schedules": ("schedules", [
+        "id", "restaurant_id", "name", "week_start", "week_end", "status", "total_scheduled_hours", "total_labor_cost",
+        "created_by", "created_at", "updated_at",
+    ]),
+    "shifts": ("schedules", [
+        "id", "restaurant_id", "schedule_id", "employee_id", "shift_date", "start_time", "end_time", "break_duration",
+        "position", "status", "notes", "created_at", "updated_at",
+    ]),
+    "time_tracking": ("shifts", [
+        "id", "restaurant_id", "employee_id", "shift_id", "clock_in", "clock_out", "break_start", "break_end",
+        "total_hours", "overtime_hours", "total_pay", "status", "created_at", "updated_at",
+    ]),
+    "performance_metrics": ("performance_metrics", [
+        "id", "restaurant_id", "employee_id", "metric_date", "metric_type", "metric_value", "created_at",
+    ]),
+    "daily_reports": ("daily_reports", [
+        "id", "restaurant_id", "report_date", "total_sales", "total_orders", "average_ticket", "payment_breakdown",
+        "top_products", "generated_at",
+    ]),
+})
+# Keys of the map made here: a week of a restaurant, a plan on a platform, a restaurant's subscription.
+# Legacy tables whose rows match none of ours: archived, and counted in the report as unmatched.
+UNMATCHED = {"restaurant_subscriptions": "unmatched (its integer restaurant_id is no restaurant's UUID)"}
+WEEKS_MAP, PLANS_MAP, SUBSCRIPTIONS_MAP = "schedules.week", "subscription_plans.platform", "restaurants.subscription"
+EMPLOYMENT_TYPES = {"seasonal": "contract"}
+SHIFT_POSITIONS = {"kitchen": "cook", "chef": "cook", "waiter": "server", "waitress": "server"}
+TIME_STATUS = {"active": "active", "completed": "completed"}
+SUBSCRIPTION_STATUS = {"trial": "active", "expired": "cancelled"}
+SUBSCRIPTION_COLUMNS = ("subscription_status", "subscription_started_at", "subscription_expires_at")
+
+# The columns of each table that a column of ours holds (or that are secrets): the rest of a
+# row goes to the archive.
+_KEPT = {
+    table: frozenset(column for column, where in known.items()
+                     if where == SECRET or not (where.startswith(TO_ARCHIVE) or where.endswith("archive")))
+    for table, known in COLUMNS.items()
+}
 # Targets whose restaurant comes from a parent row (a legacy restaurant_id is only compared).
 RESTAURANT_FROM_PARENT = ("payments", "refunds", "restock_order_items")
 MAPPED = {legacy for target in TARGETS for legacy in sources_of(target)}
@@ -398,6 +532,8 @@ class Translation:
             legacy, legacy_file = present[0], raw.files[present[0]]
             if target == "user_permissions" and "permissions" not in self.headers[legacy]:
                 continue
+            if not self._staff_target_present(target):
+                continue
             header = [c for c in header if c != "restaurant_id" or target not in RESTAURANT_FROM_PARENT]
             if target in RESTAURANT_FROM_PARENT and "restaurant_id" in self.headers[legacy]:
                 header.append("restaurant_id")  # the legacy row's own, compared with its parent's
@@ -412,6 +548,8 @@ class Translation:
                 _reader=(lambda target=target, header=header: self._rows(target, header)),
             )
         self.source = Source(raw.path, files, list(raw.ignored))
+        # without the legacy plans no subscription is made: the restaurants' subscription columns are archived
+        self.subscriptions_made = "restaurant_subscriptions" in files
         self._describe_columns()
 
     def _count(self, legacy: str) -> int:
@@ -437,11 +575,17 @@ class Translation:
             for column in known:
                 if column not in header:
                     where[column] = "not present in this export"
+            if table == "restaurants" and not self.subscriptions_made:
+                where.update({c: f"{TO_ARCHIVE} (no subscription_plans in this export)"
+                              for c in SUBSCRIPTION_COLUMNS if c in header})
+                if "subscription_plan" in header:
+                    where["subscription_plan"] = "restaurants.subscription_tier"
             columns[table] = where
         for table, header in self.headers.items():
             if table in MAPPED:
                 continue
             kind = "no target yet" if table in ARCHIVE_ONLY or table in COLUMNS else "a table this importer does not know"
+            kind = UNMATCHED.get(table, kind)
             whole = f"{TO_ARCHIVE} (the whole row: {kind})"
             columns[table] = {
                 column: (f"{COLUMNS[table][column]}; {whole}" if column in COLUMNS.get(table, {})
@@ -479,7 +623,9 @@ class Translation:
             if "orders" in self.raw.files and "items" in self.headers["orders"]:
                 self._assign(ITEMS_MAP, "order_items", self._item_spans(), spans=True)
             self._prepare_stock()
+            self._assign_staff()
         self._slugs()
+        self._prepare_staff()
 
     def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at"):
         header = self.headers[table]
@@ -775,7 +921,9 @@ class Translation:
             updated_at=self._updated(row),
         )
         restaurant = self.maps.get("restaurants", {}).get(key)
-        extra = {c: _json(v) for c, v in row.items() if not _null(v) and COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE}
+        extra = {c: _json(v) for c, v in row.items()
+                 if not _null(v) and (COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE
+                                      or (c in SUBSCRIPTION_COLUMNS and not self.subscriptions_made))}
         if isinstance(settings, dict):
             rest = {k: v for k, v in settings.items() if k != "logo_url"}
             if rest:
@@ -1039,9 +1187,11 @@ class Translation:
                 response[name] = row.get(name)
         if mapped != method:
             response["legacy_payment_method"] = method
+        order = self._id("orders", row.get("order_id"), "order_id")
+        commission_rate, commission_amount = self._commission(order, row.get("amount"))
         out.update(
-            id=self._id("payments", key, "id"), order_id=self._id("orders", row.get("order_id"), "order_id"),
-            payment_method=mapped or None, amount=row.get("amount"), transaction_id=row.get("external_id"),
+            id=self._id("payments", key, "id"), order_id=order, payment_method=mapped or None, amount=row.get("amount"),
+            commission_rate=commission_rate, commission_amount=commission_amount, transaction_id=row.get("external_id"),
             processor_response=json.dumps(response) if response else None,
             status=(row.get("status") or "").strip().lower() or None, processed_at=None,
             created_at=row.get("created_at"),
@@ -1285,6 +1435,337 @@ class Translation:
         restaurant = self.importer.states["restock_orders"].values.get(int(order)) if order else None
         self._archive_extra("purchase_order_items", row, restaurant or None)
 
+    # -- staff and billing --
+
+    def _staff_target_present(self, target: str) -> bool:
+        """A target made from more than its own legacy table needs the others in the export too."""
+        if target == "subscription_plans":
+            return "platforms" in self.raw.files
+        if target == "restaurant_subscriptions":
+            return "subscription_plans" in self.raw.files and "subscription_plan" in self.headers["restaurants"]
+        return True
+
+    def _assign_staff(self) -> None:
+        files = self.raw.files
+        for legacy, target in (("employee_profiles", "employees"), ("schedules", "shifts"),
+                               ("shifts", "time_tracking"), ("daily_reports", "daily_reports")):
+            if legacy in files:
+                self._assign(legacy, target, self._keys(legacy))
+        if "schedules" in files:
+            self._assign(WEEKS_MAP, "schedules", self._week_keys())
+        if "performance_metrics" in files:
+            self._assign("performance_metrics", "performance_metrics", self._metric_keys())
+        if "subscription_plans" in files and "platforms" in files:
+            self._assign(PLANS_MAP, "subscription_plans", self._plan_keys())
+            if "restaurants" in files:
+                self._assign(SUBSCRIPTIONS_MAP, "restaurant_subscriptions", self._keys("restaurants", suffixes=("plan",)))
+
+    def _legacy_dicts(self, table: str):
+        """(line, row) of a legacy table, rows of the wrong width left out (the target rejects them)."""
+        file = self.raw.files.get(table)
+        header = self.headers.get(table, [])
+        if file is None:
+            return
+        for line, fields in read_records(file):
+            if len(fields) == len(header):
+                yield line, dict(zip(header, fields))
+
+    def _week_key(self, row) -> str | None:
+        """A legacy schedule row's week: `<restaurant key>:<its Monday>`."""
+        restaurant, day = (row.get("restaurant_id") or "").strip(), (row.get("date") or "").strip()
+        try:
+            day = date.fromisoformat(day[:10])
+        except ValueError:
+            return None
+        return f"{restaurant}:{(day - timedelta(days=day.weekday())).isoformat()}" if restaurant else None
+
+    def _week_keys(self):
+        for _, row in self._legacy_dicts("schedules"):
+            week = self._week_key(row)
+            if week is not None:
+                yield week, row.get("created_at"), 1
+
+    def _metric_keys(self):
+        for _, row in self._legacy_dicts("performance_metrics"):
+            key = (row.get("id") or "").strip()
+            if key:
+                for column in METRIC_COLUMNS:
+                    if _nonzero(row.get(column)):
+                        yield f"{key}:{column}", row.get("created_at"), 1
+
+    def _plan_keys(self):
+        plans = [row for _, row in self._legacy_dicts("subscription_plans") if not _null(row.get("id"))]
+        for _, platform in self._legacy_dicts("platforms"):
+            for plan in plans:
+                yield f"{(platform.get('id') or '').strip()}:{plan['id'].strip()}", plan.get("created_at"), 1
+
+    def _prepare_staff(self) -> None:
+        """What the staff and billing rows need from other rows: the weeks' totals (hours, and
+        their cost at the employees' rates), the legacy plans by name, each restaurant's rate."""
+        rates = {(row.get("id") or "").strip(): _decimal(row.get("hourly_rate"))
+                 for _, row in self._legacy_dicts("employee_profiles")}
+        self.weeks: dict[str, dict] = {}
+        self.weeks_made: set[str] = set()
+        for _, row in self._legacy_dicts("schedules"):
+            week = self._week_key(row)
+            if week is None:
+                continue
+            figures = self.weeks.setdefault(week, {"hours": Decimal(0), "cost": Decimal(0), "published": False,
+                                                   "first": row, "updated": ""})
+            hours = _scheduled_hours(row)
+            rate = rates.get((row.get("employee_id") or "").strip())
+            figures["hours"] += hours
+            figures["cost"] += hours * rate if rate is not None else 0
+            figures["published"] |= (row.get("is_published") or "").strip().lower() in ("t", "true")
+            if (row.get("created_at") or "", row.get("id") or "") < (figures["first"].get("created_at") or "",
+                                                                      figures["first"].get("id") or ""):
+                figures["first"] = row
+            figures["updated"] = max(figures["updated"], self._updated(row))
+        self.plans_by_name = {(row.get("name") or "").strip().lower(): row
+                              for _, row in self._legacy_dicts("subscription_plans")}
+        self.restaurant_rates: dict[int, Decimal] = {}
+        restaurant_ids = self.maps.get("restaurants", {})
+        for _, row in self._legacy_dicts("restaurants"):
+            new_id = restaurant_ids.get((row.get("id") or "").strip())
+            if new_id is not None:
+                self.restaurant_rates[new_id] = self._commission_rate(row)
+
+    def _plan_rate(self, plan: dict) -> Decimal:
+        """A legacy plan's transaction_fee_percentage; without one, the guide's rate for a plan of its name."""
+        rate = _decimal(plan.get("transaction_fee_percentage"))
+        if rate is None:
+            name = (plan.get("name") or "").strip().lower()
+            return GUIDE_PLANS_BY_NAME.get(name, DEFAULT_PLAN).commission_rate
+        return rate
+
+    def _commission_rate(self, restaurant: dict) -> Decimal:
+        """A restaurant's rate as billing.selectors.restaurant_for_commission decides it once the rows
+        are in: its current subscription's, else its platform's active plan named by its tier (both
+        the legacy plan of that name here), else the guide's rate for the tier."""
+        tier = restaurant.get("subscription_plan")
+        name = DEFAULT_PLAN.name if _null(tier) else tier.strip().lower()
+        plan = self.plans_by_name.get(name)
+        if plan is not None:
+            active = (plan.get("is_active") or "t").strip().lower() not in ("f", "false")
+            if active or (self.subscriptions_made and not _null(tier) and _subscription_current(restaurant)):
+                return self._plan_rate(plan)
+        return GUIDE_PLANS_BY_NAME.get(name, DEFAULT_PLAN).commission_rate
+
+    def _commission(self, order_id: str, amount) -> tuple[str, str]:
+        """The payment's commission_rate and commission_amount: the rate of its restaurant's plan
+        on the amount, rounded as billing.services.commission_for rounds it."""
+        rate = self.restaurant_rates.get(self._order_restaurant(order_id))
+        value = _decimal(amount)
+        if rate is None or value is None:
+            return "", ""
+        return str(rate), str(percent_of(value, rate))
+
+    def _subscription_plans(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        name = (row.get("name") or "").strip()
+        guide = GUIDE_PLANS_BY_NAME.get(name.lower(), DEFAULT_PLAN)
+        if _decimal(row.get("transaction_fee_percentage")) is None:
+            self.count("subscription_plans: no transaction_fee_percentage: the guide's commission rate")
+        self.count("subscription_plans: service_fee_rate is the guide's (the legacy plans have none)")
+        produced = []
+        for platform in self._platforms_by_key:
+            place = f"{where} platform {platform}"
+            try:
+                produced.append((place, {
+                    "id": self._id(PLANS_MAP, f"{platform}:{key}", "id"),
+                    "platform_id": self._id("platforms", platform, "platform_id"), "name": name or None,
+                    "commission_rate": str(self._plan_rate(row)), "service_fee_rate": str(guide.service_fee_rate),
+                    "monthly_fee": row.get("price_monthly"), "features": row.get("features"),
+                    "is_active": row.get("is_active"), "created_at": row.get("created_at"),
+                }))
+            except RowError as error:
+                produced.append((place, error))
+        self._archive_extra("subscription_plans", row)
+        return produced
+
+    def _restaurant_subscriptions(self, row, out, where):
+        """One subscription per restaurant from its subscription_* columns, on its platform's plan of that name."""
+        key = (row.get("id") or "").strip()
+        tier = row.get("subscription_plan")
+        if _null(tier):
+            self.count("restaurant_subscriptions: a restaurant without a subscription_plan has none")
+            return []
+        platform = row.get("platform_id")
+        if _null(platform):
+            platform = self._default_platform_key()
+            if platform is None:
+                raise RowError("platform_id", "platform_id is empty: name the platform with --default-platform")
+        plan = self.plans_by_name.get(tier.strip().lower())
+        out["restaurant_id"] = self._id("restaurants", key, "restaurant_id")
+        if plan is None:
+            raise RowError("subscription_plan", f"subscription_plan {tier!r}: no subscription_plans row has this name")
+        status = (row.get("subscription_status") or "").strip().lower() or "active"
+        if status in SUBSCRIPTION_STATUS:
+            self.count(f"restaurant_subscriptions: status {status} -> {SUBSCRIPTION_STATUS[status]}")
+        started = row.get("subscription_started_at")
+        if _null(started):
+            self.count("restaurant_subscriptions: no subscription_started_at: the restaurant's created_at")
+            started = row.get("created_at")
+        expires = row.get("subscription_expires_at")
+        return [(where, {
+            "id": self._id(SUBSCRIPTIONS_MAP, f"{key}:plan", "id"), "restaurant_id": out["restaurant_id"],
+            "plan_id": self._id(PLANS_MAP, f"{platform.strip()}:{plan['id'].strip()}", "plan_id"),
+            "start_date": (started or "")[:10], "end_date": None if _null(expires) else expires[:10],
+            "status": SUBSCRIPTION_STATUS.get(status, status), "commission_rate": str(self._plan_rate(plan)),
+            "monthly_fee": plan.get("price_monthly"), "created_at": row.get("created_at"),
+            "updated_at": self._updated(row),
+        })]
+
+    def _employees(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        restaurant = self._restaurant(row.get("restaurant_id"))
+        contact = _json(row.get("emergency_contact"))
+        contact = contact if isinstance(contact, dict) else {}
+        rest = {k: v for k, v in contact.items() if k not in ("name", "phone")}
+        if rest:
+            self.archive("employee_profiles.emergency_contact", key, restaurant, {"emergency_contact": rest})
+        kind = (row.get("employment_type") or "").strip().lower()
+        if kind in EMPLOYMENT_TYPES:
+            self.count(f"employees: employment_type {kind} -> {EMPLOYMENT_TYPES[kind]}")
+            self.archive("employee_profiles.employment_type", key, restaurant, {"employment_type": row["employment_type"]})
+        out.update(
+            id=self._id("employee_profiles", key, "id"), restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            user_id=self._id("users", row.get("user_id"), "user_id"), employee_number=row.get("employee_id"),
+            hire_date=row.get("hire_date"), termination_date=row.get("termination_date"),
+            hourly_rate=row.get("hourly_rate"), employment_type=EMPLOYMENT_TYPES.get(kind, kind) or None,
+            emergency_contact_name=contact.get("name") or None, emergency_contact_phone=contact.get("phone") or None,
+            is_active=row.get("is_active"), created_at=row.get("created_at"), updated_at=self._updated(row),
+        )
+        self._archive_extra("employee_profiles", row, restaurant)
+
+    def _schedules(self, row, out, where):
+        """The week's schedule, made at the first legacy schedule row of that restaurant and week."""
+        week = self._week_key(row)
+        if week is None or week in self.weeks_made:
+            return []
+        self.weeks_made.add(week)
+        figures = self.weeks[week]
+        first = figures["first"]
+        monday = date.fromisoformat(week.rsplit(":", 1)[1])
+        return [(where, {
+            "id": self._id(WEEKS_MAP, week, "id"), "restaurant_id": self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            "name": f"Week of {monday.isoformat()}", "week_start": monday.isoformat(),
+            "week_end": (monday + timedelta(days=6)).isoformat(), "status": "published" if figures["published"] else "draft",
+            "total_scheduled_hours": str(quantize(figures["hours"])), "total_labor_cost": str(quantize(figures["cost"])),
+            "created_by": self._id("users", first.get("created_by"), "created_by"), "created_at": first.get("created_at"),
+            "updated_at": figures["updated"],
+        })]
+
+    def _shifts(self, row, out, where):
+        """A legacy schedule row: one planned shift, in its week's schedule."""
+        key = (row.get("id") or "").strip()
+        restaurant = self._restaurant(row.get("restaurant_id"))
+        role = (row.get("role") or "").strip().lower()
+        position = SHIFT_POSITIONS.get(role, role) or None
+        if position is not None and position not in self.importer.specs["shifts"].columns["position"].choices:
+            self.count("shifts: a role that is no position of ours: position left empty, the role in the archive")
+            self.archive("schedules.role", key, restaurant, {"role": row.get("role")})
+            position = None
+        elif position != (role or None):
+            self.count(f"shifts: role {role} -> position {position}")
+        week = self._week_key(row)
+        out.update(
+            id=self._id("schedules", key, "id"), restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            schedule_id=self._id(WEEKS_MAP, week, "schedule_id") if week else "",
+            employee_id=self._id("employee_profiles", row.get("employee_id"), "employee_id"),
+            shift_date=row.get("date"), start_time=row.get("start_time"), end_time=row.get("end_time"),
+            break_duration=row.get("break_minutes"), position=position,
+            status=(row.get("status") or "").strip().lower() or None, notes=row.get("notes"),
+            created_at=row.get("created_at"), updated_at=self._updated(row),
+        )
+        self._archive_extra("schedules", row, restaurant)
+
+    def _time_tracking(self, row, out, where):
+        """A legacy shift: the time an employee clocked; its tips only in the archive (no column of ours)."""
+        key = (row.get("id") or "").strip()
+        restaurant = self._restaurant(row.get("restaurant_id"))
+        status = (row.get("status") or "").strip().lower()
+        if status == "void":
+            self.count("time_tracking: void shifts kept only in the archive")
+            self.archive("shifts", key, restaurant, {c: _json(v) for c, v in row.items() if not _null(v)})
+            return []
+        if (row.get("approval_status") or "").strip().lower() == "approved":
+            self.count("time_tracking: approved shifts -> approved")
+            status = "approved"
+        pay = row.get("total_earnings")
+        earnings = _decimal(pay)
+        if earnings is not None:
+            tips = sum((_decimal(row.get(c)) or Decimal(0) for c in ("tips_cash", "tips_card")), Decimal(0))
+            pay = str(earnings - tips) if earnings >= tips else None
+            if pay is None:
+                self.count("time_tracking: total_earnings below the tips: total_pay left empty")
+        out.update(
+            id=self._id("shifts", key, "id"), restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            employee_id=self._id("employee_profiles", row.get("employee_id"), "employee_id"),
+            shift_id=self._id("schedules", row.get("schedule_id"), "shift_id"), clock_in=row.get("clock_in"),
+            clock_out=row.get("clock_out"), break_start=row.get("break_start"), break_end=row.get("break_end"),
+            total_hours=row.get("total_hours"), overtime_hours=row.get("overtime_hours"), total_pay=pay,
+            status=TIME_STATUS.get(status, status) or None, created_at=row.get("created_at"),
+            updated_at=self._updated(row),
+        )
+        self._archive_extra("shifts", row, restaurant)
+
+    def _performance_metrics(self, row, out, where):
+        """One row of ours per non-zero figure, metric_type `<legacy type>.<column>`."""
+        key = (row.get("id") or "").strip()
+        restaurant = self._restaurant(row.get("restaurant_id"))
+        period = (row.get("metric_type") or "").strip().lower()
+        produced = []
+        for column in METRIC_COLUMNS:
+            if not _nonzero(row.get(column)):
+                continue
+            place = f"{where} {column}"
+            try:
+                produced.append((place, {
+                    "id": self._id("performance_metrics", f"{key}:{column}", "id"),
+                    "restaurant_id": self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+                    "employee_id": self._id("employee_profiles", row.get("employee_id"), "employee_id"),
+                    "metric_date": row.get("metric_date"), "metric_type": f"{period}.{column}",
+                    "metric_value": row.get(column), "created_at": row.get("created_at"),
+                }))
+            except RowError as error:
+                produced.append((place, error))
+        if not produced:
+            self.count("performance_metrics: every figure zero: no row made")
+        self._archive_extra("performance_metrics", row, restaurant)
+        return produced
+
+    def _daily_reports(self, row, out, where):
+        key = (row.get("id") or "").strip()
+        restaurant = self._restaurant(row.get("restaurant_id"))
+        breakdown = {name: row[f"{name}_sales"] for name in ("cash", "card", "qr", "other")
+                     if not _null(row.get(f"{name}_sales"))}
+        top = _json(row.get("top_items"))
+        products = self.maps.get("products", {})
+        top_products = None
+        if isinstance(top, list):
+            top_products = []
+            for entry in top:
+                if not isinstance(entry, dict):
+                    continue
+                legacy_product = str(entry.get("item_id") or entry.get("product_id") or "")
+                product = products.get(legacy_product.strip()) if legacy_product else None
+                line = {"product_id": product, "name": entry.get("name"), "quantity": entry.get("quantity"),
+                        "revenue": _money_text(entry.get("revenue"))}
+                if product is None and legacy_product:
+                    self.count("daily_reports: a top item whose product was not imported: its legacy key kept")
+                    line["legacy_product_id"] = legacy_product
+                top_products.append(line)
+        out.update(
+            id=self._id("daily_reports", key, "id"), restaurant_id=self._id("restaurants", row.get("restaurant_id"), "restaurant_id"),
+            report_date=row.get("report_date"), total_sales=row.get("total_revenue"), total_orders=row.get("total_orders"),
+            average_ticket=row.get("average_order_value"),
+            payment_breakdown=json.dumps(breakdown) if breakdown else None,
+            top_products=json.dumps(top_products) if top_products is not None else None,
+            generated_at=row.get("generated_at"),
+        )
+        self._archive_extra("daily_reports", row, restaurant)
+
     # -- after the load --
 
     def finish(self) -> None:
@@ -1302,6 +1783,8 @@ class Translation:
                 restaurant = self._restaurant(fields[restaurant_at]) if restaurant_at is not None else None
                 data = {column: (_json(value) if not _null(value) else None) for column, value in zip(header, fields)}
                 self.archive(table, key, restaurant, data)
+                if table in UNMATCHED:
+                    self.count(f"{table}: {UNMATCHED[table]}: kept in the archive only")
         self._flush_archive()
 
     def close(self) -> None:
@@ -1356,3 +1839,51 @@ def _text(value) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _decimal(value) -> Decimal | None:
+    if _null(value):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _subscription_current(restaurant: dict) -> bool:
+    """The subscription made from a legacy restaurant is running today (active or suspended, not ended)."""
+    status = (restaurant.get("subscription_status") or "").strip().lower() or "active"
+    if SUBSCRIPTION_STATUS.get(status, status) not in ("active", "suspended"):
+        return False
+    expires = restaurant.get("subscription_expires_at")
+    return _null(expires) or expires[:10] >= date.today().isoformat()
+
+
+def _nonzero(value) -> bool:
+    """A figure worth a row: not empty and not zero (text that is no number is kept, to be rejected)."""
+    if _null(value):
+        return False
+    number = _decimal(value)
+    return number is None or number != 0
+
+
+def _money_text(value):
+    try:
+        return exact_money(value, "revenue")
+    except RowError:
+        return value
+
+
+def _scheduled_hours(row) -> Decimal:
+    """Hours between a schedule row's start and end (past midnight when the end is earlier), less its break."""
+    try:
+        start, end = (time.fromisoformat((row.get(c) or "").strip()) for c in ("start_time", "end_time"))
+    except ValueError:
+        return Decimal(0)
+    minutes = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+    if minutes < 0:
+        minutes += 24 * 60
+    try:
+        minutes -= int((row.get("break_minutes") or "0").strip() or 0)
+    except ValueError:
+        pass
+    return Decimal(max(minutes, 0)) / 60

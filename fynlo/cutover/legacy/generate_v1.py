@@ -12,7 +12,10 @@ e.g. from tests/data/fynlo_v1_schema.sql; `schema=` runs a DDL file first).
 Good data holds together: every reference points to a row of the same restaurant, an item's
 total_price = unit_price * quantity (floats in JSON, exact at two places), an order's subtotal
 is the sum of its lines, tax_amount 20 % of it, total_amount = subtotal + tax; each completed
-order has one completed payment of its total, about 1 % of them a refund ("done").
+order has one completed payment of its total, about 1 % of them a refund ("done"). Sized by the
+restaurants, not the orders: each has profiles for its manager and two tills, a week of their schedules
+and clocked shifts, a weekly metric each, a legacy restaurant_subscriptions row and a week of daily
+reports; the three plans are written once.
 
 `bad_rows=N` injects N rows of every trap of the legacy data (`TRAPS`); each is listed in the
 manifest with its table, key and what the importer does with it ("rejected", or "accepted" for
@@ -96,6 +99,57 @@ INGREDIENTS = (
     ("Coffee beans", "grams", 3000, 1000, 3, None),
 )
 SUPPLIERS = ("Fresh Farm", "Dairy Direct")
+# Staff and billing: employees with a week of schedules and clocked shifts, their metrics, the plans,
+# the unmatchable legacy restaurant_subscriptions, a week of daily reports per restaurant.
+TABLES.update({
+    "employee_profiles": (
+        "id", "user_id", "restaurant_id", "employee_id", "hire_date", "employment_type", "hourly_rate", "phone",
+        "emergency_contact", "max_hours_per_week", "min_hours_per_week", "availability", "performance_rating",
+        "total_sales", "orders_served", "average_order_time", "is_active", "termination_date", "notes", "created_at",
+        "updated_at",
+    ),
+    "schedules": (
+        "id", "employee_id", "restaurant_id", "date", "start_time", "end_time", "break_minutes", "role", "section_id",
+        "status", "is_published", "swap_requested", "swap_with_employee_id", "notes", "created_by", "created_at",
+        "updated_at",
+    ),
+    "shifts": (
+        "id", "employee_id", "restaurant_id", "schedule_id", "clock_in", "clock_out", "break_start", "break_end",
+        "total_break_minutes", "role", "hourly_rate", "total_hours", "regular_hours", "overtime_hours", "tips_cash",
+        "tips_card", "total_sales", "total_earnings", "status", "approval_status", "approved_by", "approved_at",
+        "notes", "created_at", "updated_at",
+    ),
+    "performance_metrics": (
+        "id", "employee_id", "restaurant_id", "metric_date", "metric_type", "total_sales", "transaction_count",
+        "average_transaction", "tables_served", "average_table_time", "customer_rating", "compliments", "complaints",
+        "items_per_hour", "waste_percentage", "scheduled_hours", "worked_hours", "late_arrivals", "no_shows",
+        "created_at", "updated_at",
+    ),
+    "subscription_plans": (
+        "id", "name", "display_name", "price_monthly", "price_yearly", "max_orders_per_month", "max_staff_accounts",
+        "max_menu_items", "transaction_fee_percentage", "features", "is_active", "created_at", "updated_at",
+    ),
+    "restaurant_subscriptions": (
+        "id", "restaurant_id", "plan_id", "status", "trial_end_date", "current_period_start", "current_period_end",
+        "stripe_subscription_id", "stripe_customer_id", "created_at", "updated_at",
+    ),
+    "daily_reports": (
+        "id", "restaurant_id", "report_date", "total_revenue", "total_orders", "average_order_value", "cash_sales",
+        "card_sales", "qr_sales", "other_sales", "dine_in_orders", "takeaway_orders", "delivery_orders", "total_tax",
+        "total_service_charge", "total_discounts", "payment_processing_fees", "total_labor_hours", "total_labor_cost",
+        "employees_worked", "cogs", "waste_cost", "unique_customers", "new_customers", "returning_customers",
+        "hourly_sales", "hourly_orders", "top_items", "top_categories", "is_complete", "generated_at", "updated_at",
+    ),
+})
+# name, display name, monthly price in pennies, transaction fee percentage
+PLANS = (("alpha", "Alpha", 0, "2.50"), ("beta", "Beta", 4900, "1.75"), ("omega", "Omega", 14900, "1.00"))
+# the staff of a restaurant (its users after the owner): role, schedule role, employment type, hourly rate in
+# pennies, the week's start and end
+STAFF = (("manager", "manager", "full_time", 1450, "09:00", "17:00", 30),
+         ("till1", "cashier", "part_time", 1121, "11:00", "15:00", 0),
+         ("till2", "kitchen", "seasonal", 1180, "17:00", "23:00", 15))
+STAFF_WEEK = datetime(2025, 8, 4, tzinfo=timezone.utc)  # a Monday
+
 UNKNOWN_COLUMN = "legacy_note"  # the `unknown_column` trap: a column of orders nobody told us about
 
 # trap -> (table, what the importer does)
@@ -115,6 +169,9 @@ TRAPS = {
     "inventory_unknown_restaurant": ("inventory", "rejected"),  # its restaurant is in no export
     "purchase_item_other_restaurant": ("purchase_order_items", "rejected"),  # another restaurant's ingredient
     "unknown_movement_type": ("stock_movements", "accepted"),  # SHRINKAGE: an adjustment, the name in notes
+    "employee_other_restaurant": ("employee_profiles", "rejected"),  # its user works in another restaurant
+    "duplicate_employee_id": ("employee_profiles", "accepted"),  # unique per restaurant in ours
+    "naive_clock_in": ("shifts", "accepted"),  # UTC
 }
 START = datetime(2025, 8, 1, tzinfo=timezone.utc)
 MENU = (
@@ -229,10 +286,12 @@ class _Generator:
         started = time.monotonic()
         try:
             self.parents()
+            self.staff_and_billing()
             self.write_orders()
             self.bad_parents()
             self.write_stock()
             self.bad_stock()
+            self.bad_staff()
         finally:
             for table in self.tables.values():
                 table.close()
@@ -345,6 +404,139 @@ class _Generator:
                 "is_active": "t", "created_at": created,
             })
             self.trap("null_hash", uid)
+
+    # -- staff and billing --
+
+    def staff_and_billing(self) -> None:
+        """Per restaurant: its three staff's profiles, a week of their schedules and clocked shifts, a weekly
+        metric each, the legacy subscription row (an integer restaurant_id), a week of daily reports; the plans.
+        Drawn from their own random numbers: the orders stay the same."""
+        rng = random.Random(self.seed ^ 0x57AFF)
+        created = START - timedelta(days=60)
+        for n, (name, display, price, fee) in enumerate(PLANS, start=1):
+            self.tables["subscription_plans"].write({
+                "id": str(n), "name": name, "display_name": display, "price_monthly": pounds(price),
+                "price_yearly": pounds(price * 10), "max_staff_accounts": None if name == "omega" else str(5 * n),
+                "transaction_fee_percentage": fee, "features": json.dumps({"kds": n > 1, "analytics": n > 2}),
+                "is_active": "t", "created_at": ts(created, naive=True), "updated_at": ts(created, naive=True),
+            })
+        for rs in self.restaurants:
+            self.staff(rs, rng)
+            self.daily_reports(rs, rng)
+            self.tables["restaurant_subscriptions"].write({
+                "id": str(rs["number"]), "restaurant_id": str(rs["number"]), "plan_id": str(1 + rs["number"] % 3),
+                "status": "active", "current_period_start": ts(START, naive=True),
+                "current_period_end": ts(START + timedelta(days=30), naive=True),
+                "created_at": ts(rs["created"], naive=True), "updated_at": ts(rs["created"], naive=True),
+            })
+
+    def staff(self, rs: dict, rng: random.Random) -> None:
+        manager = rs["users"][1]
+        rs["employees"] = []
+        for (label, role, kind, rate, start, end, pause), user in zip(STAFF, rs["users"][1:]):
+            eid = self.key("employee_profiles")
+            rs["employees"].append(eid)
+            self.tables["employee_profiles"].write({
+                "id": eid, "user_id": user, "restaurant_id": rs["id"], "employee_id": f"EMP-{rs['number']:03d}-{label}",
+                "hire_date": (rs["created"] - timedelta(days=30)).date().isoformat(), "employment_type": kind,
+                "hourly_rate": pounds(rate), "phone": f"07700 9{rs['number']:03d}{len(rs['employees']):02d}",
+                "emergency_contact": json.dumps({"name": rng.choice(FIRST), "phone": "07700 900000",
+                                                 "relationship": "partner"}),
+                "availability": json.dumps({"monday": {"start": start, "end": end}}), "is_active": "t", "notes": "[]",
+                "created_at": ts(rs["created"] + timedelta(minutes=4)),
+            })
+            sales = 0
+            for day in range(5):
+                when = STAFF_WEEK + timedelta(days=day)
+                sid = self.key("schedules")
+                self.tables["schedules"].write({
+                    "id": sid, "employee_id": eid, "restaurant_id": rs["id"], "date": when.date().isoformat(),
+                    "start_time": f"{start}:00", "end_time": f"{end}:00", "break_minutes": str(pause), "role": role,
+                    "status": "completed", "is_published": "t", "swap_requested": "f", "created_by": manager,
+                    "created_at": ts(STAFF_WEEK - timedelta(days=3)),
+                })
+                begin = when.replace(hour=int(start[:2])) + timedelta(minutes=rng.randint(0, 5))
+                finish = when.replace(hour=int(end[:2])) + timedelta(minutes=rng.randint(0, 10))
+                minutes = int((finish - begin).total_seconds() // 60) - pause
+                hours = (minutes * 100 + 30) // 60  # hundredths
+                tips_cash, tips_card = (rng.randint(0, 1500), rng.randint(0, 2500)) if role == "cashier" else (0, 0)
+                takings = rng.randint(20000, 90000) if role != "kitchen" else 0
+                sales += takings
+                self.tables["shifts"].write({
+                    "id": self.key("shifts"), "employee_id": eid, "restaurant_id": rs["id"], "schedule_id": sid,
+                    "clock_in": ts(begin), "clock_out": ts(finish), "total_break_minutes": str(pause), "role": role,
+                    "hourly_rate": pounds(rate), "total_hours": pounds(hours), "regular_hours": pounds(hours),
+                    "overtime_hours": "0.00", "tips_cash": pounds(tips_cash), "tips_card": pounds(tips_card),
+                    "total_sales": pounds(takings),
+                    "total_earnings": pounds((hours * rate + 50) // 100 + tips_cash + tips_card),
+                    "status": "completed", "approval_status": "approved" if day < 4 else "pending",
+                    "approved_by": manager if day < 4 else None, "created_at": ts(begin), "updated_at": ts(finish),
+                })
+            self.tables["performance_metrics"].write({
+                "id": self.key("performance_metrics"), "employee_id": eid, "restaurant_id": rs["id"],
+                "metric_date": STAFF_WEEK.date().isoformat(), "metric_type": "weekly", "total_sales": pounds(sales),
+                "transaction_count": str(sales // 2500), "average_transaction": "25.00" if sales else "0.00",
+                "tables_served": "0", "customer_rating": f"{rng.randint(350, 500) / 100:.2f}", "compliments": "0",
+                "complaints": str(rng.randint(0, 1)), "late_arrivals": "0", "no_shows": "0",
+                "created_at": ts(STAFF_WEEK + timedelta(days=7)),
+            })
+
+    def daily_reports(self, rs: dict, rng: random.Random) -> None:
+        for day in range(7):
+            cash, card, qr = rng.randint(5000, 40000), rng.randint(20000, 120000), rng.randint(0, 5000)
+            orders = rng.randint(10, 60)
+            total = cash + card + qr
+            (top, price), (other, other_price) = rs["products"][day % 4], rs["products"][4 + day % 4]
+            self.tables["daily_reports"].write({
+                "id": self.key("daily_reports"), "restaurant_id": rs["id"],
+                "report_date": (START + timedelta(days=day)).date().isoformat(), "total_revenue": pounds(total),
+                "total_orders": str(orders), "average_order_value": pounds((total + orders // 2) // orders),
+                "cash_sales": pounds(cash), "card_sales": pounds(card), "qr_sales": pounds(qr), "other_sales": "0.00",
+                "total_tax": pounds(total // 6), "hourly_sales": "{}", "hourly_orders": "{}",
+                "top_items": json.dumps([{"item_id": top, "name": "top", "quantity": 12, "revenue": price * 12 / 100},
+                                         {"item_id": other, "name": "next", "quantity": 7,
+                                          "revenue": other_price * 7 / 100}]),
+                "top_categories": "[]", "is_complete": "t",
+                "generated_at": ts(START + timedelta(days=day + 1, hours=2)),
+            })
+
+    def bad_staff(self) -> None:
+        """The traps of the staff: a profile whose user works in another restaurant, an employee_id used in
+        two restaurants, a clock-in without a zone."""
+        if not self.bad_rows:
+            return
+        first, other = self.restaurants[0], self.restaurants[-1]
+        for n in range(self.bad_rows):
+            created = first["created"] + timedelta(minutes=20 + n)
+            clock_in = STAFF_WEEK + timedelta(days=5, hours=9, minutes=n)
+            sid = self.key("shifts", bad=True)
+            self.tables["shifts"].write({
+                "id": sid, "employee_id": first["employees"][0], "restaurant_id": first["id"],
+                "clock_in": ts(clock_in, naive=True), "clock_out": ts(clock_in + timedelta(hours=2)),
+                "role": "manager", "hourly_rate": "14.50", "total_hours": "2.00", "total_earnings": "29.00",
+                "status": "completed", "created_at": ts(clock_in),
+            })
+            self.trap("naive_clock_in", sid)
+            if other is first:
+                continue  # one restaurant: no other to be in
+            for kind in ("employee_other_restaurant", "duplicate_employee_id"):
+                uid = self.key("users", bad=True)
+                home = first if kind == "employee_other_restaurant" else other
+                self.tables["users"].write({
+                    "id": uid, "email": f"{kind.replace('_', '.')}{n}@restaurant.test",
+                    "password_hash": self.hashes["cashier"], "first_name": "Tess", "last_name": "Trap",
+                    "role": "employee", "restaurant_id": home["id"], "is_active": "t", "created_at": ts(created),
+                })
+                eid = self.key("employee_profiles", bad=True)
+                self.tables["employee_profiles"].write({
+                    "id": eid, "user_id": uid, "restaurant_id": other["id"],
+                    "employee_id": f"EMP-{first['number']:03d}-manager" if kind == "duplicate_employee_id" else f"TRAP-{n}",
+                    "hire_date": "2025-06-01", "employment_type": "part_time", "hourly_rate": "11.00",
+                    "phone": "07700 900999", "is_active": "t", "created_at": ts(created),
+                })
+                self.trap(kind, eid)
+                if kind == "employee_other_restaurant":
+                    self.reject("employees")
 
     # -- orders, their lines, payments, refunds --
 
