@@ -14,15 +14,14 @@ from bisect import bisect_left, bisect_right
 PAGE_BITS = 16
 PAGE_SIZE = 1 << PAGE_BITS
 PAGE_MASK = PAGE_SIZE - 1
-_EMPTY_MAP_PAGE = bytes(PAGE_SIZE * 4)
 _EMPTY_SET_PAGE = bytes(PAGE_SIZE // 8)
-_EMPTY_MAP64_PAGE = bytes(PAGE_SIZE * 8)
 
 
 class IdMap:
     """id -> a non-zero int32 value; 0 means absent."""
 
     __slots__ = ("pages", "count")
+    TYPECODE, EMPTY_PAGE = "i", bytes(PAGE_SIZE * 4)
 
     def __init__(self):
         self.pages: dict[int, array] = {}
@@ -36,7 +35,7 @@ class IdMap:
         number = key >> PAGE_BITS
         page = self.pages.get(number)
         if page is None:
-            page = self.pages[number] = array("i", _EMPTY_MAP_PAGE)
+            page = self.pages[number] = array(self.TYPECODE, self.EMPTY_PAGE)
         if page[key & PAGE_MASK] == 0:
             self.count += 1
         page[key & PAGE_MASK] = value
@@ -48,24 +47,14 @@ class IdMap:
         return self.count
 
 
-class IdMap64:
-    """id -> a non-zero 64-bit value (a hash); 0 means absent. 8 bytes per dense id."""
+class IdMap64(IdMap):
+    """id -> a non-zero 64-bit value (a hash: 0 is stored as 1); 8 bytes per dense id."""
 
-    __slots__ = ("pages",)
-
-    def __init__(self):
-        self.pages: dict[int, array] = {}
-
-    def get(self, key: int) -> int:
-        page = self.pages.get(key >> PAGE_BITS)
-        return 0 if page is None else page[key & PAGE_MASK]
+    __slots__ = ()
+    TYPECODE, EMPTY_PAGE = "q", bytes(PAGE_SIZE * 8)
 
     def set(self, key: int, value: int) -> None:
-        number = key >> PAGE_BITS
-        page = self.pages.get(number)
-        if page is None:
-            page = self.pages[number] = array("q", _EMPTY_MAP64_PAGE)
-        page[key & PAGE_MASK] = value or 1
+        super().set(key, value or 1)
 
 
 class IdSet:
