@@ -172,7 +172,7 @@ def test_verify_counts_rejected_source_rows_without_failing(tmp_path):
 
 
 @pytest.fixture
-def fynlo_v1(legacy, django_db_blocker):
+def fynlo_v1(legacy, django_db_blocker):  # noqa: F811 (the fixture imported above)
     with django_db_blocker.unblock():
         wipe()
     yield legacy
@@ -521,3 +521,55 @@ def test_a_fynlo_v1_catch_up_from_an_unchanged_source_changes_nothing(fynlo_v1, 
     tables = report["tables"].values()
     assert sum(t["updated"] + t["deleted"] + t["imported"] + t["kept_not_deleted"] for t in tables) == 0, out
     assert sum(t["already_present"] for t in tables) > 0
+
+
+def test_catch_up_dry_run_reports_what_the_catch_up_would_do_and_writes_nothing(tmp_path):
+    # given an import, both sides changed since, and rows gone from the source (one of them
+    # changed in ours)
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    ours_since()
+    rows = newer_export(base_rows())
+    rows["order_items"] = [row for row in rows["order_items"] if row["id"] != "6000"]
+    rows["refunds"] = []
+    source = write_export(tmp_path / "newer", rows)
+    before = every_table()
+    books = {table: owner_rows(table, "*", "1, 2, 3") for table in ("legacy_import_runs", "legacy_import_rows",
+                                                                     "legacy_import_changes")}
+    # when it is caught up as a dry run
+    code, out, report = migrate(source, "--catch-up", "--dry-run")
+    # then nothing is written, the bookkeeping included
+    assert every_table() == before
+    assert {table: owner_rows(table, "*", "1, 2, 3") for table in books} == books
+    # and it says what the catch-up would do, as a real one says it, labelled as a dry run
+    assert code == 1, out
+    assert report["dry_run"] is True
+    orders = report["tables"]["orders"]
+    assert (orders["imported"], orders["updated"], orders["kept_ours"], orders["conflicts"]) == (1, 1, 1, 1), out
+    assert report["tables"]["payments"]["updated"] == 1
+    assert report["tables"]["refunds"]["stale"] == 0 and report["tables"]["refunds"]["deleted"] == 1
+    assert report["tables"]["order_items"]["deleted"] == 1
+    assert [c["key"] for c in report["conflicts"]["orders"]] == ["500"]
+    assert "catch-up (dry run, what it would do; nothing written): 2 updated" in out
+    dry = report
+    # and the real catch-up does what the dry run said
+    code, out, report = migrate(source, "--catch-up")
+    assert code == 1, out
+    for name in ("orders", "order_items", "payments", "refunds"):
+        for kind in ("imported", "updated", "kept_ours", "stale", "conflicts", "deleted", "kept_not_deleted"):
+            assert report["tables"][name][kind] == dry["tables"][name][kind], (name, kind)
+    assert report["conflicts"] == dry["conflicts"] and report["not_deleted"] == dry["not_deleted"]
+
+
+def test_catch_up_dry_run_lists_rows_gone_from_the_source_it_would_keep(tmp_path):
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    rows = base_rows()
+    rows["orders"] = [row for row in rows["orders"] if row["id"] != "501"]
+    owner_execute("UPDATE orders SET order_type = 'dine_in' WHERE id = 501")
+    before = every_table()
+    code, out, report = migrate(write_export(tmp_path / "newer", rows), "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert report["not_deleted"]["orders"][0]["key"] == 501
+    assert "orders: gone from the source, kept: 501 (changed)" in out
+    assert every_table() == before

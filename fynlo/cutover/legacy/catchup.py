@@ -37,8 +37,21 @@ class CatchUp:
 
 
 def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
-           run: int, now_text: str) -> CatchUp:
-    """Sort a committed batch's differing rows (its existing rows still in `compare_table`)."""
+           run: int | None, now_text: str, *, dry_run: bool = False) -> CatchUp:
+    """Sort a committed batch's differing rows (its existing rows still in `compare_table`).
+    In a dry run (`run` None) nothing is applied: the rows that would be are counted, and the
+    differing rows are put in `compare_table` for the comparison in a transaction rolled back."""
+    if dry_run:
+        with conn.transaction(force_rollback=True):
+            conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(compare_table)))
+            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                sql.Identifier(compare_table), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                copy.write("".join(conflict.text + "\n" for conflict in conflicts))
+            return _decide(conn, table, columns, compare_table, conflicts, run, now_text, dry_run=True)
+    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, dry_run=False)
+
+
+def _decide(conn, table, columns, compare_table, conflicts, run, now_text, *, dry_run: bool) -> CatchUp:
     outcome = CatchUp()
     by_id = {}
     for conflict in conflicts:
@@ -87,7 +100,9 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
         else:
             apply_ids.append(ident)
             apply_hashes.append(new_hash)
-    if apply_ids:
+    if apply_ids and dry_run:
+        outcome.updated = len(apply_ids)
+    elif apply_ids:
         _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
         outcome.updated = len(apply_ids)
     return outcome

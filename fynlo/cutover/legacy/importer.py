@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
-from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import catchup as catch_up_rows
+from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -220,7 +220,7 @@ class _Importer:
                         else:
                             self._load_table(name, file)
                 self._finish()
-                if self.catch_up and self.run_id is not None:
+                if self.catch_up and self.verification is None:
                     self._delete_gone()
                 if self.translation is not None:
                     self.translation.finish()
@@ -702,10 +702,10 @@ class _Importer:
         table.already_present += result.present
         state = target.state
         versions = {}
-        if self.catch_up and result.conflicts and self.run_id is not None and target.plan.identity == ("id",):
+        if self.catch_up and result.conflicts and self.verification is None and target.plan.identity == ("id",):
             outcome = catch_up_rows.decide(
                 self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
-                result.conflicts, self.run_id, self.now_text,
+                result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run,
             )
             result.conflicts, versions = outcome.conflicts, outcome.versions
             table.updated += outcome.updated
@@ -752,14 +752,15 @@ class _Importer:
         from fynlo.cutover.legacy.undo import take_back
 
         outcome: dict = {}
-        with self.conn.transaction():
+        # a dry run takes them back the same way, in a transaction rolled back
+        with self.conn.transaction(force_rollback=self.dry_run):
             self.conn.execute(load.sql.SQL(
                 "CREATE TEMPORARY TABLE undo_rows ON COMMIT DROP AS SELECT r.table_name, r.row_id, r.written_hash,"
                 " NULL::text AS state FROM {} r JOIN unnest(%s::text[], %s::bigint[]) g (table_name, row_id)"
                 " ON r.table_name = g.table_name AND r.row_id = g.row_id"
             ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
             columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
-            take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
+            take_back(self.conn, self.run_id or 0, columns, outcome, deleting_run=self.run_id)
         for name, result in outcome.items():
             table = self.report.tables[name]
             table.deleted = result.deleted
