@@ -20,6 +20,7 @@ from tests.cutover.test_migrate_legacy import (
     migrate,
     owner_rows,
     owner_value,
+    read_rejects,
     write_export,
 )
 from tests.cutover.test_migrate_legacy_fynlo_v1 import legacy, snapshot, wipe  # noqa: F401 (legacy: a fixture)
@@ -573,3 +574,42 @@ def test_catch_up_dry_run_lists_rows_gone_from_the_source_it_would_keep(tmp_path
     assert report["not_deleted"]["orders"][0]["key"] == 501
     assert "orders: gone from the source, kept: 501 (changed)" in out
     assert every_table() == before
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_catch_up_update_the_database_refuses_is_rejected_and_the_others_go_in(tmp_path, dry_run):
+    # given an import with two categories of restaurant 10
+    base_rows = same_rows()
+    rows = base_rows()
+    rows["categories"].append({**rows["categories"][0], "id": "101", "name": "Drinks"})
+    assert migrate(write_export(tmp_path / "export", rows))[0] == 0
+    before = every_table()
+    # and a newer source where one is renamed to the other's name, an order takes another's
+    # number, and an order changes as usual
+    rows = copy.deepcopy(rows)
+    rows["categories"][2]["name"] = "Food"
+    order(rows, "501")["order_number"] = "R10-1"
+    order(rows, "600")["status"] = "cancelled"
+    source = write_export(tmp_path / "newer", rows)
+    # when it is caught up
+    options = ("--catch-up", "--dry-run") if dry_run else ("--catch-up",)
+    code, out, report = migrate(source, *options, "--rejects", str(tmp_path / "rejects"))
+    # then the refused rows are rejected with their line and the database's reason, exit 1
+    assert code == 1, out
+    assert "Traceback" not in out
+    rejected = {(r["line"], r["id"]): r["reason"] for table in ("categories", "orders")
+                for r in read_rejects(tmp_path / "rejects", table)}
+    assert set(rejected) == {("4", "101"), ("3", "501")}, rejected
+    assert "categories_restaurant_name_uniq" in rejected[("4", "101")]
+    assert "orders_order_number_key" in rejected[("3", "501")]
+    assert report["tables"]["categories"]["rejected"] == 1 and report["tables"]["categories"]["updated"] == 0
+    assert report["tables"]["orders"]["rejected"] == 1 and report["tables"]["orders"]["updated"] == 1
+    assert report["tables"]["orders"]["balanced"] is True
+    if dry_run:
+        assert every_table() == before
+    else:
+        # and the other row went in; the refused ones are as they were
+        assert owner_rows("orders", "id, order_number, status") == [
+            (500, "R10-1", "completed"), (501, "R10-2", "cancelled"), (600, "R20-1", "cancelled")]
+        assert owner_rows("categories", "id, name") == [(100, "Food"), (101, "Drinks"), (200, "Food")]
+        assert owner_rows("legacy_import_runs", "updated")[1] == (1,)

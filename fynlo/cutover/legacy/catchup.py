@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from fynlo.cutover.common import first_line
 from fynlo.cutover.legacy.rows import CHANGES, ROWS, row_hash, source_hash
 from fynlo.cutover.legacy.verify import _version, source_version
 
@@ -34,6 +35,7 @@ class CatchUp:
     stale_list: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)  # load.Conflict, changed on both sides (or never imported)
     versions: dict = field(default_factory=dict)  # key -> ours (for the conflicts listed)
+    refused: list = field(default_factory=list)  # (load.Conflict, reason): the database refused the source's version
 
 
 def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
@@ -100,32 +102,57 @@ def _decide(conn, table, columns, compare_table, conflicts, run, now_text, *, dr
         else:
             apply_ids.append(ident)
             apply_hashes.append(new_hash)
-    if apply_ids and dry_run:
-        outcome.updated = len(apply_ids)
-    elif apply_ids:
-        _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
-        outcome.updated = len(apply_ids)
+    if apply_ids:
+        refused = _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run, record=not dry_run)
+        for ident, error in refused:
+            outcome.refused.append((by_id[ident], error))
+        outcome.updated = len(apply_ids) - len(refused)
     return outcome
 
 
 def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[int], hashes: list[bytes],
-           run: int) -> None:
-    """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction."""
+           run: int | None, *, record: bool = True) -> list[tuple[int, str]]:
+    """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction
+    (in a dry run, `record` False, only the update, in the caller's transaction rolled back). Rows
+    the database refuses (a unique key another row of ours holds, ...) are found by halving and
+    left as they are: their (id, the database's reason)."""
     name = sql.Identifier(table)
     assignments = sql.SQL(", ").join(
         sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns if c != "id"
     )
+    keep = sql.SQL(
+        "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
+        " prior_written_hash) SELECT %s, %s, t.id, 'updated', to_jsonb(t), r.run_id, r.source_hash,"
+        " r.written_hash FROM {table} t JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id"
+        " WHERE t.id = ANY(%s)"
+    ).format(changes=sql.Identifier(CHANGES), table=name, rows=sql.Identifier(ROWS))
+    update = sql.SQL("UPDATE {} t SET {} FROM {} c WHERE c.id = t.id AND t.id = ANY(%s)").format(
+        name, assignments, sql.Identifier(compare_table))
+    book = sql.SQL(
+        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
+        " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+        " WHERE r.table_name = %s AND r.row_id = s.row_id"
+    ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name)
+    refused: list[tuple[int, str]] = []
+
+    def attempt(ids: list[int], hashes: list[bytes]) -> None:
+        try:
+            with conn.transaction():
+                if record:
+                    conn.execute(keep, [run, table, table, ids])
+                conn.execute(update, [ids])
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                if record:
+                    conn.execute(book, [run, ids, hashes, table])
+        except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
+            if len(ids) == 1:
+                refused.append((ids[0], first_line(error)))
+                return
+            middle = len(ids) // 2
+            attempt(ids[:middle], hashes[:middle])
+            attempt(ids[middle:], hashes[middle:])
+
     with conn.transaction():
-        conn.execute(sql.SQL(
-            "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
-            " prior_written_hash) SELECT %s, %s, t.id, 'updated', to_jsonb(t), r.run_id, r.source_hash,"
-            " r.written_hash FROM {table} t JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id"
-            " WHERE t.id = ANY(%s)"
-        ).format(changes=sql.Identifier(CHANGES), table=name, rows=sql.Identifier(ROWS)), [run, table, table, ids])
-        conn.execute(sql.SQL("UPDATE {} t SET {} FROM {} c WHERE c.id = t.id AND t.id = ANY(%s)").format(
-            name, assignments, sql.Identifier(compare_table)), [ids])
-        conn.execute(sql.SQL(
-            "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
-            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
-            " WHERE r.table_name = %s AND r.row_id = s.row_id"
-        ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name), [run, ids, hashes, table])
+        attempt(ids, hashes)
+    return refused

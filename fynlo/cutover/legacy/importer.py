@@ -713,6 +713,10 @@ class _Importer:
             table.stale += outcome.stale
             if outcome.stale_list:
                 self.report.stale.setdefault(target.spec.name, []).extend(outcome.stale_list)
+            for conflict, error in outcome.refused:
+                table.rejected += 1
+                rejects.write(_fields_of(conflict.text), conflict.line, None,
+                              f"the database refused the source's version of the row: {error}")
         for conflict in result.conflicts:
             table.rejected += 1
             table.conflicts += 1
