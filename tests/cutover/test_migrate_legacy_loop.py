@@ -613,3 +613,78 @@ def test_a_catch_up_update_the_database_refuses_is_rejected_and_the_others_go_in
             (500, "R10-1", "completed"), (501, "R10-2", "cancelled"), (600, "R20-1", "cancelled")]
         assert owner_rows("categories", "id, name") == [(100, "Food"), (101, "Drinks"), (200, "Food")]
         assert owner_rows("legacy_import_runs", "updated")[1] == (1,)
+
+
+def settings_rows() -> dict:
+    return {
+        "platform_settings": owner_rows("platform_settings", "platform_id, setting_key, setting_value::text",
+                                        "1, 2"),
+        "restaurant_settings": owner_rows("restaurant_settings", "restaurant_id, setting_key, setting_value::text",
+                                          "1, 2"),
+    }
+
+
+def test_catch_up_of_settings_rows_found_by_their_key(tmp_path):
+    # given an import with settings of each kind (rows without an id in the source)
+    base_rows = same_rows()
+    rows = base_rows()
+    rows["settings"] += [
+        {"entity_type": "restaurant", "entity_id": "10", "setting_key": "tips", "setting_value": "true",
+         "setting_type": "boolean"},
+        {"entity_type": "restaurant", "entity_id": "20", "setting_key": "vat_rate", "setting_value": "20.00",
+         "setting_type": "number"},
+        {"entity_type": "restaurant", "entity_id": "20", "setting_key": "tips", "setting_value": "false",
+         "setting_type": "boolean"},
+        {"entity_type": "platform", "entity_id": "1", "setting_key": "brand", "setting_value": "Fynlo",
+         "setting_type": "string"},
+    ]
+    assert migrate(write_export(tmp_path / "export", rows))[0] == 0
+    # and ours changed since: one setting changed here only, one changed in both, one gone from the
+    # source changed in ours
+    owner_execute("UPDATE restaurant_settings SET setting_value = '12.50' WHERE restaurant_id = 20"
+                  " AND setting_key = 'vat_rate'")
+    owner_execute("UPDATE restaurant_settings SET setting_value = 'true' WHERE restaurant_id = 20"
+                  " AND setting_key = 'tips'")
+    ours = settings_rows()
+    before = every_table()
+    # a newer source: the currency changed (source only), restaurant 20's tips changed (both), restaurant
+    # 10's tips gone (untouched), the brand gone too, restaurant 20's VAT unchanged (ours only)
+    newer = copy.deepcopy(rows)
+    newer["settings"][0]["setting_value"] = "EUR"
+    newer["settings"][4]["setting_value"] = "maybe"
+    newer["settings"] = [row for row in newer["settings"] if row["setting_key"] not in ("brand",)
+                         and (row["setting_key"], row["entity_id"]) != ("tips", "10")]
+    source = write_export(tmp_path / "newer", newer)
+    # when it is caught up as a dry run, nothing is written and it says what would be done
+    code, out, dry = migrate(source, "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert every_table() == before
+    # when it is caught up
+    code, out, report = migrate(source, "--catch-up")
+    # then the setting changed in the source only is updated, the one changed in ours only kept, the
+    # one changed in both a conflict (both versions), the untouched ones gone from the source deleted
+    assert code == 1, out
+    settings = report["tables"]["settings"]  # (both settings tables' rows: the source file's figures)
+    assert (settings["updated"], settings["kept_ours"], settings["conflicts"], settings["deleted"]) == (
+        1, 1, 1, 2), settings
+    assert settings["balanced"] is True
+    (conflict,) = report["conflicts"]["restaurant_settings"]
+    assert conflict["key"] == ["20", "tips"]
+    assert conflict["source"]["setting_value"] == "maybe" and conflict["ours"]["setting_value"] == "true"
+    assert settings_rows() == {
+        "platform_settings": [(1, "currency", "EUR")],
+        "restaurant_settings": [(10, "vat_rate", "20.00"), (20, "tips", "true"), (20, "vat_rate", "12.50")],
+    }, settings_rows()
+    for kind in ("updated", "kept_ours", "conflicts", "deleted", "kept_not_deleted"):
+        assert dry["tables"]["settings"][kind] == settings[kind], kind
+    # and a second catch-up from the same source changes nothing more
+    after = every_table()
+    code, out, again = migrate(source, "--catch-up")
+    assert every_table() == after
+    assert again["tables"]["settings"]["updated"] == again["tables"]["settings"]["deleted"] == 0
+    # and --undo of the catch-up puts the settings back as they were
+    code, out, _ = command("--undo", str(run_ids()[2]))
+    code, out, _ = command("--undo", str(run_ids()[1]))
+    assert code == 0, out
+    assert settings_rows() == ours
+    assert every_table() == before

@@ -94,6 +94,10 @@ class Target:
     set_aside: dict = field(default_factory=dict)  # kind -> how many were set aside for the load
     conflict_list: list = field(default_factory=list)
     accept: object = None  # fields, line -> None (RowError when the row is rejected)
+    # --catch-up, rows without an id (settings): the keys read this run, and those of rows rejected
+    seen_keys: set = field(default_factory=set)
+    rejected_keys: set = field(default_factory=set)
+    key_of: object = None  # the file's fields -> the key of a row of this target (for a rejected row)
 
 
 def legacy_import(
@@ -510,6 +514,9 @@ class _Importer:
             targets[entity] = self._target(self.specs[target_name], columns, file, stream=False, rows=0)
         entity_index = header.index("entity_type")
         listed = ", ".join(SETTINGS_TARGETS)
+        key_positions = [header.index(c) for c in ("entity_id", "setting_key")]
+        for target in targets.values():
+            target.key_of = lambda fields: tuple(fields[i].strip() if i < len(fields) else None for i in key_positions)
 
         def route(fields: list[str]):
             if len(fields) != len(header):
@@ -532,6 +539,9 @@ class _Importer:
         finally:
             rejects.close()
         table.targets = {target.spec.name: target.imported for target in targets.values()}
+        if self.catch_up:
+            for target in targets.values():
+                self.caught_up[target.spec.name] = target
         if self.verification is not None:
             for target in targets.values():
                 self._verify_table(target, None, 0)
@@ -614,6 +624,7 @@ class _Importer:
         scope = spec.scope
         platform_position = positions.get("platform_id")
         own_tenant = scope in (TenantScope.PLATFORM, TenantScope.RESTAURANT_ROW)
+        catching_up, seen_keys = self.catch_up, target.seen_keys
 
         def accept(fields: list[str], line: int) -> None:
             out, ident, restaurant, unusable = row(fields)
@@ -628,6 +639,8 @@ class _Importer:
             else:
                 key = tuple(_plain(out[position]) for position in identity_positions)
                 existing = key in db_keys
+                if catching_up:
+                    seen_keys.add(key)
             if not existing and check_unique is not None:
                 check_unique(out, line)
             if keep_values and ident is not None:
@@ -669,6 +682,8 @@ class _Importer:
         ident = _int_or_none(raw.get("id"))
         if self.catch_up and ident is not None:
             self.rejected_ids.setdefault(target.spec.name, set()).add(ident)
+        if self.catch_up and target.key_of is not None:
+            target.rejected_keys.add(target.key_of(fields))
         state = target.state
         if (
             ident is not None and ident > 0 and ident not in state.db_ids and state.values.get(ident) == 0
@@ -702,10 +717,10 @@ class _Importer:
         table.already_present += result.present
         state = target.state
         versions = {}
-        if self.catch_up and result.conflicts and self.verification is None and target.plan.identity == ("id",):
+        if self.catch_up and result.conflicts and self.verification is None:
             outcome = catch_up_rows.decide(
                 self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
-                result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run,
+                result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run, identity=target.plan.identity,
             )
             result.conflicts, versions = outcome.conflicts, outcome.versions
             table.updated += outcome.updated
@@ -727,7 +742,7 @@ class _Importer:
                 entry = {"key": conflict.key, "line": conflict.line, "columns": conflict.columns}
                 if self.catch_up:  # both versions: the source's and ours
                     entry["source"] = verify_rows.source_version(target.plan.copy_columns, conflict.text)
-                    entry["ours"] = versions.get(int(conflict.key)) if str(conflict.key).isdigit() else None
+                    entry["ours"] = versions.get(conflict.key)
                 target.conflict_list.append(entry)
             rejects.write(_fields_of(conflict.text), conflict.line, None, reason)
         for failed in result.failed:
@@ -743,6 +758,17 @@ class _Importer:
         are deleted where ours is untouched, children first; the others are kept and listed."""
         names, ids = [], []
         for name, target in self.caught_up.items():
+            if target.plan.identity != ("id",):  # settings: by their scope and key
+                identity = load.sql.SQL(", ").join(
+                    load.sql.SQL("t.{}::text").format(load.sql.Identifier(c)) for c in target.plan.identity)
+                for ident, *key in self.conn.execute(load.sql.SQL(
+                    "SELECT t.id, {} FROM {} t JOIN {} r ON r.table_name = %s AND r.row_id = t.id"
+                ).format(identity, load.sql.Identifier(name), load.sql.Identifier(bookkeeping.ROWS)), [name]):
+                    key = tuple(key)
+                    if key not in target.seen_keys and key not in target.rejected_keys:
+                        names.append(name)
+                        ids.append(ident)
+                continue
             imported = bookkeeping.imported_ids(self.conn, name)
             if imported is None:
                 continue
@@ -765,10 +791,12 @@ class _Importer:
             ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
             columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
             take_back(self.conn, self.run_id or 0, columns, outcome, deleting_run=self.run_id)
+        settings_targets = set(SETTINGS_TARGETS.values())
         for name, result in outcome.items():
-            table = self.report.tables[name]
-            table.deleted = result.deleted
-            table.kept_not_deleted = result.kept_total
+            # (the settings tables' rows are counted with their source file's, as the rest of them)
+            table = self.report.tables[SETTINGS_SOURCE if name in settings_targets else name]
+            table.deleted += result.deleted
+            table.kept_not_deleted += result.kept_total
             if result.kept_list:
                 self.report.not_deleted[name] = result.kept_list
 
