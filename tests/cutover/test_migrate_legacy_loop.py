@@ -7,6 +7,7 @@ import copy
 import io
 import json
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
@@ -23,7 +24,20 @@ from tests.cutover.test_migrate_legacy import (
     read_rejects,
     write_export,
 )
-from tests.cutover.test_migrate_legacy_fynlo_v1 import legacy, snapshot, wipe  # noqa: F401 (legacy: a fixture)
+from tests.cutover.test_migrate_legacy_fynlo_v1 import (  # noqa: F401 (legacy: a fixture)
+    BURRITO,
+    GOOD_ORDER,
+    MANAGER,
+    R1,
+    R2_ORDER,
+    TACO,
+    item,
+    legacy,
+    owner_conninfo,
+    snapshot,
+    u,
+    wipe,
+)
 from tests.cutover.test_migrate_legacy_fynlo_v1 import migrate as migrate_v1
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
@@ -688,3 +702,149 @@ def test_catch_up_of_settings_rows_found_by_their_key(tmp_path):
     assert code == 0, out
     assert settings_rows() == ours
     assert every_table() == before
+
+
+# -- --catch-up of the fynlo-v1 format --
+
+ORDER_A, ORDER_B, ORDER_NEW, PAY_B = u(67), u(68), u(69), u(75)
+V1_TS = "2025-08-03 12:00:00+00"
+
+
+@pytest.fixture
+def legacy_copy(fynlo_v1):
+    """A legacy database of our own (a copy of the module's), with two more orders: A with two
+    lines and a note (archived), B with a line and a payment. Yields a function running SQL in it."""
+    name = f"{fynlo_v1['url'].rsplit('/', 1)[1]}_copy"
+    admin = psycopg.connect(owner_conninfo("postgres"), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{fynlo_v1["url"].rsplit("/", 1)[1]}"')
+    conn = psycopg.connect(owner_conninfo(name), autocommit=True)
+
+    def order_row(key, number, items, **extra):
+        row = {"id": key, "restaurant_id": R1, "order_number": number, "status": "completed", "subtotal": "7.00",
+               "total_amount": "7.00", "created_by": MANAGER, "items": json.dumps(items), "created_at": V1_TS,
+               **extra}
+        conn.execute(f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                     list(row.values()))
+
+    order_row(ORDER_A, "ORD-A", [item(TACO, 1, "3.50", "3.50"), item(TACO, 1, "3.50", "3.50")], special_instructions="window seat")
+    order_row(ORDER_B, "ORD-B", [item(BURRITO, 1, "8.00", "8.00")])
+    conn.execute("INSERT INTO payments (id, order_id, payment_method, amount, status, created_at)"
+                 " VALUES (%s, %s, 'cash', '8.00', 'completed', %s)", [PAY_B, ORDER_B, V1_TS])
+    conn.source = fynlo_v1["url"].rsplit("/", 1)[0] + "/" + name
+    yield conn
+    conn.close()
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def ids_of(*keys: str) -> dict:
+    """Our ids of legacy orders, payments and products (the order lines' map has the orders' keys too)."""
+    found = dict(owner_rows("legacy_id_map WHERE legacy_table IN ('orders', 'payments', 'products')",
+                            "legacy_key, new_id", "1"))
+    return {key: found.get(key) for key in keys}
+
+
+def lines_of(order_id) -> list[tuple]:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT id, product_id, quantity, total_price::text FROM order_items WHERE order_id = %s"
+                       " ORDER BY id", [order_id])
+        return cursor.fetchall()
+
+
+def archived(key: str):
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT row FROM legacy_archive WHERE legacy_table = 'orders' AND legacy_key = %s", [key])
+        row = cursor.fetchone()
+    return None if row is None else (json.loads(row[0]) if isinstance(row[0], str) else row[0])
+
+
+def test_a_fynlo_v1_catch_up_follows_the_legacy_orders_through_the_id_map(legacy_copy, tmp_path):
+    # given an import of the legacy database
+    code, out, _ = migrate_v1(legacy_copy.source, tmp_path / "import")
+    assert code == 1, out  # the rejects its legacy data has by design
+    ids = ids_of(GOOD_ORDER, R2_ORDER, ORDER_A, ORDER_B, PAY_B)
+    assert len(lines_of(ids[GOOD_ORDER])) == 2 and len(lines_of(ids[ORDER_A])) == 2
+    assert archived(ORDER_A)["special_instructions"] == "window seat"
+    assert archived(GOOD_ORDER)["kitchen_note"] == "rush" and archived(ORDER_B) is not None
+    # when the legacy system moves on: a new order; the good order gains a line (more than it had
+    # when first imported); R2's order's quantity changes; A loses a line and its note; B is
+    # deleted with its payment; the good order's unknown column changes
+    later = "2025-08-05 12:00:00+00"
+    legacy_copy.execute(
+        "INSERT INTO orders (id, restaurant_id, order_number, status, subtotal, total_amount, created_by, items,"
+        " created_at) VALUES (%s, %s, 'ORD-NEW', 'completed', '3.50', '3.50', %s, %s, %s)",
+        [ORDER_NEW, R1, MANAGER, json.dumps([item(TACO, 1, "3.50", "3.50")]), later])
+    legacy_copy.execute("UPDATE orders SET items = (items::jsonb || %s::jsonb)::json, subtotal = '18.50',"
+                        " total_amount = '18.50', kitchen_note = 'slow', updated_at = %s WHERE id = %s",
+                        [json.dumps([item(TACO, 1, "3.50", "3.50")]), later, GOOD_ORDER])
+    legacy_copy.execute("UPDATE orders SET items = %s, subtotal = '8.00', total_amount = '8.00', updated_at = %s"
+                        " WHERE id = %s", [json.dumps([item(u(43), 2, "4.00", "8.00")]), later, R2_ORDER])
+    legacy_copy.execute("UPDATE orders SET items = %s, subtotal = '3.50', total_amount = '3.50', special_instructions = NULL,"
+                        " updated_at = %s WHERE id = %s",
+                        [json.dumps([item(TACO, 1, "3.50", "3.50")]), later, ORDER_A])
+    legacy_copy.execute("DELETE FROM payments WHERE id = %s", [PAY_B])
+    legacy_copy.execute("DELETE FROM orders WHERE id = %s", [ORDER_B])
+    before, before_lines = snapshot(), lines_of(ids[GOOD_ORDER])
+    # then a dry run writes nothing
+    code, out, dry = migrate_v1(legacy_copy.source, tmp_path / "dry", "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert snapshot() == before
+    # and without --catch-up the order with more lines is rejected (a conflict): the changed orders
+    # and their lines stay as they were, nothing is deleted (only the new order goes in)
+    def existing():
+        return ([row for row in before_orders() if row[0] in ids.values()],
+                {key: lines_of(ids[key]) for key in (GOOD_ORDER, R2_ORDER, ORDER_A, ORDER_B)})
+
+    def before_orders():
+        return owner_rows("orders", "id, status, total_amount::text, items_count, updated_at")
+
+    unchanged = existing()
+    code, out, plain = migrate_v1(legacy_copy.source, tmp_path / "plain")
+    assert code == 1, out
+    assert any("more lines than when it was first imported" in sample.get("reason", "")
+               for sample in plain["rejects"]["order_items"]["sample"]), plain["rejects"]["order_items"]
+    assert plain["tables"]["orders"]["conflicts"] == 3 and plain["tables"]["orders"]["updated"] == 0
+    assert existing() == unchanged
+    # when it is caught up
+    code, out, report = migrate_v1(legacy_copy.source, tmp_path / "catch-up", "--catch-up")
+    assert code == 1, out
+    # then the new order has a new id (past the others) and its line
+    new = ids_of(ORDER_NEW)[ORDER_NEW]
+    assert new is not None and new > max(i for i in ids.values() if i)
+    assert ("ORD-NEW",) in owner_rows("orders", "order_number", "1")
+    assert [line[1:] for line in lines_of(new)] == [(ids_of(TACO)[TACO], 1, "3.50")]
+    # the good order's lines are the source's three (new line ids), the old two gone
+    good = lines_of(ids[GOOD_ORDER])
+    assert [line[1:] for line in good] == [(ids_of(TACO)[TACO], 2, "7.00"), (ids_of(BURRITO)[BURRITO], 1, "8.00"),
+                                           (ids_of(TACO)[TACO], 1, "3.50")], good
+    assert not {line[0] for line in good} & {line[0] for line in before_lines}
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT items_count, total_amount::text FROM orders WHERE id = %s", [ids[GOOD_ORDER]])
+        assert cursor.fetchone() == (4, "18.50")
+    # R2's order's line has its new quantity; A has one line left
+    assert [line[2:] for line in lines_of(ids[R2_ORDER])] == [(2, "8.00")]
+    assert len(lines_of(ids[ORDER_A])) == 1
+    # B is gone, with its line and its payment
+    assert owner_rows("orders", "id", "1").count((ids[ORDER_B],)) == 0
+    assert lines_of(ids[ORDER_B]) == []
+    assert (ids[PAY_B],) not in owner_rows("payments", "id")
+    # the archive follows: the changed unknown column, A's note gone, B's row gone (and the
+    # archive of its payment)
+    assert archived(GOOD_ORDER)["kitchen_note"] == "slow"
+    assert archived(ORDER_A) == {"payment_status": "pending"}
+    assert archived(ORDER_B) is None
+    assert not owner_rows(f"legacy_archive WHERE legacy_key IN ('{ORDER_B}', '{PAY_B}')", "legacy_table", "1")
+    tables = report["tables"]
+    assert tables["orders"]["updated"] == 3 and tables["orders"]["deleted"] == 1  # (the new one: by the plain run)
+    assert dry["tables"]["orders"]["imported"] == 1
+    assert tables["order_items"]["deleted"] == 4  # the good order's old two, A's second, B's
+    assert tables["payments"]["deleted"] == 1
+    # and the dry run said the same of orders
+    for kind in ("updated", "deleted", "kept_not_deleted"):
+        assert dry["tables"]["orders"][kind] == tables["orders"][kind], kind
+    # and a second catch-up from the same source changes nothing
+    after = snapshot()
+    code, out, again = migrate_v1(legacy_copy.source, tmp_path / "again", "--catch-up")
+    assert snapshot() == after
+    assert sum(t["updated"] + t["deleted"] + t["imported"] for t in again["tables"].values()) == 0, out
