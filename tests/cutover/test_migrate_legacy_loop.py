@@ -7,6 +7,7 @@ import copy
 import io
 import json
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
@@ -20,9 +21,23 @@ from tests.cutover.test_migrate_legacy import (
     migrate,
     owner_rows,
     owner_value,
+    read_rejects,
     write_export,
 )
-from tests.cutover.test_migrate_legacy_fynlo_v1 import legacy, snapshot, wipe  # noqa: F401 (legacy: a fixture)
+from tests.cutover.test_migrate_legacy_fynlo_v1 import (  # noqa: F401 (legacy: a fixture)
+    BURRITO,
+    GOOD_ORDER,
+    MANAGER,
+    R1,
+    R2_ORDER,
+    TACO,
+    item,
+    legacy,
+    owner_conninfo,
+    snapshot,
+    u,
+    wipe,
+)
 from tests.cutover.test_migrate_legacy_fynlo_v1 import migrate as migrate_v1
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
@@ -172,7 +187,7 @@ def test_verify_counts_rejected_source_rows_without_failing(tmp_path):
 
 
 @pytest.fixture
-def fynlo_v1(legacy, django_db_blocker):
+def fynlo_v1(legacy, django_db_blocker):  # noqa: F811 (the fixture imported above)
     with django_db_blocker.unblock():
         wipe()
     yield legacy
@@ -521,3 +536,315 @@ def test_a_fynlo_v1_catch_up_from_an_unchanged_source_changes_nothing(fynlo_v1, 
     tables = report["tables"].values()
     assert sum(t["updated"] + t["deleted"] + t["imported"] + t["kept_not_deleted"] for t in tables) == 0, out
     assert sum(t["already_present"] for t in tables) > 0
+
+
+def test_catch_up_dry_run_reports_what_the_catch_up_would_do_and_writes_nothing(tmp_path):
+    # given an import, both sides changed since, and rows gone from the source (one of them
+    # changed in ours)
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    ours_since()
+    rows = newer_export(base_rows())
+    rows["order_items"] = [row for row in rows["order_items"] if row["id"] != "6000"]
+    rows["refunds"] = []
+    source = write_export(tmp_path / "newer", rows)
+    before = every_table()
+    books = {table: owner_rows(table, "*", "1, 2, 3") for table in ("legacy_import_runs", "legacy_import_rows",
+                                                                     "legacy_import_changes")}
+    # when it is caught up as a dry run
+    code, out, report = migrate(source, "--catch-up", "--dry-run")
+    # then nothing is written, the bookkeeping included
+    assert every_table() == before
+    assert {table: owner_rows(table, "*", "1, 2, 3") for table in books} == books
+    # and it says what the catch-up would do, as a real one says it, labelled as a dry run
+    assert code == 1, out
+    assert report["dry_run"] is True
+    orders = report["tables"]["orders"]
+    assert (orders["imported"], orders["updated"], orders["kept_ours"], orders["conflicts"]) == (1, 1, 1, 1), out
+    assert report["tables"]["payments"]["updated"] == 1
+    assert report["tables"]["refunds"]["stale"] == 0 and report["tables"]["refunds"]["deleted"] == 1
+    assert report["tables"]["order_items"]["deleted"] == 1
+    assert [c["key"] for c in report["conflicts"]["orders"]] == ["500"]
+    assert "catch-up (dry run, what it would do; nothing written): 2 updated" in out
+    dry = report
+    # and the real catch-up does what the dry run said
+    code, out, report = migrate(source, "--catch-up")
+    assert code == 1, out
+    for name in ("orders", "order_items", "payments", "refunds"):
+        for kind in ("imported", "updated", "kept_ours", "stale", "conflicts", "deleted", "kept_not_deleted"):
+            assert report["tables"][name][kind] == dry["tables"][name][kind], (name, kind)
+    assert report["conflicts"] == dry["conflicts"] and report["not_deleted"] == dry["not_deleted"]
+
+
+def test_catch_up_dry_run_lists_rows_gone_from_the_source_it_would_keep(tmp_path):
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    rows = base_rows()
+    rows["orders"] = [row for row in rows["orders"] if row["id"] != "501"]
+    owner_execute("UPDATE orders SET order_type = 'dine_in' WHERE id = 501")
+    before = every_table()
+    code, out, report = migrate(write_export(tmp_path / "newer", rows), "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert report["not_deleted"]["orders"][0]["key"] == 501
+    assert "orders: gone from the source, kept: 501 (changed)" in out
+    assert every_table() == before
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_catch_up_update_the_database_refuses_is_rejected_and_the_others_go_in(tmp_path, dry_run):
+    # given an import with two categories of restaurant 10
+    base_rows = same_rows()
+    rows = base_rows()
+    rows["categories"].append({**rows["categories"][0], "id": "101", "name": "Drinks"})
+    assert migrate(write_export(tmp_path / "export", rows))[0] == 0
+    before = every_table()
+    # and a newer source where one is renamed to the other's name, an order takes another's
+    # number, and an order changes as usual
+    rows = copy.deepcopy(rows)
+    rows["categories"][2]["name"] = "Food"
+    order(rows, "501")["order_number"] = "R10-1"
+    order(rows, "600")["status"] = "cancelled"
+    source = write_export(tmp_path / "newer", rows)
+    # when it is caught up
+    options = ("--catch-up", "--dry-run") if dry_run else ("--catch-up",)
+    code, out, report = migrate(source, *options, "--rejects", str(tmp_path / "rejects"))
+    # then the refused rows are rejected with their line and the database's reason, exit 1
+    assert code == 1, out
+    assert "Traceback" not in out
+    rejected = {(r["line"], r["id"]): r["reason"] for table in ("categories", "orders")
+                for r in read_rejects(tmp_path / "rejects", table)}
+    assert set(rejected) == {("4", "101"), ("3", "501")}, rejected
+    assert "categories_restaurant_name_uniq" in rejected[("4", "101")]
+    assert "orders_order_number_key" in rejected[("3", "501")]
+    assert report["tables"]["categories"]["rejected"] == 1 and report["tables"]["categories"]["updated"] == 0
+    assert report["tables"]["orders"]["rejected"] == 1 and report["tables"]["orders"]["updated"] == 1
+    assert report["tables"]["orders"]["balanced"] is True
+    if dry_run:
+        assert every_table() == before
+    else:
+        # and the other row went in; the refused ones are as they were
+        assert owner_rows("orders", "id, order_number, status") == [
+            (500, "R10-1", "completed"), (501, "R10-2", "cancelled"), (600, "R20-1", "cancelled")]
+        assert owner_rows("categories", "id, name") == [(100, "Food"), (101, "Drinks"), (200, "Food")]
+        assert owner_rows("legacy_import_runs", "updated")[1] == (1,)
+
+
+def settings_rows() -> dict:
+    return {
+        "platform_settings": owner_rows("platform_settings", "platform_id, setting_key, setting_value::text",
+                                        "1, 2"),
+        "restaurant_settings": owner_rows("restaurant_settings", "restaurant_id, setting_key, setting_value::text",
+                                          "1, 2"),
+    }
+
+
+def test_catch_up_of_settings_rows_found_by_their_key(tmp_path):
+    # given an import with settings of each kind (rows without an id in the source)
+    base_rows = same_rows()
+    rows = base_rows()
+    rows["settings"] += [
+        {"entity_type": "restaurant", "entity_id": "10", "setting_key": "tips", "setting_value": "true",
+         "setting_type": "boolean"},
+        {"entity_type": "restaurant", "entity_id": "20", "setting_key": "vat_rate", "setting_value": "20.00",
+         "setting_type": "number"},
+        {"entity_type": "restaurant", "entity_id": "20", "setting_key": "tips", "setting_value": "false",
+         "setting_type": "boolean"},
+        {"entity_type": "platform", "entity_id": "1", "setting_key": "brand", "setting_value": "Fynlo",
+         "setting_type": "string"},
+    ]
+    assert migrate(write_export(tmp_path / "export", rows))[0] == 0
+    # and ours changed since: one setting changed here only, one changed in both, one gone from the
+    # source changed in ours
+    owner_execute("UPDATE restaurant_settings SET setting_value = '12.50' WHERE restaurant_id = 20"
+                  " AND setting_key = 'vat_rate'")
+    owner_execute("UPDATE restaurant_settings SET setting_value = 'true' WHERE restaurant_id = 20"
+                  " AND setting_key = 'tips'")
+    ours = settings_rows()
+    before = every_table()
+    # a newer source: the currency changed (source only), restaurant 20's tips changed (both), restaurant
+    # 10's tips gone (untouched), the brand gone too, restaurant 20's VAT unchanged (ours only)
+    newer = copy.deepcopy(rows)
+    newer["settings"][0]["setting_value"] = "EUR"
+    newer["settings"][4]["setting_value"] = "maybe"
+    newer["settings"] = [row for row in newer["settings"] if row["setting_key"] not in ("brand",)
+                         and (row["setting_key"], row["entity_id"]) != ("tips", "10")]
+    source = write_export(tmp_path / "newer", newer)
+    # when it is caught up as a dry run, nothing is written and it says what would be done
+    code, out, dry = migrate(source, "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert every_table() == before
+    # when it is caught up
+    code, out, report = migrate(source, "--catch-up")
+    # then the setting changed in the source only is updated, the one changed in ours only kept, the
+    # one changed in both a conflict (both versions), the untouched ones gone from the source deleted
+    assert code == 1, out
+    settings = report["tables"]["settings"]  # (both settings tables' rows: the source file's figures)
+    assert (settings["updated"], settings["kept_ours"], settings["conflicts"], settings["deleted"]) == (
+        1, 1, 1, 2), settings
+    assert settings["balanced"] is True
+    (conflict,) = report["conflicts"]["restaurant_settings"]
+    assert conflict["key"] == ["20", "tips"]
+    assert conflict["source"]["setting_value"] == "maybe" and conflict["ours"]["setting_value"] == "true"
+    assert settings_rows() == {
+        "platform_settings": [(1, "currency", "EUR")],
+        "restaurant_settings": [(10, "vat_rate", "20.00"), (20, "tips", "true"), (20, "vat_rate", "12.50")],
+    }, settings_rows()
+    for kind in ("updated", "kept_ours", "conflicts", "deleted", "kept_not_deleted"):
+        assert dry["tables"]["settings"][kind] == settings[kind], kind
+    # and a second catch-up from the same source changes nothing more
+    after = every_table()
+    code, out, again = migrate(source, "--catch-up")
+    assert every_table() == after
+    assert again["tables"]["settings"]["updated"] == again["tables"]["settings"]["deleted"] == 0
+    # and --undo of the catch-up puts the settings back as they were
+    code, out, _ = command("--undo", str(run_ids()[2]))
+    code, out, _ = command("--undo", str(run_ids()[1]))
+    assert code == 0, out
+    assert settings_rows() == ours
+    assert every_table() == before
+
+
+# -- --catch-up of the fynlo-v1 format --
+
+ORDER_A, ORDER_B, ORDER_NEW, PAY_B = u(67), u(68), u(69), u(75)
+V1_TS = "2025-08-03 12:00:00+00"
+
+
+@pytest.fixture
+def legacy_copy(fynlo_v1):
+    """A legacy database of our own (a copy of the module's), with two more orders: A with two
+    lines and a note (archived), B with a line and a payment. Yields a function running SQL in it."""
+    name = f"{fynlo_v1['url'].rsplit('/', 1)[1]}_copy"
+    admin = psycopg.connect(owner_conninfo("postgres"), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{fynlo_v1["url"].rsplit("/", 1)[1]}"')
+    conn = psycopg.connect(owner_conninfo(name), autocommit=True)
+
+    def order_row(key, number, items, **extra):
+        row = {"id": key, "restaurant_id": R1, "order_number": number, "status": "completed", "subtotal": "7.00",
+               "total_amount": "7.00", "created_by": MANAGER, "items": json.dumps(items), "created_at": V1_TS,
+               **extra}
+        conn.execute(f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                     list(row.values()))
+
+    order_row(ORDER_A, "ORD-A", [item(TACO, 1, "3.50", "3.50"), item(TACO, 1, "3.50", "3.50")], special_instructions="window seat")
+    order_row(ORDER_B, "ORD-B", [item(BURRITO, 1, "8.00", "8.00")])
+    conn.execute("INSERT INTO payments (id, order_id, payment_method, amount, status, created_at)"
+                 " VALUES (%s, %s, 'cash', '8.00', 'completed', %s)", [PAY_B, ORDER_B, V1_TS])
+    conn.source = fynlo_v1["url"].rsplit("/", 1)[0] + "/" + name
+    yield conn
+    conn.close()
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def ids_of(*keys: str) -> dict:
+    """Our ids of legacy orders, payments and products (the order lines' map has the orders' keys too)."""
+    found = dict(owner_rows("legacy_id_map WHERE legacy_table IN ('orders', 'payments', 'products')",
+                            "legacy_key, new_id", "1"))
+    return {key: found.get(key) for key in keys}
+
+
+def lines_of(order_id) -> list[tuple]:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT id, product_id, quantity, total_price::text FROM order_items WHERE order_id = %s"
+                       " ORDER BY id", [order_id])
+        return cursor.fetchall()
+
+
+def archived(key: str):
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT row FROM legacy_archive WHERE legacy_table = 'orders' AND legacy_key = %s", [key])
+        row = cursor.fetchone()
+    return None if row is None else (json.loads(row[0]) if isinstance(row[0], str) else row[0])
+
+
+def test_a_fynlo_v1_catch_up_follows_the_legacy_orders_through_the_id_map(legacy_copy, tmp_path):
+    # given an import of the legacy database
+    code, out, _ = migrate_v1(legacy_copy.source, tmp_path / "import")
+    assert code == 1, out  # the rejects its legacy data has by design
+    ids = ids_of(GOOD_ORDER, R2_ORDER, ORDER_A, ORDER_B, PAY_B)
+    assert len(lines_of(ids[GOOD_ORDER])) == 2 and len(lines_of(ids[ORDER_A])) == 2
+    assert archived(ORDER_A)["special_instructions"] == "window seat"
+    assert archived(GOOD_ORDER)["kitchen_note"] == "rush" and archived(ORDER_B) is not None
+    # when the legacy system moves on: a new order; the good order gains a line (more than it had
+    # when first imported); R2's order's quantity changes; A loses a line and its note; B is
+    # deleted with its payment; the good order's unknown column changes
+    later = "2025-08-05 12:00:00+00"
+    legacy_copy.execute(
+        "INSERT INTO orders (id, restaurant_id, order_number, status, subtotal, total_amount, created_by, items,"
+        " created_at) VALUES (%s, %s, 'ORD-NEW', 'completed', '3.50', '3.50', %s, %s, %s)",
+        [ORDER_NEW, R1, MANAGER, json.dumps([item(TACO, 1, "3.50", "3.50")]), later])
+    legacy_copy.execute("UPDATE orders SET items = (items::jsonb || %s::jsonb)::json, subtotal = '18.50',"
+                        " total_amount = '18.50', kitchen_note = 'slow', updated_at = %s WHERE id = %s",
+                        [json.dumps([item(TACO, 1, "3.50", "3.50")]), later, GOOD_ORDER])
+    legacy_copy.execute("UPDATE orders SET items = %s, subtotal = '8.00', total_amount = '8.00', updated_at = %s"
+                        " WHERE id = %s", [json.dumps([item(u(43), 2, "4.00", "8.00")]), later, R2_ORDER])
+    legacy_copy.execute("UPDATE orders SET items = %s, subtotal = '3.50', total_amount = '3.50', special_instructions = NULL,"
+                        " updated_at = %s WHERE id = %s",
+                        [json.dumps([item(TACO, 1, "3.50", "3.50")]), later, ORDER_A])
+    legacy_copy.execute("DELETE FROM payments WHERE id = %s", [PAY_B])
+    legacy_copy.execute("DELETE FROM orders WHERE id = %s", [ORDER_B])
+    before, before_lines = snapshot(), lines_of(ids[GOOD_ORDER])
+    # then a dry run writes nothing
+    code, out, dry = migrate_v1(legacy_copy.source, tmp_path / "dry", "--catch-up", "--dry-run")
+    assert code == 1, out
+    assert snapshot() == before
+    # and without --catch-up the order with more lines is rejected (a conflict): the changed orders
+    # and their lines stay as they were, nothing is deleted (only the new order goes in)
+    def existing():
+        return ([row for row in before_orders() if row[0] in ids.values()],
+                {key: lines_of(ids[key]) for key in (GOOD_ORDER, R2_ORDER, ORDER_A, ORDER_B)})
+
+    def before_orders():
+        return owner_rows("orders", "id, status, total_amount::text, items_count, updated_at")
+
+    unchanged = existing()
+    code, out, plain = migrate_v1(legacy_copy.source, tmp_path / "plain")
+    assert code == 1, out
+    assert any("more lines than when it was first imported" in sample.get("reason", "")
+               for sample in plain["rejects"]["order_items"]["sample"]), plain["rejects"]["order_items"]
+    assert plain["tables"]["orders"]["conflicts"] == 3 and plain["tables"]["orders"]["updated"] == 0
+    assert existing() == unchanged
+    # when it is caught up
+    code, out, report = migrate_v1(legacy_copy.source, tmp_path / "catch-up", "--catch-up")
+    assert code == 1, out
+    # then the new order has a new id (past the others) and its line
+    new = ids_of(ORDER_NEW)[ORDER_NEW]
+    assert new is not None and new > max(i for i in ids.values() if i)
+    assert ("ORD-NEW",) in owner_rows("orders", "order_number", "1")
+    assert [line[1:] for line in lines_of(new)] == [(ids_of(TACO)[TACO], 1, "3.50")]
+    # the good order's lines are the source's three (new line ids), the old two gone
+    good = lines_of(ids[GOOD_ORDER])
+    assert [line[1:] for line in good] == [(ids_of(TACO)[TACO], 2, "7.00"), (ids_of(BURRITO)[BURRITO], 1, "8.00"),
+                                           (ids_of(TACO)[TACO], 1, "3.50")], good
+    assert not {line[0] for line in good} & {line[0] for line in before_lines}
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SELECT items_count, total_amount::text FROM orders WHERE id = %s", [ids[GOOD_ORDER]])
+        assert cursor.fetchone() == (4, "18.50")
+    # R2's order's line has its new quantity; A has one line left
+    assert [line[2:] for line in lines_of(ids[R2_ORDER])] == [(2, "8.00")]
+    assert len(lines_of(ids[ORDER_A])) == 1
+    # B is gone, with its line and its payment
+    assert owner_rows("orders", "id", "1").count((ids[ORDER_B],)) == 0
+    assert lines_of(ids[ORDER_B]) == []
+    assert (ids[PAY_B],) not in owner_rows("payments", "id")
+    # the archive follows: the changed unknown column, A's note gone, B's row gone (and the
+    # archive of its payment)
+    assert archived(GOOD_ORDER)["kitchen_note"] == "slow"
+    assert archived(ORDER_A) == {"payment_status": "pending"}
+    assert archived(ORDER_B) is None
+    assert not owner_rows(f"legacy_archive WHERE legacy_key IN ('{ORDER_B}', '{PAY_B}')", "legacy_table", "1")
+    tables = report["tables"]
+    assert tables["orders"]["updated"] == 3 and tables["orders"]["deleted"] == 1  # (the new one: by the plain run)
+    assert dry["tables"]["orders"]["imported"] == 1
+    assert tables["order_items"]["deleted"] == 4  # the good order's old two, A's second, B's
+    assert tables["payments"]["deleted"] == 1
+    # and the dry run said the same of orders
+    for kind in ("updated", "deleted", "kept_not_deleted"):
+        assert dry["tables"]["orders"][kind] == tables["orders"][kind], kind
+    # and a second catch-up from the same source changes nothing
+    after = snapshot()
+    code, out, again = migrate_v1(legacy_copy.source, tmp_path / "again", "--catch-up")
+    assert snapshot() == after
+    assert sum(t["updated"] + t["deleted"] + t["imported"] for t in again["tables"].values()) == 0, out

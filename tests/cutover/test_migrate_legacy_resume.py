@@ -3,7 +3,9 @@ the database ends identical to an uninterrupted import, and no foreign key stays
 
 from __future__ import annotations
 
+import csv
 import io
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,12 +80,12 @@ def wait_for_importers_to_leave(conn: psycopg.Connection) -> None:
         time.sleep(0.01)
 
 
-def run_until(source: Path, rejects: Path, condition: str, *, deadline: float = 60.0) -> int | None:
-    """Start the command in its own process and SIGKILL it as soon as `condition` (SQL,
-    as the owner) holds; the process's exit code (-9 when killed)."""
+def run_until(source: Path, rejects: Path, condition: str, *options: str, deadline: float = 60.0) -> int | None:
+    """Start the command (with `options`) in its own process and SIGKILL it as soon as
+    `condition` (SQL, as the owner) holds; the process's exit code (-9 when killed)."""
     process = subprocess.Popen(
         [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate_legacy", str(source),
-         "--batch-size", BATCH, "--timezone", "UTC", "--rejects", str(rejects)],
+         "--batch-size", BATCH, "--timezone", "UTC", "--rejects", str(rejects), *options],
         env=command_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     started = time.monotonic()
@@ -234,6 +236,108 @@ def test_a_key_restored_through_a_deadlock_is_retried_and_validated():
         ).fetchone() == (True,)
         assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
     assert len(other_errors) <= 1
+
+
+LATER = "2025-06-01T12:00:00+00:00"
+
+
+def edit_export(path: Path, table: str, edit) -> None:
+    """Rewrite one file of a generated export: `edit(rows)` returns the new list of dicts."""
+    file = path / f"{table}_export.csv"
+    with open(file, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    with open(file, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows(edit(rows))
+
+
+def newer_export(export: Path, newer: Path) -> None:
+    """The legacy system some days on: every 5th order renamed (a later updated_at), every 9th
+    order line's instructions changed, every 10th line gone, 200 new orders at the end."""
+    shutil.copytree(export, newer)
+
+    def orders(rows):
+        for row in rows[::5]:
+            row["customer_name"] = f"{row['customer_name']} (regular)"
+            row["updated_at"] = LATER
+        last = max(int(row["id"]) for row in rows)
+        return rows + [{**row, "id": str(last + n + 1), "order_number": f"NEW-{last + n + 1}"}
+                       for n, row in enumerate(rows[:200])]
+
+    def order_items(rows):
+        for row in rows[::9]:
+            row["special_instructions"] = "no onions"
+        return [row for index, row in enumerate(rows) if index % 10 != 3]
+
+    edit_export(newer, "orders", orders)
+    edit_export(newer, "order_items", order_items)
+
+
+def bookkeeping() -> dict[str, list[tuple]]:
+    """What the runs recorded of each row (not which run: the run ids differ)."""
+    with owner_connection() as conn:
+        return {
+            "rows": conn.execute(
+                "SELECT table_name, row_id, source_hash, CASE WHEN table_name = 'users' THEN NULL ELSE written_hash END"
+                " FROM legacy_import_rows ORDER BY 1, 2"
+            ).fetchall(),
+            "changes": conn.execute(
+                "SELECT table_name, row_id, action, prior - 'password_hash' FROM legacy_import_changes ORDER BY 1, 2"
+            ).fetchall(),
+        }
+
+
+def start_again(source: Path, rejects: Path) -> None:
+    """The same start: the tables and the bookkeeping emptied, the older export imported, and
+    ours changed since (conflicts, rows kept because ours changed, lines that stay)."""
+    empty_the_tables()
+    with owner_connection() as conn:
+        conn.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+    with pytest.raises(CommandError):  # the bad rows: exit 1
+        call_command("migrate_legacy", str(source), "--batch-size", BATCH, "--timezone", "UTC",
+                     "--rejects", str(rejects), stdout=io.StringIO(), stderr=io.StringIO())
+    with owner_connection() as conn:
+        conn.execute("UPDATE orders SET table_number = 'T9' WHERE id % 11 = 0")
+        conn.execute("UPDATE order_items SET special_instructions = 'ours' WHERE id % 40 = 3")
+
+
+def test_a_catch_up_killed_at_several_points_then_rerun_is_as_an_uninterrupted_catch_up(tmp_path):
+    # given an import of an older export, ours changed since, and a newer export, caught up
+    # once without interruption
+    generate_export(tmp_path / "export", orders=1500, bad_rows=2, seed=21)
+    newer_export(tmp_path / "export", tmp_path / "newer")
+    start_again(tmp_path / "export", tmp_path / "rejects-import")
+    code = run_until(tmp_path / "newer", tmp_path / "rejects-whole", "SELECT false", "--catch-up")
+    assert code == 1  # the bad rows and the conflicts
+    expected, expected_books = dump(), bookkeeping()
+    changes = {action: sum(1 for row in expected_books["changes"] if row[2] == action)
+               for action in ("updated", "deleted")}
+    assert changes["updated"] > 300 and changes["deleted"] > 300, changes
+    assert len(expected["orders"]) > 1600  # the new ones in
+
+    # when, from the same start, the catch-up is killed: at its first update, in the middle of
+    # the orders' updates, once the new orders go in, in the middle of the lines' updates
+    start_again(tmp_path / "export", tmp_path / "rejects-import")
+    kill_points = [
+        "SELECT count(*) > 0 FROM legacy_import_changes",
+        "SELECT count(*) > 150 FROM legacy_import_changes WHERE table_name = 'orders'",
+        "SELECT count(*) > 1500 FROM orders",
+        "SELECT count(*) > 200 FROM legacy_import_changes WHERE table_name = 'order_items'",
+    ]
+    codes = [run_until(tmp_path / "newer", tmp_path / "rejects", point, "--catch-up") for point in kill_points]
+    # and then run once more, plainly
+    final = run_until(tmp_path / "newer", tmp_path / "rejects", "SELECT false", "--catch-up")
+
+    # then every kill landed, and every table, and what the bookkeeping says of each row, is
+    # what the uninterrupted catch-up made
+    assert codes == [-signal.SIGKILL] * len(kill_points)
+    assert final == 1
+    assert dump() == expected
+    assert bookkeeping() == expected_books
+    with owner_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM legacy_import_ledger").fetchone()[0] == 0
 
 
 def legacy_tables() -> dict[str, list[tuple]]:

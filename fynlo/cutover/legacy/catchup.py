@@ -10,7 +10,8 @@ untouched: the source's version is applied, the row as it was first kept in
 `legacy_import_changes` (with its bookkeeping then). Both changed: a conflict, listed with both
 versions, never overwritten. A source row whose `updated_at` is earlier than ours (untouched,
 so what was imported) is stale: never applied, listed. A row no import wrote is a conflict, as
-without --catch-up.
+without --catch-up. Rows without an id in the source (settings) are found by their identity
+(scope and key); their bookkeeping is by the database's id.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from fynlo.cutover.common import first_line
 from fynlo.cutover.legacy.ids import IdMap64, IdSet
 from fynlo.cutover.legacy.load import stream_int_rows
 from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
@@ -36,88 +38,138 @@ class CatchUp:
     stale_list: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)  # load.Conflict, changed on both sides (or never imported)
     versions: dict = field(default_factory=dict)  # key -> ours (for the conflicts listed)
+    refused: list = field(default_factory=list)  # (load.Conflict, reason): the database refused the source's version
 
 
 def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
-           run: int, now_text: str) -> CatchUp:
-    """Sort a committed batch's differing rows (its existing rows still in `compare_table`)."""
+           run: int | None, now_text: str, *, dry_run: bool = False, identity: tuple[str, ...] = ("id",)) -> CatchUp:
+    """Sort a committed batch's differing rows (its existing rows still in `compare_table`).
+    Rows are found by `identity`: their id, or (settings) their scope and key. In a dry run
+    (`run` None) nothing is kept: the differing rows are put in `compare_table` and decided, and
+    applied, in a transaction rolled back."""
+    if dry_run:
+        with conn.transaction(force_rollback=True):
+            conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(compare_table)))
+            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                sql.Identifier(compare_table), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                copy.write("".join(conflict.text + "\n" for conflict in conflicts))
+            return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=True)
+    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=False)
+
+
+def _join(identity: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(" AND ").join(sql.SQL("c.{0} = t.{0}").format(sql.Identifier(c)) for c in identity)
+
+
+def _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, *, dry_run: bool) -> CatchUp:
     outcome = CatchUp()
-    by_id = {}
+    by_key = {}
     for conflict in conflicts:
         key = conflict.key
-        if isinstance(key, str) and key.isdigit():
-            by_id[int(key)] = conflict
-        else:
+        if identity == ("id",) and not (isinstance(key, str) and key.isdigit()):
             outcome.conflicts.append(conflict)
-    if not by_id:
+        else:
+            by_key[key] = conflict
+    if not by_key:
         return outcome
     stale = sql.SQL("c.updated_at < t.updated_at") if "updated_at" in columns else sql.SQL("false")
     selected = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c)) for c in columns)
-    with in_utc(conn):
-        found = {
-            row[0]: row[1:]
-            for row in conn.execute(
-                sql.SQL(
-                    "SELECT t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
-                    " FROM {table} t JOIN {temp} c ON c.id = t.id"
-                    " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id WHERE t.id = ANY(%s)"
-                ).format(hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
-                         temp=sql.Identifier(compare_table), rows=sql.Identifier(ROWS)),
-                [table, list(by_id)],
-            )
-        }
-    apply_ids, apply_hashes = [], []
-    for ident, conflict in by_id.items():
-        row = found.get(ident)
-        if row is None or row[0] is None:  # deleted meanwhile, or never imported: as without --catch-up
+    keys = sql.SQL(", ").join(sql.SQL("t.{}::text").format(sql.Identifier(c)) for c in identity)
+    where = sql.SQL(" WHERE t.id = ANY(%s)") if identity == ("id",) else sql.SQL("")
+    found = {}
+    with in_utc(conn):  # ours hashed as the written hashes were
+        for row in conn.execute(
+            sql.SQL(
+                "SELECT ARRAY[{keys}], t.id, r.source_hash, r.written_hash = {hash}, coalesce({stale}, false), {selected}"
+                " FROM {table} t JOIN {temp} c ON {join}"
+                " LEFT JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id{where}"
+            ).format(keys=keys, hash=row_hash(columns), stale=stale, selected=selected, table=sql.Identifier(table),
+                     temp=sql.Identifier(compare_table), join=_join(identity), rows=sql.Identifier(ROWS), where=where),
+            [table, [int(key) for key in by_key]] if identity == ("id",) else [table],
+        ):
+            found[row[0][0] if len(row[0]) == 1 else tuple(row[0])] = row[1:]
+    apply_ids, apply_hashes, by_id = [], [], {}
+    for key, conflict in by_key.items():
+        row = found.get(key)
+        if row is None or row[1] is None:  # deleted meanwhile, or never imported: as without --catch-up
             outcome.conflicts.append(conflict)
             if row is not None:
-                outcome.versions[ident] = _version(columns, list(row[3:]))
+                outcome.versions[key] = _version(columns, list(row[4:]))
             continue
-        recorded, untouched, is_stale, *ours = row
+        ident, recorded, untouched, is_stale, *ours = row
         new_hash = source_hash(conflict.text, now_text)
         if new_hash == bytes(recorded):
             outcome.kept_ours += 1  # the source did not change: the difference is ours
         elif not untouched:
             outcome.conflicts.append(conflict)
-            outcome.versions[ident] = _version(columns, ours)
+            outcome.versions[key] = _version(columns, ours)
         elif is_stale:
             outcome.stale += 1
             if len(outcome.stale_list) < LISTED:
-                outcome.stale_list.append({"key": ident, "line": conflict.line,
+                outcome.stale_list.append({"key": int(key) if identity == ("id",) else list(key),
+                                           "line": conflict.line,
                                            "source": source_version(columns, conflict.text),
                                            "ours": _version(columns, ours)})
         else:
             apply_ids.append(ident)
             apply_hashes.append(new_hash)
+            by_id[ident] = conflict
     if apply_ids:
         with in_utc(conn):
-            _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run)
-        outcome.updated = len(apply_ids)
+            refused = _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run, record=not dry_run,
+                             identity=identity)
+        for ident, error in refused:
+            outcome.refused.append((by_id[ident], error))
+        outcome.updated = len(apply_ids) - len(refused)
     return outcome
 
 
 def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[int], hashes: list[bytes],
-           run: int) -> None:
-    """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction."""
+           run: int | None, *, record: bool = True, identity: tuple[str, ...] = ("id",)) -> list[tuple[int, str]]:
+    """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction
+    (in a dry run, `record` False, only the update, in the caller's transaction rolled back). Rows
+    the database refuses (a unique key another row of ours holds, ...) are found by halving and
+    left as they are: their (id, the database's reason)."""
     name = sql.Identifier(table)
     assignments = sql.SQL(", ").join(
-        sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns if c != "id"
+        sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns if c not in identity
     )
+    keep = sql.SQL(
+        "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
+        " prior_written_hash) SELECT %s, %s, t.id, 'updated', to_jsonb(t), r.run_id, r.source_hash,"
+        " r.written_hash FROM {table} t JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id"
+        " WHERE t.id = ANY(%s)"
+    ).format(changes=sql.Identifier(CHANGES), table=name, rows=sql.Identifier(ROWS))
+    update = sql.SQL("UPDATE {} t SET {} FROM {} c WHERE {} AND t.id = ANY(%s)").format(
+        name, assignments, sql.Identifier(compare_table), _join(identity))
+    book = sql.SQL(
+        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
+        " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+        " WHERE r.table_name = %s AND r.row_id = s.row_id"
+    ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name)
+    refused: list[tuple[int, str]] = []
+
+    def attempt(ids: list[int], hashes: list[bytes]) -> None:
+        try:
+            with conn.transaction():
+                if record:
+                    conn.execute(keep, [run, table, table, ids])
+                conn.execute(update, [ids])
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                if record:
+                    conn.execute(book, [run, ids, hashes, table])
+        except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
+            if len(ids) == 1:
+                refused.append((ids[0], first_line(error)))
+                return
+            middle = len(ids) // 2
+            attempt(ids[:middle], hashes[:middle])
+            attempt(ids[middle:], hashes[middle:])
+
     with conn.transaction():
-        conn.execute(sql.SQL(
-            "INSERT INTO {changes} (run_id, table_name, row_id, action, prior, prior_run_id, prior_source_hash,"
-            " prior_written_hash) SELECT %s, %s, t.id, 'updated', to_jsonb(t), r.run_id, r.source_hash,"
-            " r.written_hash FROM {table} t JOIN {rows} r ON r.table_name = %s AND r.row_id = t.id"
-            " WHERE t.id = ANY(%s)"
-        ).format(changes=sql.Identifier(CHANGES), table=name, rows=sql.Identifier(ROWS)), [run, table, table, ids])
-        conn.execute(sql.SQL("UPDATE {} t SET {} FROM {} c WHERE c.id = t.id AND t.id = ANY(%s)").format(
-            name, assignments, sql.Identifier(compare_table)), [ids])
-        conn.execute(sql.SQL(
-            "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
-            " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
-            " WHERE r.table_name = %s AND r.row_id = s.row_id"
-        ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name), [run, ids, hashes, table])
+        attempt(ids, hashes)
+    return refused
 
 
 def hash64(digest: bytes) -> int:

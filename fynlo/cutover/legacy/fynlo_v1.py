@@ -522,6 +522,11 @@ class Translation:
         self.spans = KeyMap(spans=True)
         self.conn = None
         self.archive_rows: list = []
+        # --catch-up: the archive rows written this run, the legacy tables read whole by the target
+        # that archives them, and the keys of their rows rejected whole (their archive rows stay)
+        self.archived_keys: set = set()
+        self.read_whole: set = set()
+        self.unsure_keys: dict[str, set] = {}
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -621,7 +626,7 @@ class Translation:
             if "users" in self.raw.files and "permissions" in self.headers["users"]:
                 self._assign(PERMISSIONS_MAP, "user_permissions", self._permission_keys())
             if "orders" in self.raw.files and "items" in self.headers["orders"]:
-                self._assign(ITEMS_MAP, "order_items", self._item_spans(), spans=True)
+                self._assign(ITEMS_MAP, "order_items", self._item_spans(), spans=True, grow=importer.catch_up)
             self._prepare_stock()
             self._assign_staff()
         self._slugs()
@@ -667,13 +672,22 @@ class Translation:
                 len(items) if isinstance(items, list) else 0
             )
 
-    def _assign(self, name: str, target: str, keys, *, spans: bool = False) -> None:
-        """New keys get ids past the highest of the map and of the table, in created_at order."""
+    def _assign(self, name: str, target: str, keys, *, spans: bool = False, grow: bool = False) -> None:
+        """New keys get ids past the highest of the map and of the table, in created_at order.
+        With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
+        was first imported) gets a new range: its rows are then new, the old ones gone."""
         conn = self.conn
         conn.execute("TRUNCATE _legacy_keys")
         with conn.cursor().copy("COPY _legacy_keys (key, created, span) FROM STDIN") as copy:
             for key, created, span in keys:
                 copy.write_row((key, created or None, span))
+        if grow:
+            grown = conn.execute(
+                sql.SQL("DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %s AND m.legacy_key = k.key"
+                        " AND k.span > m.span").format(map=sql.Identifier(ID_MAP)), [name],
+            ).rowcount
+            if grown:
+                self.count("orders.items: orders with more lines than when first imported, given new line ids", grown)
         conn.execute(
             sql.SQL(
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span)"
@@ -815,17 +829,20 @@ class Translation:
         for legacy in (first, *others):
             if legacy in self.raw.files:
                 make = getattr(self, f"_{target}" if legacy == first else f"_{target}_from_{legacy}")
-                yield from self._legacy_rows(legacy, make, header)
+                yield from self._legacy_rows(target, legacy, make, header)
         self._flush_archive()
 
-    def _legacy_rows(self, legacy: str, make, header: list[str]):
+    def _legacy_rows(self, target: str, legacy: str, make, header: list[str]):
         """The rows `make` turns the rows of one legacy table into, with their places."""
         file = self.raw.files[legacy]
         legacy_header = self.headers[legacy]
         place = file.place
+        whole = target == legacy  # the target that archives the legacy table's rows
+        unsure = self.unsure_keys.setdefault(legacy, set()) if self.importer.catch_up else None
         for line, fields in read_records(file):
             where = place(line)
             if len(fields) != len(legacy_header):
+                whole = False
                 yield where, Rejected([""] * len(header), RowError(
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
@@ -834,6 +851,8 @@ class Translation:
             try:
                 produced = make(row, out, where)
             except RowError as error:
+                if unsure is not None:
+                    unsure.add((row.get("id") or row.get("sku") or "").strip())
                 yield where, Rejected([_text(out.get(c)) for c in header], error)
                 continue
             if produced is None:
@@ -845,6 +864,8 @@ class Translation:
                         yield sub_place, Rejected([_text(known.get(c)) for c in header], sub)
                     else:
                         yield sub_place, [_text(sub.get(c)) for c in header]
+        if whole:
+            self.read_whole.add(legacy)
 
     def _updated(self, row) -> str:
         """`updated_at` is NULL until a row's first change: then it is its created_at."""
@@ -863,6 +884,8 @@ class Translation:
         self.report.archived[table] = self.report.archived.get(table, 0) + 1
         if self.importer.dry_run:
             return
+        if self.importer.catch_up:
+            self.archived_keys.add((table, key.strip()))
         self.archive_rows.append((table, key.strip(), restaurant or None, json.dumps(data, default=str)))
         if len(self.archive_rows) >= ARCHIVE_BATCH:
             self._flush_archive()
@@ -1165,8 +1188,8 @@ class Translation:
                 continue
             try:
                 line = self._line(item, index)
-            except RowError as error:
-                produced.append((place, error, {"order_id": order}))
+            except RowError as error:  # (with its id: a line rejected this run is not gone from the source)
+                produced.append((place, error, {"order_id": order, "id": str(first + index)}))
                 continue
             produced.append((place, {"id": str(first + index), "order_id": order, "created_at": row.get("created_at"),
                                      **line}))
@@ -1773,6 +1796,7 @@ class Translation:
         for table, file in self.raw.files.items():
             if table in MAPPED:
                 continue
+            self.read_whole.add(table)
             header = self.headers[table]
             key_at = header.index("id") if "id" in header else (header.index("sku") if "sku" in header else None)
             restaurant_at = header.index("restaurant_id") if "restaurant_id" in header else None
@@ -1786,6 +1810,32 @@ class Translation:
                 if table in UNMATCHED:
                     self.count(f"{table}: {UNMATCHED[table]}: kept in the archive only")
         self._flush_archive()
+        if self.importer.catch_up and not self.importer.dry_run:
+            self._prune_archive()
+
+    def _prune_archive(self) -> None:
+        """--catch-up: archive rows of the legacy tables read whole this run that this run did
+        not write (their legacy row is gone, or no longer has what went to the archive) are
+        deleted; those of rows rejected whole this run stay."""
+        gone_tables, gone_keys = [], []
+        for legacy in sorted(self.read_whole):
+            unsure = self.unsure_keys.get(legacy, ())
+            for table, key in self.conn.execute(
+                sql.SQL("SELECT legacy_table, legacy_key FROM {} WHERE legacy_table = %s OR legacy_table LIKE %s")
+                .format(sql.Identifier(ARCHIVE)), [legacy, f"{legacy}.%"],
+            ):
+                if (table, key) not in self.archived_keys and key not in unsure:
+                    gone_tables.append(table)
+                    gone_keys.append(key)
+        if gone_keys:
+            with self.conn.transaction():
+                self.conn.execute(
+                    sql.SQL("DELETE FROM {} a USING unnest(%s::text[], %s::text[]) g (legacy_table, legacy_key)"
+                            " WHERE a.legacy_table = g.legacy_table AND a.legacy_key = g.legacy_key")
+                    .format(sql.Identifier(ARCHIVE)), [gone_tables, gone_keys],
+                )
+            self.count("legacy_archive: rows removed (their legacy row gone, or nothing of it archived now)",
+                       len(gone_keys))
 
     def close(self) -> None:
         if self.conn is not None and not self.conn.closed:

@@ -97,6 +97,10 @@ class Target:
     recorded: object = None  # --catch-up: catchup.Recorded, the rows an import wrote and their source hashes
     unchanged_present: int = 0  # --catch-up: source rows unchanged since the last run (not compared), ours too
     unchanged_kept: int = 0  # ... and ours changed since: kept_ours
+    # --catch-up, rows without an id (settings): the keys read this run, and those of rows rejected
+    seen_keys: set = field(default_factory=set)
+    rejected_keys: set = field(default_factory=set)
+    key_of: object = None  # the file's fields -> the key of a row of this target (for a rejected row)
 
 
 def legacy_import(
@@ -223,7 +227,7 @@ class _Importer:
                         else:
                             self._load_table(name, file)
                 self._finish()
-                if self.catch_up and self.run_id is not None:
+                if self.catch_up and self.verification is None:
                     self._delete_gone()
                 if self.translation is not None:
                     self.translation.finish()
@@ -515,6 +519,9 @@ class _Importer:
             targets[entity] = self._target(self.specs[target_name], columns, file, stream=False, rows=0)
         entity_index = header.index("entity_type")
         listed = ", ".join(SETTINGS_TARGETS)
+        key_positions = [header.index(c) for c in ("entity_id", "setting_key")]
+        for target in targets.values():
+            target.key_of = lambda fields: tuple(fields[i].strip() if i < len(fields) else None for i in key_positions)
 
         def route(fields: list[str]):
             if len(fields) != len(header):
@@ -537,6 +544,9 @@ class _Importer:
         finally:
             rejects.close()
         table.targets = {target.spec.name: target.imported for target in targets.values()}
+        if self.catch_up:
+            for target in targets.values():
+                self.caught_up[target.spec.name] = target
         if self.verification is not None:
             for target in targets.values():
                 self._verify_table(target, None, 0)
@@ -623,6 +633,7 @@ class _Importer:
         if recorded is not None:
             recorded_hash, ours_changed, now_text = recorded.hashes.get, recorded.ours_changed, self.now_text
             source_hash, hash64 = bookkeeping.source_hash, catch_up_rows.hash64
+        catching_up, seen_keys = self.catch_up, target.seen_keys
 
         def accept(fields: list[str], line: int) -> None:
             out, ident, restaurant, unusable = row(fields)
@@ -637,6 +648,8 @@ class _Importer:
             else:
                 key = tuple(_plain(out[position]) for position in identity_positions)
                 existing = key in db_keys
+                if catching_up:
+                    seen_keys.add(key)
             if not existing and check_unique is not None:
                 check_unique(out, line)
             if keep_values and ident is not None:
@@ -688,6 +701,8 @@ class _Importer:
         ident = _int_or_none(raw.get("id"))
         if self.catch_up and ident is not None:
             self.rejected_ids.setdefault(target.spec.name, set()).add(ident)
+        if self.catch_up and target.key_of is not None:
+            target.rejected_keys.add(target.key_of(fields))
         state = target.state
         if (
             ident is not None and ident > 0 and ident not in state.db_ids and state.values.get(ident) == 0
@@ -723,10 +738,10 @@ class _Importer:
         target.unchanged_present = target.unchanged_kept = 0
         state = target.state
         versions = {}
-        if self.catch_up and result.conflicts and self.run_id is not None and target.plan.identity == ("id",):
+        if self.catch_up and result.conflicts and self.verification is None:
             outcome = catch_up_rows.decide(
                 self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
-                result.conflicts, self.run_id, self.now_text,
+                result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run, identity=target.plan.identity,
             )
             result.conflicts, versions = outcome.conflicts, outcome.versions
             table.updated += outcome.updated
@@ -734,6 +749,10 @@ class _Importer:
             table.stale += outcome.stale
             if outcome.stale_list:
                 self.report.stale.setdefault(target.spec.name, []).extend(outcome.stale_list)
+            for conflict, error in outcome.refused:
+                table.rejected += 1
+                rejects.write(_fields_of(conflict.text), conflict.line, None,
+                              f"the database refused the source's version of the row: {error}")
         for conflict in result.conflicts:
             table.rejected += 1
             table.conflicts += 1
@@ -744,7 +763,7 @@ class _Importer:
                 entry = {"key": conflict.key, "line": conflict.line, "columns": conflict.columns}
                 if self.catch_up:  # both versions: the source's and ours
                     entry["source"] = verify_rows.source_version(target.plan.copy_columns, conflict.text)
-                    entry["ours"] = versions.get(int(conflict.key)) if str(conflict.key).isdigit() else None
+                    entry["ours"] = versions.get(conflict.key)
                 target.conflict_list.append(entry)
             rejects.write(_fields_of(conflict.text), conflict.line, None, reason)
         for failed in result.failed:
@@ -760,6 +779,17 @@ class _Importer:
         are deleted where ours is untouched, children first; the others are kept and listed."""
         names, ids = [], []
         for name, target in self.caught_up.items():
+            if target.plan.identity != ("id",):  # settings: by their scope and key
+                identity = load.sql.SQL(", ").join(
+                    load.sql.SQL("t.{}::text").format(load.sql.Identifier(c)) for c in target.plan.identity)
+                for ident, *key in self.conn.execute(load.sql.SQL(
+                    "SELECT t.id, {} FROM {} t JOIN {} r ON r.table_name = %s AND r.row_id = t.id"
+                ).format(identity, load.sql.Identifier(name), load.sql.Identifier(bookkeeping.ROWS)), [name]):
+                    key = tuple(key)
+                    if key not in target.seen_keys and key not in target.rejected_keys:
+                        names.append(name)
+                        ids.append(ident)
+                continue
             # ours less the source, in memory; the join below keeps the rows an import wrote
             # (not all of legacy_import_rows read back: that was most of a catch-up's time)
             rejected = self.rejected_ids.get(name, ())
@@ -772,7 +802,8 @@ class _Importer:
         from fynlo.cutover.legacy.undo import take_back
 
         outcome: dict = {}
-        with self.conn.transaction():
+        # a dry run takes them back the same way, in a transaction rolled back
+        with self.conn.transaction(force_rollback=self.dry_run):
             self.conn.execute(load.sql.SQL(
                 "CREATE TEMPORARY TABLE undo_rows ON COMMIT DROP AS SELECT r.table_name, r.row_id, r.written_hash,"
                 " NULL::text AS state FROM {} r JOIN unnest(%s::text[], %s::bigint[]) g (table_name, row_id)"
@@ -780,11 +811,13 @@ class _Importer:
             ).format(load.sql.Identifier(bookkeeping.ROWS)), [names, ids])
             columns = {name: target.plan.copy_columns for name, target in self.caught_up.items()}
             with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
-                take_back(self.conn, self.run_id, columns, outcome, deleting_run=self.run_id)
+                take_back(self.conn, self.run_id or 0, columns, outcome, deleting_run=self.run_id)
+        settings_targets = set(SETTINGS_TARGETS.values())
         for name, result in outcome.items():
-            table = self.report.tables[name]
-            table.deleted = result.deleted
-            table.kept_not_deleted = result.kept_total
+            # (the settings tables' rows are counted with their source file's, as the rest of them)
+            table = self.report.tables[SETTINGS_SOURCE if name in settings_targets else name]
+            table.deleted += result.deleted
+            table.kept_not_deleted += result.kept_total
             if result.kept_list:
                 self.report.not_deleted[name] = result.kept_list
 

@@ -365,8 +365,9 @@ def summary_lines(report: ImportReport) -> list[str]:
     caught = {kind: sum(getattr(t, kind) for t in tables)
               for kind in ("updated", "kept_ours", "stale", "deleted", "kept_not_deleted")}
     if any(caught.values()):
+        what = "catch-up (dry run, what it would do; nothing written)" if report.dry_run else "catch-up"
         lines.append(
-            f"catch-up: {caught['updated']:,} updated (changed in the source only), {caught['kept_ours']:,} kept "
+            f"{what}: {caught['updated']:,} updated (changed in the source only), {caught['kept_ours']:,} kept "
             f"(changed in ours only), {caught['stale']:,} stale (older than ours, not applied), "
             f"{caught['deleted']:,} deleted (gone from the source), {caught['kept_not_deleted']:,} gone from the "
             "source but kept"
