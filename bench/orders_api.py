@@ -19,8 +19,8 @@ Three sides, measured in the same run:
   the same number of clients, each with its own connection as the runtime role: what the
   database alone can do with these writes, without HTTP, Django or Python's pricing.
 
-With PgBouncer installed (/usr/sbin/pgbouncer, Debian's package; the bench does not install
-it), the API with RLS and the floor run once more through a PgBouncer in transaction mode
+With PgBouncer (/usr/sbin/pgbouncer, Debian's package, installed with apt-get when missing and
+root, as the tests install it; else left out saying why), the API with RLS and the floor run once more through a PgBouncer in transaction mode
 started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL server
 connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
 
@@ -82,6 +82,7 @@ class Round:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    client_cpu: float = 0.0  # the load generator's own CPU seconds (this process, all its threads)
 
 
 def seed(restaurants: int) -> list[Till]:
@@ -248,31 +249,70 @@ class Session:
 
 
 class ApiSession(Session):
-    """A keep-alive HTTP client of the API."""
+    """A keep-alive HTTP/1.1 client of the API on a raw socket: the request is encoded once per
+    till (only the Idempotency-Key changes), the response is read by its Content-Length. The
+    load generator shares the machine's cores with the server, so it does as little as it can
+    (http.client parses every response's headers with the email package)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.sock: socket.socket | None = None
+        self.requests: dict[int, tuple[bytes, bytes]] = {}
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _request(self, till: Till) -> tuple[bytes, bytes]:
+        """The request's bytes before and after its key."""
+        parts = self.requests.get(id(till))
+        if parts is None:
+            head = (f"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                    f"Content-Type: application/json\r\nAuthorization: Token {till.token}\r\n"
+                    f"Content-Length: {len(till.body)}\r\nIdempotency-Key: ").encode()
+            parts = self.requests[id(till)] = (head, b"\r\n\r\n" + till.body)
+        return parts
+
+    def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = self._connect()
+        self.sock.sendall(request)
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        head, body = data[:end], data[end + 4:]
+        status = int(head[9:12])
+        start = head.lower().find(b"\r\ncontent-length:")
+        if start < 0:
+            raise ConnectionError("a response without Content-Length")
+        line_end = head.find(b"\r\n", start + 2)
+        length = int(head[start + 17:line_end if line_end > 0 else len(head)])
+        while len(body) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            body += chunk
+        return status, body
 
     def place(self, till: Till) -> bool:
-        headers = {
-            "Content-Type": "application/json", "Authorization": f"Token {till.token}",
-            "Idempotency-Key": uuid.uuid4().hex,
-        }
+        head, tail = self._request(till)
         try:
-            self.conn.request("POST", "/api/v1/orders/", body=till.body, headers=headers)
-            response = self.conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            status, body = self._exchange(head + uuid.uuid4().hex.encode() + tail)
+        except (OSError, ValueError):
+            self.close()
             return False
-        if response.status == 201 and not till.sample:
+        if status == 201 and not till.sample:
             till.sample = json.loads(body)
-        return response.status == 201
+        return status == 201
 
     def close(self) -> None:
-        self.conn.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 # The floor's statements: those the API sends for one order (tests/pos/test_queries.py lists
@@ -434,12 +474,13 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Rou
     threads = [threading.Thread(target=client, args=(tills[i % len(tills)], session_for())) for i in range(clients)]
     for thread in threads:
         thread.start()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
+    result.client_cpu = time.process_time() - cpu
     return result
 
 
@@ -461,25 +502,25 @@ def api_statements_per_order(till: Till) -> int:
     return len(captured)
 
 
-def summary(rounds: list[Round]) -> tuple[float, float, float, int, int]:
+def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float]:
+    """orders/s, p50, p99, orders, errors, and the load generator's CPU seconds per order."""
     latencies = sorted(latency for r in rounds for latency in r.latencies)
     seconds = sum(r.seconds for r in rounds)
     count = len(latencies)
     rps = count / seconds if seconds else 0.0
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[min(count - 1, int(count * 0.99))] if latencies else float("nan")
-    return rps, p50, p99, count, sum(r.errors for r in rounds)
+    client_cpu = sum(r.client_cpu for r in rounds) / count if count else float("nan")
+    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu
 
 
 def _pgbouncer_wanted() -> str | None:
     """None when the bench runs through PgBouncer too; else why not."""
     if os.environ.get("BENCH_PGBOUNCER", "1") in ("0", ""):
         return "BENCH_PGBOUNCER=0"
-    from tests.pgbouncer import PGBOUNCER
+    from tests.pgbouncer import pgbouncer_unavailable
 
-    if not PGBOUNCER.exists():
-        return f"{PGBOUNCER} is not installed (apt-get install pgbouncer)"
-    return None
+    return pgbouncer_unavailable()  # installed with apt-get when missing (as root), as the tests do
 
 
 def run() -> bool:
@@ -551,10 +592,10 @@ def run() -> bool:
                 measured[key].append(load(session_for, tills, clients=clients, seconds=seconds / rounds))
     figures = {}
     for key, label, _ in sides:
-        rps, p50, p99, count, errors = summary(measured[key])
+        rps, p50, p99, count, errors, client_cpu = summary(measured[key])
         figures[key] = rps
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
-              f"({count} orders, {errors} errors)")
+              f"client CPU {client_cpu * 1000:5.2f} ms/order  ({count} orders, {errors} errors)")
     print(f"  statements per order: API {api_statements}, floor {floor_statements}")
     if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")
