@@ -83,6 +83,7 @@ class Round:
     errors: int = 0
     seconds: float = 0.0
     client_cpu: float = 0.0  # the load generator's own CPU seconds (this process, all its threads)
+    server_cpu: float = 0.0  # the gunicorn workers' CPU seconds (API sides)
 
 
 def seed(restaurants: int) -> list[Till]:
@@ -186,10 +187,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None) -> tuple[subprocess.Popen, int]:
+def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None,
+                 worker_class: str = "gthread") -> tuple[subprocess.Popen, int]:
     """gunicorn, 2 workers, on a free local port, with both database URLs pointing at `database`;
     `via`: the runtime role's connections go through this (host, port), a PgBouncer."""
     port = _free_port()
+    if worker_class == "sync":
+        threads = 1  # gunicorn makes a sync worker with more threads a gthread one
     url = _with_database(os.environ["DATABASE_URL"], database)
     extra = {}
     if via is not None:
@@ -209,7 +213,7 @@ def start_server(database: str, *, threads: int, via: tuple[str, int] | None = N
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "fynlo.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+         "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
         env=env, cwd=Path(__file__).resolve().parent.parent, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -296,6 +300,8 @@ class ApiSession(Session):
             if not chunk:
                 raise ConnectionError("the server closed the connection")
             body += chunk
+        if b"\r\nconnection: close" in head.lower():  # a sync worker: one request per connection
+            self.close()
         return status, body
 
     def place(self, till: Till) -> bool:
@@ -450,7 +456,25 @@ class FloorSession(Session):
         self.conn.close()
 
 
-def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Round:
+def server_cpu_seconds(server: subprocess.Popen | None) -> float:
+    """CPU seconds (user and system) the server's processes have used so far: its workers, read
+    from /proc (0 where there is no /proc)."""
+    if server is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        pids = [server.pid] + [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError):
+        return 0.0
+    return total / ticks
+
+
+def load(session_for, tills: list[Till], *, clients: int, seconds: float,
+         server: subprocess.Popen | None = None) -> Round:
     """`clients` clients, each with its own session (`session_for()`), placing orders for `seconds`."""
     result = Round()
     lock = threading.Lock()
@@ -474,13 +498,14 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Rou
     threads = [threading.Thread(target=client, args=(tills[i % len(tills)], session_for())) for i in range(clients)]
     for thread in threads:
         thread.start()
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu, served = time.perf_counter(), time.process_time(), server_cpu_seconds(server)
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
     result.client_cpu = time.process_time() - cpu
+    result.server_cpu = server_cpu_seconds(server) - served
     return result
 
 
@@ -502,8 +527,8 @@ def api_statements_per_order(till: Till) -> int:
     return len(captured)
 
 
-def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float]:
-    """orders/s, p50, p99, orders, errors, and the load generator's CPU seconds per order."""
+def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, float]:
+    """orders/s, p50, p99, orders, errors, and the load generator's and gunicorn's CPU seconds per order."""
     latencies = sorted(latency for r in rounds for latency in r.latencies)
     seconds = sum(r.seconds for r in rounds)
     count = len(latencies)
@@ -511,7 +536,8 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float]:
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[min(count - 1, int(count * 0.99))] if latencies else float("nan")
     client_cpu = sum(r.client_cpu for r in rounds) / count if count else float("nan")
-    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu
+    server_cpu = sum(r.server_cpu for r in rounds) / count if count else float("nan")
+    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu, server_cpu
 
 
 def _pgbouncer_wanted() -> str | None:
@@ -535,6 +561,7 @@ def run() -> bool:
     seconds = float(os.environ.get("BENCH_SECONDS", 30))
     rounds = int(os.environ.get("BENCH_ROUNDS", 10))
     threads = int(os.environ.get("BENCH_THREADS", 2))
+    worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")  # or sync (one request at a time per worker)
     pool = int(os.environ.get("BENCH_PGBOUNCER_POOL", 10))
     warmup = min(5.0, seconds / rounds)
     tills = seed(restaurants)
@@ -554,9 +581,9 @@ def run() -> bool:
             bouncer = stack.enter_context(running_pgbouncer(pool_size=pool))
         servers = []
         stack.callback(lambda: [stop_server(server) for server in servers])
-        with_rls, rls_port = start_server(database, threads=threads)
+        with_rls, rls_port = start_server(database, threads=threads, worker_class=worker_class)
         servers.append(with_rls)
-        without_rls, plain_port = start_server(plain, threads=threads)
+        without_rls, plain_port = start_server(plain, threads=threads, worker_class=worker_class)
         servers.append(without_rls)
         sides += [
             ("rls", "with RLS   ", lambda: ApiSession(rls_port)),
@@ -564,7 +591,9 @@ def run() -> bool:
             ("floor", "floor      ", lambda: FloorSession(floor_params)),
         ]
         if bouncer is not None:
-            bounced, bounced_port = start_server(database, threads=threads, via=(bouncer.host, bouncer.port))
+            bounced, bounced_port = start_server(
+                database, threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class
+            )
             servers.append(bounced)
             bounced_params = {**floor_params, "host": bouncer.host, "port": bouncer.port}
             sides += [
@@ -572,7 +601,7 @@ def run() -> bool:
                 ("floor_pgbouncer", "floor, PgB.", lambda: FloorSession(bounced_params)),
             ]
         print(f"orders_api: POST /api/v1/orders/ (5 items, 2 tracked, an Idempotency-Key), {clients} clients, gunicorn "
-              f"2 workers x {threads} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
+              f"2 {worker_class} workers x {threads if worker_class == 'gthread' else 1} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
               + ("through PgBouncer too (transaction mode, pool of " + str(pool) + ")" if no_pgbouncer is None
                  else f"not through PgBouncer: {no_pgbouncer}"), flush=True)
         # API warm-up first: each till's first response is what the floor writes
@@ -586,16 +615,20 @@ def run() -> bool:
         probe.close()
         floor_statements = probe.statements
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
+        server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         for number in range(rounds):
             shift = number % len(sides)
             for key, _, session_for in sides[shift:] + sides[:shift]:
-                measured[key].append(load(session_for, tills, clients=clients, seconds=seconds / rounds))
+                measured[key].append(
+                    load(session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key))
+                )
     figures = {}
     for key, label, _ in sides:
-        rps, p50, p99, count, errors, client_cpu = summary(measured[key])
+        rps, p50, p99, count, errors, client_cpu, server_cpu = summary(measured[key])
         figures[key] = rps
+        server = f"  gunicorn CPU {server_cpu * 1000:5.2f} ms/order" if server_cpu == server_cpu and server_cpu else ""
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
-              f"client CPU {client_cpu * 1000:5.2f} ms/order  ({count} orders, {errors} errors)")
+              f"client CPU {client_cpu * 1000:5.2f} ms/order{server}  ({count} orders, {errors} errors)")
     print(f"  statements per order: API {api_statements}, floor {floor_statements}")
     if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")
