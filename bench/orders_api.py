@@ -26,7 +26,9 @@ connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
 short rounds whose order rotates, so that drift on a shared machine hits every side alike.
-Printed: orders/s, p50 and p99 latency of each side, the statements one order sends, the
+Printed: orders/s, p50 and p99 latency of each side, the load generator's own CPU per order (the
+API's clients are raw sockets with pre-encoded requests, so they take little of the shared cores),
+the gunicorn workers' CPU per order (from /proc), the statements one order sends, the
 API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBouncer), and
 the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
 without): the median, because a burst of other load on the machine skews one round, not the
