@@ -39,11 +39,11 @@ demo: seed
 	@$(PY) manage.py seed_demo --print-logins
 	@echo "The README's API examples, against this server: scripts/api_examples.sh"
 	@echo ""
-	DEMO_SHOW_LOGINS=true $(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	DEMO_SHOW_LOGINS=true $(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 2 --access-logfile -
 
 serve: migrate
 	$(PY) manage.py collectstatic --no-input -v0
-	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(VENV)/bin/gunicorn fynlo.wsgi:application --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 2 --access-logfile -
 
 ## Set everything up and run the whole suite
 test: services

@@ -19,14 +19,16 @@ Three sides, measured in the same run:
   the same number of clients, each with its own connection as the runtime role: what the
   database alone can do with these writes, without HTTP, Django or Python's pricing.
 
-With PgBouncer installed (/usr/sbin/pgbouncer, Debian's package; the bench does not install
-it), the API with RLS and the floor run once more through a PgBouncer in transaction mode
+With PgBouncer (/usr/sbin/pgbouncer, Debian's package, installed with apt-get when missing and
+root, as the tests install it; else left out saying why), the API with RLS and the floor run once more through a PgBouncer in transaction mode
 started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL server
 connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
 short rounds whose order rotates, so that drift on a shared machine hits every side alike.
-Printed: orders/s, p50 and p99 latency of each side, the statements one order sends, the
+Printed: orders/s, p50 and p99 latency of each side, the load generator's own CPU per order (the
+API's clients are raw sockets with pre-encoded requests, so they take little of the shared cores),
+the gunicorn workers' CPU per order (from /proc), the statements one order sends, the
 API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBouncer), and
 the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
 without): the median, because a burst of other load on the machine skews one round, not the
@@ -82,6 +84,8 @@ class Round:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    client_cpu: float = 0.0  # the load generator's own CPU seconds (this process, all its threads)
+    server_cpu: float = 0.0  # the gunicorn workers' CPU seconds (API sides)
 
 
 def seed(restaurants: int) -> list[Till]:
@@ -185,10 +189,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None) -> tuple[subprocess.Popen, int]:
+def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None,
+                 worker_class: str = "gthread") -> tuple[subprocess.Popen, int]:
     """gunicorn, 2 workers, on a free local port, with both database URLs pointing at `database`;
     `via`: the runtime role's connections go through this (host, port), a PgBouncer."""
     port = _free_port()
+    if worker_class == "sync":
+        threads = 1  # gunicorn makes a sync worker with more threads a gthread one
     url = _with_database(os.environ["DATABASE_URL"], database)
     extra = {}
     if via is not None:
@@ -208,7 +215,7 @@ def start_server(database: str, *, threads: int, via: tuple[str, int] | None = N
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "fynlo.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+         "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
         env=env, cwd=Path(__file__).resolve().parent.parent, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -248,31 +255,72 @@ class Session:
 
 
 class ApiSession(Session):
-    """A keep-alive HTTP client of the API."""
+    """A keep-alive HTTP/1.1 client of the API on a raw socket: the request is encoded once per
+    till (only the Idempotency-Key changes), the response is read by its Content-Length. The
+    load generator shares the machine's cores with the server, so it does as little as it can
+    (http.client parses every response's headers with the email package)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.sock: socket.socket | None = None
+        self.requests: dict[int, tuple[bytes, bytes]] = {}
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _request(self, till: Till) -> tuple[bytes, bytes]:
+        """The request's bytes before and after its key."""
+        parts = self.requests.get(id(till))
+        if parts is None:
+            head = (f"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                    f"Content-Type: application/json\r\nAuthorization: Token {till.token}\r\n"
+                    f"Content-Length: {len(till.body)}\r\nIdempotency-Key: ").encode()
+            parts = self.requests[id(till)] = (head, b"\r\n\r\n" + till.body)
+        return parts
+
+    def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = self._connect()
+        self.sock.sendall(request)
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        head, body = data[:end], data[end + 4:]
+        status = int(head[9:12])
+        start = head.lower().find(b"\r\ncontent-length:")
+        if start < 0:
+            raise ConnectionError("a response without Content-Length")
+        line_end = head.find(b"\r\n", start + 2)
+        length = int(head[start + 17:line_end if line_end > 0 else len(head)])
+        while len(body) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            body += chunk
+        if b"\r\nconnection: close" in head.lower():  # a sync worker: one request per connection
+            self.close()
+        return status, body
 
     def place(self, till: Till) -> bool:
-        headers = {
-            "Content-Type": "application/json", "Authorization": f"Token {till.token}",
-            "Idempotency-Key": uuid.uuid4().hex,
-        }
+        head, tail = self._request(till)
         try:
-            self.conn.request("POST", "/api/v1/orders/", body=till.body, headers=headers)
-            response = self.conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            status, body = self._exchange(head + uuid.uuid4().hex.encode() + tail)
+        except (OSError, ValueError):
+            self.close()
             return False
-        if response.status == 201 and not till.sample:
+        if status == 201 and not till.sample:
             till.sample = json.loads(body)
-        return response.status == 201
+        return status == 201
 
     def close(self) -> None:
-        self.conn.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 # The floor's statements: those the API sends for one order (tests/pos/test_queries.py lists
@@ -410,7 +458,25 @@ class FloorSession(Session):
         self.conn.close()
 
 
-def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Round:
+def server_cpu_seconds(server: subprocess.Popen | None) -> float:
+    """CPU seconds (user and system) the server's processes have used so far: its workers, read
+    from /proc (0 where there is no /proc)."""
+    if server is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        pids = [server.pid] + [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError):
+        return 0.0
+    return total / ticks
+
+
+def load(session_for, tills: list[Till], *, clients: int, seconds: float,
+         server: subprocess.Popen | None = None) -> Round:
     """`clients` clients, each with its own session (`session_for()`), placing orders for `seconds`."""
     result = Round()
     lock = threading.Lock()
@@ -434,12 +500,14 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float) -> Rou
     threads = [threading.Thread(target=client, args=(tills[i % len(tills)], session_for())) for i in range(clients)]
     for thread in threads:
         thread.start()
-    began = time.perf_counter()
+    began, cpu, served = time.perf_counter(), time.process_time(), server_cpu_seconds(server)
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
+    result.client_cpu = time.process_time() - cpu
+    result.server_cpu = server_cpu_seconds(server) - served
     return result
 
 
@@ -461,25 +529,26 @@ def api_statements_per_order(till: Till) -> int:
     return len(captured)
 
 
-def summary(rounds: list[Round]) -> tuple[float, float, float, int, int]:
+def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, float]:
+    """orders/s, p50, p99, orders, errors, and the load generator's and gunicorn's CPU seconds per order."""
     latencies = sorted(latency for r in rounds for latency in r.latencies)
     seconds = sum(r.seconds for r in rounds)
     count = len(latencies)
     rps = count / seconds if seconds else 0.0
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[min(count - 1, int(count * 0.99))] if latencies else float("nan")
-    return rps, p50, p99, count, sum(r.errors for r in rounds)
+    client_cpu = sum(r.client_cpu for r in rounds) / count if count else float("nan")
+    server_cpu = sum(r.server_cpu for r in rounds) / count if count else float("nan")
+    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu, server_cpu
 
 
 def _pgbouncer_wanted() -> str | None:
     """None when the bench runs through PgBouncer too; else why not."""
     if os.environ.get("BENCH_PGBOUNCER", "1") in ("0", ""):
         return "BENCH_PGBOUNCER=0"
-    from tests.pgbouncer import PGBOUNCER
+    from tests.pgbouncer import pgbouncer_unavailable
 
-    if not PGBOUNCER.exists():
-        return f"{PGBOUNCER} is not installed (apt-get install pgbouncer)"
-    return None
+    return pgbouncer_unavailable()  # installed with apt-get when missing (as root), as the tests do
 
 
 def run() -> bool:
@@ -494,6 +563,7 @@ def run() -> bool:
     seconds = float(os.environ.get("BENCH_SECONDS", 30))
     rounds = int(os.environ.get("BENCH_ROUNDS", 10))
     threads = int(os.environ.get("BENCH_THREADS", 2))
+    worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")  # or sync (one request at a time per worker)
     pool = int(os.environ.get("BENCH_PGBOUNCER_POOL", 10))
     warmup = min(5.0, seconds / rounds)
     tills = seed(restaurants)
@@ -513,9 +583,9 @@ def run() -> bool:
             bouncer = stack.enter_context(running_pgbouncer(pool_size=pool))
         servers = []
         stack.callback(lambda: [stop_server(server) for server in servers])
-        with_rls, rls_port = start_server(database, threads=threads)
+        with_rls, rls_port = start_server(database, threads=threads, worker_class=worker_class)
         servers.append(with_rls)
-        without_rls, plain_port = start_server(plain, threads=threads)
+        without_rls, plain_port = start_server(plain, threads=threads, worker_class=worker_class)
         servers.append(without_rls)
         sides += [
             ("rls", "with RLS   ", lambda: ApiSession(rls_port)),
@@ -523,7 +593,9 @@ def run() -> bool:
             ("floor", "floor      ", lambda: FloorSession(floor_params)),
         ]
         if bouncer is not None:
-            bounced, bounced_port = start_server(database, threads=threads, via=(bouncer.host, bouncer.port))
+            bounced, bounced_port = start_server(
+                database, threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class
+            )
             servers.append(bounced)
             bounced_params = {**floor_params, "host": bouncer.host, "port": bouncer.port}
             sides += [
@@ -531,7 +603,7 @@ def run() -> bool:
                 ("floor_pgbouncer", "floor, PgB.", lambda: FloorSession(bounced_params)),
             ]
         print(f"orders_api: POST /api/v1/orders/ (5 items, 2 tracked, an Idempotency-Key), {clients} clients, gunicorn "
-              f"2 workers x {threads} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
+              f"2 {worker_class} workers x {threads if worker_class == 'gthread' else 1} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
               + ("through PgBouncer too (transaction mode, pool of " + str(pool) + ")" if no_pgbouncer is None
                  else f"not through PgBouncer: {no_pgbouncer}"), flush=True)
         # API warm-up first: each till's first response is what the floor writes
@@ -545,16 +617,20 @@ def run() -> bool:
         probe.close()
         floor_statements = probe.statements
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
+        server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         for number in range(rounds):
             shift = number % len(sides)
             for key, _, session_for in sides[shift:] + sides[:shift]:
-                measured[key].append(load(session_for, tills, clients=clients, seconds=seconds / rounds))
+                measured[key].append(
+                    load(session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key))
+                )
     figures = {}
     for key, label, _ in sides:
-        rps, p50, p99, count, errors = summary(measured[key])
+        rps, p50, p99, count, errors, client_cpu, server_cpu = summary(measured[key])
         figures[key] = rps
+        server = f"  gunicorn CPU {server_cpu * 1000:5.2f} ms/order" if server_cpu == server_cpu and server_cpu else ""
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
-              f"({count} orders, {errors} errors)")
+              f"client CPU {client_cpu * 1000:5.2f} ms/order{server}  ({count} orders, {errors} errors)")
     print(f"  statements per order: API {api_statements}, floor {floor_statements}")
     if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")

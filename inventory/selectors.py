@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 
 from fynlo.core.api import get_or_404
+from fynlo.core.statements import columns, from_row, width
 from inventory.models import (
     Category,
     InventoryItem,
@@ -162,12 +164,19 @@ def modifier_menu(*, restaurant_id: int, product_ids: set[int], option_ids: set[
     two queries, none when there is nothing to look up."""
     groups_by_product: dict[int, list[ModifierGroup]] = {product_id: [] for product_id in product_ids}
     if product_ids:
-        links = (
-            ProductModifierGroup.objects.filter(restaurant_id=restaurant_id, product_id__in=product_ids)
-            .select_related("group")
-            .order_by("group__display_order", "group__name", "group_id")
-        )
-        for link in links:
+        # the links with their groups (as select_related gives them), by fixed text
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {columns(ProductModifierGroup, 'l')}, {columns(ModifierGroup, 'g')}"
+                f" FROM {ProductModifierGroup._meta.db_table} l JOIN {ModifierGroup._meta.db_table} g ON g.id = l.group_id"
+                " WHERE l.restaurant_id = %s AND l.product_id = ANY(%s) ORDER BY g.display_order, g.name, l.group_id",
+                [restaurant_id, sorted(product_ids)],
+            )
+            rows = cursor.fetchall()
+        split = width(ProductModifierGroup)
+        for row in rows:
+            link = from_row(ProductModifierGroup, row[:split], connection.alias)
+            ProductModifierGroup.group.field.set_cached_value(link, from_row(ModifierGroup, row[split:], connection.alias))
             groups_by_product[link.product_id].append(link.group)
     options = {}
     if option_ids:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from fynlo.core.services import model_update
-from fynlo.core.statements import insert
+from fynlo.core.statements import columns, from_row, insert, width
 from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
@@ -308,37 +308,30 @@ def products_for_sale(
 ) -> tuple[dict[int, Product], list[InventoryItem]]:
     """The restaurant's products among these ids, and the stock rows an order of them may take
     from (the tracked products' and these inventory items', e.g. modifier options'), locked
-    in primary-key order for the rest of the transaction; one statement.
+    in primary-key order for the rest of the transaction; one statement, of fixed text (the ids
+    go as arrays: no ORM compiling on the order path).
 
     The full join reads every locked row even where no product matches it."""
-    stock = (
-        InventoryItem.objects.select_for_update()
-        .filter(
-            Q(pk__in=list(item_ids))
-            | Q(product__in=Product.objects.filter(restaurant_id=restaurant_id, pk__in=list(product_ids), track_inventory=True)),
-            restaurant_id=restaurant_id,
-        )
-        .order_by("pk")
-    )
-    products = Product.objects.filter(restaurant_id=restaurant_id, pk__in=list(product_ids))
-    stock_sql, stock_params = stock.query.sql_with_params()
-    products_sql, products_params = products.query.sql_with_params()
-    product_fields = [field.attname for field in Product._meta.concrete_fields]
-    item_fields = [field.attname for field in InventoryItem._meta.concrete_fields]
+    products = Product._meta.db_table
     found: dict[int, Product] = {}
     locked: dict[int, InventoryItem] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH stock AS MATERIALIZED ({stock_sql}) SELECT p.*, s.* FROM ({products_sql}) p"
-            " FULL JOIN stock s ON s.product_id = p.id",
-            (*stock_params, *products_params),
+            f"WITH stock AS MATERIALIZED (SELECT {columns(InventoryItem)} FROM {InventoryItem._meta.db_table}"
+            " WHERE restaurant_id = %(r)s AND (id = ANY(%(items)s) OR product_id IN"
+            f" (SELECT id FROM {products} WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory))"
+            " ORDER BY id FOR UPDATE)"
+            f" SELECT p.*, s.* FROM (SELECT {columns(Product)} FROM {products}"
+            " WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p FULL JOIN stock s ON s.product_id = p.id",
+            {"r": restaurant_id, "items": sorted(item_ids), "products": sorted(product_ids)},
         )
+        split = width(Product)
         for row in cursor.fetchall():
-            product_row, item_row = row[:len(product_fields)], row[len(product_fields):]
+            product_row, item_row = row[:split], row[split:]
             if product_row[0] is not None:
-                found[product_row[0]] = Product.from_db(connection.alias, product_fields, product_row)
+                found[product_row[0]] = from_row(Product, product_row, connection.alias)
             if item_row[0] is not None:
-                locked[item_row[0]] = InventoryItem.from_db(connection.alias, item_fields, item_row)
+                locked[item_row[0]] = from_row(InventoryItem, item_row, connection.alias)
     return found, sorted(locked.values(), key=lambda item: item.pk)
 
 

@@ -14,7 +14,15 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
-from fynlo.core.api import ApiError, CursorPages, error_body, exception_handler, set_rollback, validated
+from fynlo.core.api import (
+    ApiError,
+    CursorPages,
+    error_body,
+    exception_handler,
+    represented,
+    set_rollback,
+    validated,
+)
 from fynlo.core.storage import file_store
 from fynlo.core.sync import UPDATED_SINCE, wants_changes
 from fynlo.core.views import JsonApi, JsonListApi, UploadApi, UploadSerializer, filters, uploaded_file
@@ -23,21 +31,21 @@ from pos.errors import VersionConflict
 from pos.idempotency import HEADER as IDEMPOTENCY_HEADER
 from pos.idempotency import REPLAYED_HEADER, idempotent
 from pos.serializers import (
+    OfflineOrderSerializer,
+    OfflinePaymentSerializer,
     OrderCreateSerializer,
     OrderEditSerializer,
     OrderFilterSerializer,
     OrderSerializer,
-    OfflineOrderSerializer,
-    OfflinePaymentSerializer,
     OrderStatusSerializer,
     PaymentInputSerializer,
     PaymentSerializer,
-    SyncBatchSerializer,
-    SyncResultSerializer,
     PaymentTakenSerializer,
     RefundInputSerializer,
     RefundIssuedSerializer,
     RefundSerializer,
+    SyncBatchSerializer,
+    SyncResultSerializer,
 )
 from tenants.permissions import ALL_ROLES, CASHIER, COOK, MANAGERS, SERVER, roles, user_role
 from tenants.replicas import changes_from_replica
@@ -76,7 +84,7 @@ class VersionConflictSerializer(serializers.Serializer):
 
 def order_response(order, *, status_code: int = status.HTTP_200_OK) -> Response:
     """An order, with its version as the ETag."""
-    return Response(OrderSerializer(order).data, status=status_code, headers={"ETag": f'"{order.version}"'})
+    return Response(represented(OrderSerializer, order), status=status_code, headers={"ETag": f'"{order.version}"'})
 
 
 def sent_version(request, body_version: int | None) -> int:

@@ -95,9 +95,13 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
             return _replay(IdempotencyRecord.objects.filter(restaurant_id=restaurant_id, key=key).first(), fingerprint)
         response = handler()
         if 200 <= response.status_code < 300:
-            IdempotencyRecord.objects.filter(pk=inserted[0]).update(
-                response_status=response.status_code, response_body=response.data
-            )
+            # what .filter(pk=...).update(...) sends, by fixed text (no ORM compiling per request)
+            body = IdempotencyRecord._meta.get_field("response_body").get_db_prep_save(response.data, connection)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f'UPDATE "{table}" SET "response_status" = %s, "response_body" = %s WHERE "id" = %s',
+                    [response.status_code, body, inserted[0]],
+                )
         else:
             transaction.set_rollback(True)  # nothing is kept, the record neither: the retry may run again
         return response

@@ -14,7 +14,6 @@ from rest_framework import serializers
 
 from fynlo.core.api import money_field
 from fynlo.core.money import money_text
-from pos.pricing import VAT_ADDED, VAT_INCLUDED, vat_label
 from pos.models import (
     TAKEN_PAYMENT_STATUSES,
     DrawerEntry,
@@ -30,6 +29,7 @@ from pos.models import (
     Refund,
     RefundStatus,
 )
+from pos.pricing import VAT_ADDED, VAT_INCLUDED, vat_label
 
 MAX_ITEMS = 100
 
@@ -100,6 +100,8 @@ def _sum(values) -> str:
 
 class OrderSerializer(serializers.ModelSerializer):
     """An order with its items, payments and refunds (prefetched by pos.selectors)."""
+
+    stateless = True  # fynlo.core.api.represented: one shared instance
 
     restaurant_id = serializers.IntegerField(read_only=True)
     served_by_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -229,6 +231,8 @@ def check_client_time(value):
 
 
 class OrderCreateSerializer(serializers.Serializer):
+    stateless = True  # fynlo.core.api.validated: one shared instance
+
     client_reference = serializers.UUIDField(
         required=False, help_text="The device's own id of the order (a UUID): the same one twice is the same order."
     )

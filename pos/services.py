@@ -244,6 +244,12 @@ def _bump(order: Order, data: dict | None = None, *, now=None) -> Order:
     return order
 
 
+SERVED_BY = (
+    f'SELECT "id" FROM "{Employee._meta.db_table}" WHERE "restaurant_id" = %s AND "user_id" = %s AND "is_active"'
+    ' ORDER BY "id" LIMIT 1'
+)
+
+
 @transaction.atomic(savepoint=False)
 def order_create(
     *,
@@ -276,11 +282,10 @@ def order_create(
     price = _price(lines=lines, rates=restaurant_rates(restaurant_id=restaurant_id), discount_amount=discount_amount)
     served_by = None
     if user is not None and user.restaurant_id == restaurant_id:
-        # who served it: the user's employee record, looked up by the insert itself
-        served_by = Subquery(
-            Employee.objects.filter(restaurant_id=restaurant_id, user_id=user.pk, is_active=True)
-            .order_by("pk").values("pk")[:1]
-        )
+        # who served it: the user's employee record, looked up by the insert itself (RawSQL, not a
+        # Subquery: its text is the same every time, so the insert's is compiled once, see
+        # fynlo.core.statements)
+        served_by = RawSQL(SERVED_BY, [restaurant_id, user.pk])
 
     # an offline sale that takes stock below zero is flagged by the order's insert itself
     products_used, items_used = _stock_use(lines, menu)

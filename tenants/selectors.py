@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from fynlo.core.api import get_or_404
@@ -127,9 +128,13 @@ def restaurant_settings_for(*, restaurant_ids) -> dict[int, RestaurantSettings]:
     ids = list(restaurant_ids)
     grouped: dict[int, list] = {restaurant_id: [] for restaurant_id in ids}
     if ids:
-        rows = RestaurantSetting.objects.filter(
-            restaurant_id__in=ids, setting_key__in=list(SETTING_KEYS)
-        ).values_list("restaurant_id", "setting_key", "setting_value")
+        with connection.cursor() as cursor:  # fixed text: no ORM compiling on the order path
+            cursor.execute(
+                f"SELECT restaurant_id, setting_key, setting_value FROM {RestaurantSetting._meta.db_table}"
+                " WHERE restaurant_id = ANY(%s) AND setting_key = ANY(%s)",
+                [ids, list(SETTING_KEYS)],
+            )
+            rows = cursor.fetchall()
         for restaurant_id, key, text in rows:
             grouped[restaurant_id].append((key, text))
     return {restaurant_id: _settings_from_rows(restaurant_id, rows) for restaurant_id, rows in grouped.items()}
