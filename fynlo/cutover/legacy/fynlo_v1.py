@@ -497,9 +497,25 @@ def _flat_address(text: str | None) -> str | None:
     return ", ".join(str(part) for part in parts if part) or None
 
 
+# What a JSON text can start with (after its white space), and a whole JSON number: a text that
+# cannot be JSON is returned as it is without asking json.loads (whose error is costly, and most
+# archived values are such texts: timestamps, keys, words).
+_JSON_WHITESPACE = " \t\n\r"
+_JSON_STARTS = '{["-tfnNI'
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_ARCHIVE_JSON = json.JSONEncoder(default=str)  # json.dumps(data, default=str), without a new encoder per row
+
+
 def _json(text):
     if _null(text):
         return None
+    if text.__class__ is str:
+        first = text.lstrip(_JSON_WHITESPACE)[:1]
+        if first and first in "0123456789":
+            if _JSON_NUMBER.fullmatch(text.strip(_JSON_WHITESPACE)) is None:
+                return text
+        elif first not in _JSON_STARTS:
+            return text
     try:
         return json.loads(text)
     except ValueError:
@@ -886,7 +902,7 @@ class Translation:
             return
         if self.importer.catch_up:
             self.archived_keys.add((table, key.strip()))
-        self.archive_rows.append((table, key.strip(), restaurant or None, json.dumps(data, default=str)))
+        self.archive_rows.append((table, key.strip(), restaurant or None, _ARCHIVE_JSON.encode(data)))
         if len(self.archive_rows) >= ARCHIVE_BATCH:
             self._flush_archive()
 
