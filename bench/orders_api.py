@@ -190,8 +190,8 @@ def _free_port() -> int:
 
 
 def start_server(database: str, *, threads: int, via: tuple[str, int] | None = None,
-                 worker_class: str = "gthread") -> tuple[subprocess.Popen, int]:
-    """gunicorn, 2 workers, on a free local port, with both database URLs pointing at `database`;
+                 worker_class: str = "gthread", workers: int = 2) -> tuple[subprocess.Popen, int]:
+    """gunicorn (`workers` processes) on a free local port, with both database URLs pointing at `database`;
     `via`: the runtime role's connections go through this (host, port), a PgBouncer."""
     port = _free_port()
     if worker_class == "sync":
@@ -214,7 +214,7 @@ def start_server(database: str, *, threads: int, via: tuple[str, int] | None = N
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "fynlo.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        [str(gunicorn), "fynlo.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
         env=env, cwd=Path(__file__).resolve().parent.parent, start_new_session=True,
     )
@@ -564,6 +564,7 @@ def run() -> bool:
     rounds = int(os.environ.get("BENCH_ROUNDS", 10))
     threads = int(os.environ.get("BENCH_THREADS", 2))
     worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")  # or sync (one request at a time per worker)
+    workers = int(os.environ.get("BENCH_WORKERS", 2))
     pool = int(os.environ.get("BENCH_PGBOUNCER_POOL", 10))
     warmup = min(5.0, seconds / rounds)
     tills = seed(restaurants)
@@ -583,9 +584,9 @@ def run() -> bool:
             bouncer = stack.enter_context(running_pgbouncer(pool_size=pool))
         servers = []
         stack.callback(lambda: [stop_server(server) for server in servers])
-        with_rls, rls_port = start_server(database, threads=threads, worker_class=worker_class)
+        with_rls, rls_port = start_server(database, threads=threads, worker_class=worker_class, workers=workers)
         servers.append(with_rls)
-        without_rls, plain_port = start_server(plain, threads=threads, worker_class=worker_class)
+        without_rls, plain_port = start_server(plain, threads=threads, worker_class=worker_class, workers=workers)
         servers.append(without_rls)
         sides += [
             ("rls", "with RLS   ", lambda: ApiSession(rls_port)),
@@ -594,7 +595,7 @@ def run() -> bool:
         ]
         if bouncer is not None:
             bounced, bounced_port = start_server(
-                database, threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class
+                database, threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class, workers=workers
             )
             servers.append(bounced)
             bounced_params = {**floor_params, "host": bouncer.host, "port": bouncer.port}
@@ -603,7 +604,7 @@ def run() -> bool:
                 ("floor_pgbouncer", "floor, PgB.", lambda: FloorSession(bounced_params)),
             ]
         print(f"orders_api: POST /api/v1/orders/ (5 items, 2 tracked, an Idempotency-Key), {clients} clients, gunicorn "
-              f"2 {worker_class} workers x {threads if worker_class == 'gthread' else 1} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
+              f"{workers} {worker_class} workers x {threads if worker_class == 'gthread' else 1} threads, {seconds:.0f} s per side in {rounds} rotating rounds; "
               + ("through PgBouncer too (transaction mode, pool of " + str(pool) + ")" if no_pgbouncer is None
                  else f"not through PgBouncer: {no_pgbouncer}"), flush=True)
         # API warm-up first: each till's first response is what the floor writes
