@@ -3,7 +3,7 @@ does with the same writes, and the cost of row-level security.
 
 `POST /api/v1/orders/` with five items (two of them tracked in stock, so each order also
 locks, decrements and logs stock) and an Idempotency-Key, from BENCH_CLIENTS (20) concurrent
-keep-alive clients, against gunicorn with 2 workers (BENCH_THREADS threads each) on
+keep-alive clients, against gunicorn with BENCH_WORKERS (2) workers (BENCH_THREADS threads each) on
 127.0.0.1. Each client is a till of its own restaurant (BENCH_RESTAURANTS, default one per
 client).
 
