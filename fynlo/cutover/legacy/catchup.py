@@ -16,16 +16,21 @@ without --catch-up. Rows without an id in the source (settings) are found by the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import struct
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
 from fynlo.cutover.common import first_line
-from fynlo.cutover.legacy.ids import IdMap64, IdSet
+from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap64, IdSet
 from fynlo.cutover.legacy.load import stream_int_rows
 from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
+from fynlo.cutover.legacy.source import QuotedEmpty
 from fynlo.cutover.legacy.verify import _version, source_version
+from tenants.models import TenantScope
 
 LISTED = 1000
 
@@ -42,7 +47,8 @@ class CatchUp:
 
 
 def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
-           run: int | None, now_text: str, *, dry_run: bool = False, identity: tuple[str, ...] = ("id",)) -> CatchUp:
+           run: int | None, now_text: str, *, dry_run: bool = False, identity: tuple[str, ...] = ("id",),
+           raws: dict | None = None) -> CatchUp:
     """Sort a committed batch's differing rows (its existing rows still in `compare_table`).
     Rows are found by `identity`: their id, or (settings) their scope and key. In a dry run
     (`run` None) nothing is kept: the differing rows are put in `compare_table` and decided, and
@@ -54,14 +60,15 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
                 sql.Identifier(compare_table), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
                 copy.write("".join(conflict.text + "\n" for conflict in conflicts))
             return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=True)
-    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=False)
+    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=False, raws=raws)
 
 
 def _join(identity: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(" AND ").join(sql.SQL("c.{0} = t.{0}").format(sql.Identifier(c)) for c in identity)
 
 
-def _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, *, dry_run: bool) -> CatchUp:
+def _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, *, dry_run: bool,
+            raws: dict | None = None) -> CatchUp:
     outcome = CatchUp()
     by_key = {}
     for conflict in conflicts:
@@ -117,7 +124,7 @@ def _decide(conn, table, columns, compare_table, conflicts, run, now_text, ident
     if apply_ids:
         with in_utc(conn):
             refused = _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run, record=not dry_run,
-                             identity=identity)
+                             identity=identity, raws=[(raws or {}).get(ident) for ident in apply_ids])
         for ident, error in refused:
             outcome.refused.append((by_id[ident], error))
         outcome.updated = len(apply_ids) - len(refused)
@@ -125,7 +132,8 @@ def _decide(conn, table, columns, compare_table, conflicts, run, now_text, ident
 
 
 def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[int], hashes: list[bytes],
-           run: int | None, *, record: bool = True, identity: tuple[str, ...] = ("id",)) -> list[tuple[int, str]]:
+           run: int | None, *, record: bool = True, identity: tuple[str, ...] = ("id",),
+           raws: list | None = None) -> list[tuple[int, str]]:
     """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction
     (in a dry run, `record` False, only the update, in the caller's transaction rolled back). Rows
     the database refuses (a unique key another row of ours holds, ...) are found by halving and
@@ -143,13 +151,14 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
     update = sql.SQL("UPDATE {} t SET {} FROM {} c WHERE {} AND t.id = ANY(%s)").format(
         name, assignments, sql.Identifier(compare_table), _join(identity))
     book = sql.SQL(
-        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
-        " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}, raw_hash = s.raw_hash"
+        " FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) s (row_id, source_hash, raw_hash)"
+        " JOIN {table} t ON t.id = s.row_id"
         " WHERE r.table_name = %s AND r.row_id = s.row_id"
     ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name)
     refused: list[tuple[int, str]] = []
 
-    def attempt(ids: list[int], hashes: list[bytes]) -> None:
+    def attempt(ids: list[int], hashes: list[bytes], raws: list) -> None:
         try:
             with conn.transaction():
                 if record:
@@ -158,17 +167,17 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
                 conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 conn.execute("SET CONSTRAINTS ALL DEFERRED")
                 if record:
-                    conn.execute(book, [run, ids, hashes, table])
+                    conn.execute(book, [run, ids, hashes, raws, table])
         except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
             if len(ids) == 1:
                 refused.append((ids[0], first_line(error)))
                 return
             middle = len(ids) // 2
-            attempt(ids[:middle], hashes[:middle])
-            attempt(ids[middle:], hashes[middle:])
+            attempt(ids[:middle], hashes[:middle], raws[:middle])
+            attempt(ids[middle:], hashes[middle:], raws[middle:])
 
     with conn.transaction():
-        attempt(ids, hashes)
+        attempt(ids, hashes, raws if raws is not None else [None] * len(ids))
     return refused
 
 
@@ -186,18 +195,101 @@ class Recorded:
 
     def __init__(self, conn: psycopg.Connection, table: str, columns: list[str]):
         self.hashes = IdMap64()
+        self.raws = IdMap64()  # id -> the raw hash of its source record (catchup.raw_keyer), where recorded
         self.ours_changed = IdSet()
         query = sql.SQL(
             "SELECT r.row_id, ('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint,"
-            " (r.written_hash IS DISTINCT FROM {hash})::int"
+            " (r.written_hash IS DISTINCT FROM {hash})::int, r.raw_hash"
             " FROM {rows} r JOIN {table} t ON t.id = r.row_id WHERE r.table_name = {name}"
         ).format(hash=row_hash(columns), rows=sql.Identifier(ROWS), table=sql.Identifier(table),
                  name=sql.Literal(table))
-        hashes, changed = self.hashes, self.ours_changed
+        hashes, changed, raws = self.hashes, self.ours_changed, self.raws
         with in_utc(conn):
-            for ident, recorded, ours in stream_int_rows(conn, query):
+            for ident, recorded, ours, raw in stream_int_rows(conn, query):
                 if recorded is None:
                     continue
                 hashes.set(ident, recorded)
                 if ours:
                     changed.add(ident)
+                if raw is not None:
+                    raws.set(ident, raw)
+
+
+# What a source record becomes depends on more than its fields; every such input is in the salt
+# of its raw hash (`raw_keyer`). Bumped when a change of the importer changes what a record becomes.
+RAW_VERSION = "raw-1"
+
+
+def raw_salt(plan, options: list) -> bytes:
+    """The salt of a file's raw hashes: the importer's version, the table, the file's header (names
+    and order), the row function compiled for it, and the run's options that change what is
+    written (format, --timezone, --employee-role, --default-platform)."""
+    material = json.dumps([RAW_VERSION, plan.spec.name, list(plan.header), plan.source, *options], default=str)
+    return hashlib.md5(material.encode()).digest()
+
+
+def raw_keyer(plan, states: dict, *, salt: bytes, sum_column: str | None, fast_test=None):
+    """The function of a file's raw records: fields -> (id, raw hash, restaurant, amount text), or
+    None when the record is not plain enough to be told unchanged without parsing it (a width or
+    an id or a foreign key that is not an integer, a sum not in its plain form).
+
+    The raw hash is 64 bits of the sha1 of the salt, the record's fields (a quoted empty one told
+    from an unquoted one) and, per foreign key of the record, its parent's value in this run's
+    state (0: absent or rejected; else its tenant), and, for a restaurant taken from a parent,
+    that restaurant's platform: all the row function reads besides the fields. So the same raw hash
+    means the row function would give the same row and the same verdict as when it was recorded.
+    Only for tables keyed by id whose rows belong to a restaurant (the acceptor's other work, user
+    passwords and restaurant names, is left to the row function)."""
+    spec, header = plan.spec, list(plan.header)
+    if "id" not in header or spec.scope != TenantScope.RESTAURANT or plan.identity != ("id",):
+        return None
+    at = {name: index for index, name in enumerate(header)}
+    namespace = {"QE": QuotedEmpty, "JOIN": "\x00".join, "SHA1": hashlib.sha1, "FROM": int.from_bytes,
+                 "SALT": salt}
+    code = ["def key(fields):", f"    if len(fields) != {len(header)}:", "        return None", "    try:",
+            f"        ident = int(fields[{at['id']}])"]
+    values = []
+    first_parent = {}  # a derived restaurant: the first restaurant parent given
+    for number, fk in enumerate(spec.foreign_keys):
+        if fk.column not in at:
+            continue
+        var = f"v{number}"
+        namespace[f"P{number}"] = states[fk.target].values.pages
+        code += [f"        {var} = fields[{at[fk.column]}]",
+                 f"        if {var}:",
+                 f"            {var} = int({var})",
+                 f"            page = P{number}.get({var} >> {PAGE_BITS})",
+                 f"            {var} = page[{var} & {PAGE_MASK}] if page is not None else 0",
+                 "        else:",
+                 f"            {var} = 0"]
+        values.append(var)
+        first_parent[fk.column] = var
+    if "restaurant_id" in at:
+        code.append(f"        restaurant = int(fields[{at['restaurant_id']}]) if fields[{at['restaurant_id']}] else None")
+    else:
+        parents = [fk for fk in spec.restaurant_parents if fk.column in at]
+        code.append("        restaurant = None")
+        for number, fk in enumerate(parents):
+            code += [f"        {'if' if number == 0 else 'elif'} fields[{at[fk.column]}]:",
+                     f"            restaurant = {first_parent[fk.column]} or None"]
+        namespace["RP"] = states["restaurants"].values.pages
+        code += ["        platform = 0",
+                 "        if restaurant is not None:",
+                 f"            page = RP.get(restaurant >> {PAGE_BITS})",
+                 f"            platform = page[restaurant & {PAGE_MASK}] if page is not None else 0"]
+        values.append("platform")
+    code += ["    except ValueError:", "        return None"]
+    if sum_column in at:
+        code.append(f"    amount = fields[{at[sum_column]}]")
+        if fast_test is not None:
+            code += [f"    if amount and not ({fast_test('amount', at[sum_column])}):", "        return None"]
+    else:
+        code.append("    amount = None")
+    namespace["PACK"] = struct.Struct(f">{len(values)}q").pack
+    code += [f"    head = PACK({', '.join(values)}{',' if len(values) == 1 else ''})",
+             '    if "" in fields and QE in map(type, fields):',
+             "        head += b'\\x01' + bytes([f.__class__ is QE for f in fields])",
+             "    digest = SHA1(SALT + head + b'\\x00' + JOIN(fields).encode()).digest()",
+             '    return ident, FROM(digest[:8], "big", signed=True) or 1, restaurant, amount']
+    exec(compile("\n".join(code), f"<migrate_legacy raw key of {plan.file_name} for {spec.name}>", "exec"), namespace)
+    return namespace["key"]

@@ -28,7 +28,7 @@ from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
 from fynlo.cutover.legacy import catchup as catch_up_rows
-from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy import ids, load
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -60,6 +60,7 @@ from fynlo.cutover.legacy.validate import (
     RowError,
     TableState,
     UniqueGuard,
+    _fast_test,
     build_plan,
     decimal_or_none,
     normalise_header,
@@ -101,6 +102,12 @@ class Target:
     seen_keys: set = field(default_factory=set)
     rejected_keys: set = field(default_factory=set)
     key_of: object = None  # the file's fields -> the key of a row of this target (for a rejected row)
+    # raw hashes (catchup.raw_keyer): the record's fields -> (id, raw hash, restaurant, amount), and
+    # this run's raw hashes to record: of rows it inserts (in the RowBook), of unchanged rows (by id,
+    # written after each batch) and of differing ones (for a catch-up's update)
+    raw_key: object = None
+    raw_unchanged: list = field(default_factory=list)
+    raw_existing: dict = field(default_factory=dict)
 
 
 def legacy_import(
@@ -429,6 +436,10 @@ class _Importer:
         )
         if self.catch_up and loader.book is not None and identity == ("id",) and len(state.db_ids):
             target.recorded = catch_up_rows.Recorded(self.conn, spec.name, copy_columns)
+        if loader.book is not None and self.format == GUIDE:
+            target.raw_key = self._raw_key(plan, sum_column)
+            if target.raw_key is not None:
+                loader.book.raw = ids.IdMap64()
         target.accept = self._acceptor(target)
 
         def set_aside_for_a_big_load() -> None:
@@ -441,6 +452,24 @@ class _Importer:
 
         loader.before_first_copy = set_aside_for_a_big_load
         return target
+
+    def _raw_key(self, plan: Plan, sum_column: str | None):
+        """The raw hashes of a guide-format file (fynlo-v1's records are the translation's, left to
+        its own path): salted with what else the rows depend on (catchup.raw_salt)."""
+        salt = catch_up_rows.raw_salt(plan, [self.format, self.timezone, self.employee_role, self.default_platform])
+        fast_test = None
+        if sum_column in plan.spec.columns:
+            column = plan.spec.columns[sum_column]
+            fast_test = lambda var, index: _fast_test(column, var, index, plan.spec)  # noqa: E731
+        return catch_up_rows.raw_keyer(plan, self.states, salt=salt, sum_column=sum_column, fast_test=fast_test)
+
+    def _record_raw(self, target: Target) -> None:
+        """Raw hashes of rows found unchanged by their content: a later catch-up skips them unparsed.
+        (A fact of the row, not of the batch: on its own connection, outside the write path.)"""
+        if target.raw_unchanged:
+            ids_, raws = zip(*target.raw_unchanged)
+            target.raw_unchanged = []
+            bookkeeping.record_raw(self.lookup_conn, target.spec.name, list(ids_), list(raws))
 
     def _load_table(self, name: str, file: SourceFile) -> None:
         spec = self.specs[name]
@@ -457,6 +486,7 @@ class _Importer:
         try:
             self._read(file, table, rows, rejects, None, [target])
             self._flush(table, target, rejects)
+            self._record_raw(target)
         except BaseException:
             # the batch in flight is rolled back; the foreign keys set aside go back on
             # (the ledger keeps them if even that fails, for the next run)
@@ -468,6 +498,9 @@ class _Importer:
                 pass
             raise
         rejects.close()
+        if target.loader.book is not None:
+            target.loader.book.raw = None  # (its memory: this table's rows are in)
+        target.raw_existing = {}
         if self.catch_up and target.plan.identity == ("id",):
             self.caught_up[name] = target
         loaded = clock.monotonic()
@@ -587,6 +620,7 @@ class _Importer:
                     in_batch = 0
                     for target in targets:
                         self._flush(table, target, rejects)
+                        self._record_raw(target)
                 if counted == PROGRESS_STEP:
                     table.rows_in += counted
                     progress.update(counted)
@@ -634,8 +668,34 @@ class _Importer:
             recorded_hash, ours_changed, now_text = recorded.hashes.get, recorded.ours_changed, self.now_text
             source_hash, hash64 = bookkeeping.source_hash, catch_up_rows.hash64
         catching_up, seen_keys = self.catch_up, target.seen_keys
+        raw_key = target.raw_key
+        if raw_key is not None:
+            recorded_raw = recorded.raws.get if recorded is not None and len(recorded.raws) else None
+            run_raw = target.loader.book.raw.set
+            raw_unchanged, raw_existing = target.raw_unchanged.append, target.raw_existing
 
         def accept(fields: list[str], line: int) -> None:
+            raw = None
+            if raw_key is not None:
+                keyed = raw_key(fields)
+                if keyed is not None:
+                    raw = keyed[1]
+                    if recorded_raw is not None and recorded_raw(keyed[0]) == raw and keyed[0] not in ours_changed:
+                        # the same record, over the same parents, as when the row was written or last
+                        # found unchanged, and ours untouched since: already present, nothing parsed
+                        ident = keyed[0]
+                        if not seen_add(ident):
+                            raise RowError("id", f"id {ident} appears more than once in the export")
+                        if counted:
+                            restaurant = keyed[2]
+                            figures = per_restaurant.get(restaurant)
+                            if figures is None:
+                                figures = per_restaurant[restaurant] = Figures()
+                            figures.count += 1
+                            if keyed[3]:
+                                figures.total += Decimal(keyed[3])
+                        target.unchanged_present += 1
+                        return
             out, ident, restaurant, unusable = row(fields)
             if ident is not None:
                 existing = database_has_rows and ident in db_ids
@@ -683,9 +743,15 @@ class _Importer:
                         target.unchanged_kept += 1
                     else:
                         target.unchanged_present += 1
+                    if raw is not None and (recorded_raw is None or recorded_raw(ident) != raw):
+                        raw_unchanged((ident, raw))
                     return
+                if raw is not None and catching_up:
+                    raw_existing[ident] = raw
                 add_existing(line, key, text)
             else:
+                if raw is not None:
+                    run_raw(ident, raw)
                 add_new(line, ident, ",".join(out))
 
         return accept
@@ -742,6 +808,7 @@ class _Importer:
             outcome = catch_up_rows.decide(
                 self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
                 result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run, identity=target.plan.identity,
+                raws=target.raw_existing,
             )
             result.conflicts, versions = outcome.conflicts, outcome.versions
             table.updated += outcome.updated
