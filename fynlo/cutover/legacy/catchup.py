@@ -26,8 +26,7 @@ from psycopg import sql
 
 from fynlo.cutover.common import first_line
 from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap64, IdSet
-from fynlo.cutover.legacy.load import stream_int_rows
-from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash, untouched
 from fynlo.cutover.legacy.source import QuotedEmpty
 from fynlo.cutover.legacy.verify import _version, source_version
 from tenants.models import TenantScope
@@ -151,7 +150,8 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
     update = sql.SQL("UPDATE {} t SET {} FROM {} c WHERE {} AND t.id = ANY(%s)").format(
         name, assignments, sql.Identifier(compare_table), _join(identity))
     book = sql.SQL(
-        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}, raw_hash = s.raw_hash"
+        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}, raw_hash = s.raw_hash,"
+        " written_xmin = t.xmin::text::bigint"
         " FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) s (row_id, source_hash, raw_hash)"
         " JOIN {table} t ON t.id = s.row_id"
         " WHERE r.table_name = %s AND r.row_id = s.row_id"
@@ -187,32 +187,33 @@ def hash64(digest: bytes) -> int:
 
 
 class Recorded:
-    """A table's rows an import wrote, read once before its source rows: per id the recorded
-    source hash (64 bits of it) and whether ours has changed since (our row's hash now against
-    the written one, taken by the database). A source row whose hash is the recorded one is
-    unchanged in the source: nothing to compare or write, whatever ours is (kept_ours when ours
-    changed, already present when not)."""
+    """A table's rows an import wrote, read once before its source rows, in the same pass as its
+    ids (`selected`, `join`: the importer's seeding query reads them with its own columns): per id
+    the recorded source hash (64 bits of it), the raw hash of its record when recorded, and
+    whether ours has changed since (not the row version written, and its hash not the written
+    one: `rows.untouched`). A source row whose hash is the recorded one is unchanged in the source:
+    nothing to compare or write, whatever ours is (kept_ours when ours changed, already present
+    when not); one whose record's raw hash is the recorded one, over ours untouched, is not even
+    parsed."""
 
-    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str]):
+    def __init__(self):
         self.hashes = IdMap64()
-        self.raws = IdMap64()  # id -> the raw hash of its source record (catchup.raw_keyer), where recorded
+        self.raws = IdMap64()  # id -> the raw hash of its source record (raw_keyer), where recorded
         self.ours_changed = IdSet()
-        query = sql.SQL(
-            "SELECT r.row_id, ('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint,"
-            " (r.written_hash IS DISTINCT FROM {hash})::int, r.raw_hash"
-            " FROM {rows} r JOIN {table} t ON t.id = r.row_id WHERE r.table_name = {name}"
-        ).format(hash=row_hash(columns), rows=sql.Identifier(ROWS), table=sql.Identifier(table),
-                 name=sql.Literal(table))
-        hashes, changed, raws = self.hashes, self.ours_changed, self.raws
-        with in_utc(conn):
-            for ident, recorded, ours, raw in stream_int_rows(conn, query):
-                if recorded is None:
-                    continue
-                hashes.set(ident, recorded)
-                if ours:
-                    changed.add(ident)
-                if raw is not None:
-                    raws.set(ident, raw)
+
+    @staticmethod
+    def selected(columns: list[str]) -> sql.Composable:
+        """Three integer columns (0 where none): the source hash's 64 bits, ours changed (1), the raw hash."""
+        return sql.SQL(
+            "coalesce(('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint, 0),"
+            " CASE WHEN r.row_id IS NULL OR {untouched} THEN 0 ELSE 1 END, coalesce(r.raw_hash, 0)"
+        ).format(untouched=untouched(columns))
+
+    @staticmethod
+    def join(table: str) -> sql.Composable:
+        return sql.SQL(" LEFT JOIN {} r ON r.table_name = {} AND r.row_id = t.id").format(
+            sql.Identifier(ROWS), sql.Literal(table))
+
 
 
 # What a source record becomes depends on more than its fields; every such input is in the salt

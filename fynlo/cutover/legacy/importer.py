@@ -19,6 +19,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import compress
 from pathlib import Path
 from typing import IO
 
@@ -194,6 +195,7 @@ class _Importer:
         self.needed: set[str] = set()  # tables whose ids (and tenants) later rows refer to
         self.finisher: load.Finisher | None = None
         self.run_id: int | None = None  # legacy_import_runs: this run (not in a dry run)
+        self.source: Source | None = None  # what is read: the export's files, or fynlo-v1's translation
 
     def _selection(self, only: list[str] | None) -> list[str]:
         if not only:
@@ -209,7 +211,7 @@ class _Importer:
     def run(self) -> ImportReport:
         started = clock.monotonic()
         with open_source(self.source_path, tables=None, encoding=self.encoding) as raw:
-            source = self._view(raw)
+            source = self.source = self._view(raw)
             self.report.ignored_files = source.ignored
             self.report.ignored_statements = raw.ignored_statements
             self._check_found(source)
@@ -225,7 +227,9 @@ class _Importer:
                         if name in self.selected:
                             self._load_settings(source.files.get(name))
                         continue
-                    if name in needed or (name in self.selected and name in source.files):
+                    if (name in needed or (name in self.selected and name in source.files)) and not (
+                        self._seeds_with_its_load(name, source)
+                    ):
                         self._seed(name)
                     if name in self.selected:
                         file = source.files.get(name)
@@ -374,8 +378,17 @@ class _Importer:
                     needed.add("restaurants")
         return needed
 
-    def _seed(self, name: str) -> None:
-        """What the database already holds of a table: its ids and their tenants."""
+    def _seeds_with_its_load(self, name: str, source: Source) -> bool:
+        """--catch-up of a table read this run (keyed by id, recorded): its ids are read with its
+        recorded hashes, in one pass, when its load begins (_load_table)."""
+        return (self.catch_up and self.run_id is not None and name in self.selected and name in source.files
+                and "id" in self.specs[name].columns)
+
+    def _seed(self, name: str, recorded_columns: list[str] | None = None):
+        """What the database already holds of a table: its ids and their tenants. With
+        `recorded_columns` (--catch-up), in the same pass, the rows an import wrote: their recorded
+        hashes and whether ours changed since, over these columns (a catchup.Recorded, None when
+        the table is empty)."""
         state = self.states[name]
         spec = state.spec
         if spec.scope == TenantScope.USER:
@@ -384,6 +397,8 @@ class _Importer:
             columns = (spec.scope_column,)
         else:
             columns = ()
+        if recorded_columns is not None:
+            return self._seed_recorded(state, columns, recorded_columns)
         query = load.sql.SQL("SELECT id{} FROM {}").format(
             load.sql.SQL("").join(load.sql.SQL(", {}").format(load.sql.Identifier(c)) for c in columns),
             load.sql.Identifier(name),
@@ -399,9 +414,43 @@ class _Importer:
                 value = PRESENT
             state.values.set(ident, value)
 
+    def _seed_recorded(self, state: TableState, columns: tuple, recorded_columns: list[str]):
+        spec, name = state.spec, state.spec.name
+        recorded = catch_up_rows.Recorded()
+        # per 16k ids one line of integers (id, tenant columns, recorded: catchup.Recorded.selected),
+        # ids ascending, so a table's dense ids fill the id maps a slice at a time
+        width = 1 + len(columns) + 3
+        values = load.sql.SQL(", ").join(
+            [load.sql.SQL("t.id")]
+            + [load.sql.SQL("coalesce(t.{}, 0)").format(load.sql.Identifier(c)) for c in columns]
+            + [recorded.selected(recorded_columns)]
+        )
+        query = load.sql.SQL(
+            "SELECT string_agg(x.line, ' ' ORDER BY x.id) FROM (SELECT t.id, concat_ws(' ', {}) AS line"
+            " FROM {} t{}) x GROUP BY x.id >> 14"
+        ).format(values, load.sql.Identifier(name), recorded.join(name))
+        with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
+            for line in load.stream_text(self.conn, query):
+                numbers = list(map(int, line.split()))
+                ids_ = numbers[0::width]
+                state.db_ids.add_many(ids_)
+                if spec.scope == TenantScope.USER:
+                    tenants = [r or (-p if p else NO_TENANT) for r, p in zip(numbers[1::width], numbers[2::width])]
+                elif columns:
+                    tenants = numbers[1::width]
+                else:
+                    tenants = [PRESENT] * len(ids_)
+                state.values.set_many(ids_, tenants)
+                recorded.hashes.set_many(ids_, numbers[width - 3::width])
+                recorded.raws.set_many(ids_, numbers[width - 1::width])
+                for ident in compress(ids_, numbers[width - 2::width]):
+                    recorded.ours_changed.add(ident)
+        return recorded if len(state.db_ids) else None
+
     # -- one table --
 
-    def _target(self, spec: TableSpec, header: list[str], file: SourceFile, *, stream: bool, rows: int) -> Target:
+    def _target(self, spec: TableSpec, header: list[str], file: SourceFile, *, stream: bool, rows: int,
+                recorded: catch_up_rows.Recorded | None = None) -> Target:
         state = self.states[spec.name]
 
         def lookup(unique, key):
@@ -434,8 +483,8 @@ class _Importer:
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
             db_keys=db_keys, sum_position=positions.get(sum_column) if sum_column else None,
         )
-        if self.catch_up and loader.book is not None and identity == ("id",) and len(state.db_ids):
-            target.recorded = catch_up_rows.Recorded(self.conn, spec.name, copy_columns)
+        if self.catch_up and loader.book is not None and identity == ("id",):
+            target.recorded = recorded
         if loader.book is not None and self.format == GUIDE:
             target.raw_key = self._raw_key(plan, sum_column)
             if target.raw_key is not None:
@@ -476,11 +525,21 @@ class _Importer:
         table = self.report.tables[name] = TableReport(name, file=file.name, status="loaded")
         started = clock.monotonic()
         counted = self._scan(table, file, self.states[name])
+        seeding = self._seeds_with_its_load(name, self.source)
         if counted is None:
+            if seeding:
+                self._seed(name)
             return
         rows, header = counted
+        recorded = None
+        if seeding:
+            copy_columns, identity, _ = plan_columns(spec, header, file.name)
+            if identity == ("id",):
+                recorded = self._seed(name, copy_columns)
+            else:
+                self._seed(name)
         self.states[name].source_name = file.name
-        target = self._target(spec, header, file, stream=True, rows=rows)
+        target = self._target(spec, header, file, stream=True, rows=rows, recorded=recorded)
         rejects = RejectWriter(self.rejects_dir, name, header, place=None if file.kind == CSV else file.place)
         prepared = clock.monotonic()
         try:

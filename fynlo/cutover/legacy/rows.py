@@ -24,6 +24,17 @@ ROWS = "legacy_import_rows"
 CHANGES = "legacy_import_changes"
 
 
+# the transaction that wrote a row's version (t.xmin, a 32-bit xid) as a bigint
+XMIN = sql.SQL("t.xmin::text::bigint")
+
+
+def untouched(columns: list[str]) -> sql.Composable:
+    """True where our row `t` is still the version written (`r`, its legacy_import_rows row): the
+    same xmin (the row version the run wrote), else, by content, our row's hash the written one."""
+    return sql.SQL("(CASE WHEN r.written_xmin = {xmin} THEN true ELSE r.written_hash = {hash} END)").format(
+        xmin=XMIN, hash=row_hash(columns))
+
+
 def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:
     """The database's hash (bytea) of a row over these columns: md5 of their row text."""
     values = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in columns)
@@ -121,13 +132,15 @@ class RowBook:
         # the batch's ids as an array: the planner expects few rows and finds each by its
         # primary key (a hash join would read the whole, growing table per batch)
         self.insert_sql = sql.SQL(
-            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash, raw_hash)"
-            " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}, s.raw_hash"
+            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash, raw_hash, written_xmin)"
+            " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}, s.raw_hash, {xmin}"
             " FROM unnest({arrays}%s::bytea[]) s ({names}source_hash) JOIN {table} t ON {join}"
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
-            " source_hash = excluded.source_hash, written_hash = excluded.written_hash, raw_hash = excluded.raw_hash"
+            " source_hash = excluded.source_hash, written_hash = excluded.written_hash, raw_hash = excluded.raw_hash,"
+            " written_xmin = excluded.written_xmin"
         ).format(
             rows=sql.Identifier(ROWS), table_name=sql.Literal(table), run=sql.Literal(run), hash=row_hash(columns),
+            xmin=XMIN,
             table=sql.Identifier(table), keys=keys, arrays=arrays, names=names, join=join,
         )
 

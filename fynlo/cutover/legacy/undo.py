@@ -280,7 +280,7 @@ def take_back(conn: psycopg.Connection, run: int, hashed_columns: dict, tables: 
         result.restored = restored
         conn.execute(sql.SQL(
             "UPDATE {rows} r SET run_id = ch.prior_run_id, source_hash = ch.prior_source_hash,"
-            " written_hash = ch.prior_written_hash, raw_hash = NULL FROM undo_rows u, {changes} ch"
+            " written_hash = ch.prior_written_hash, raw_hash = NULL, written_xmin = NULL FROM undo_rows u, {changes} ch"
             " WHERE u.table_name = {name}"
             " AND u.state = {restore} AND r.table_name = u.table_name AND r.row_id = u.row_id AND ch.run_id = %s"
             " AND ch.table_name = u.table_name AND ch.row_id = u.row_id AND ch.action = 'updated'"
