@@ -162,3 +162,27 @@ def test_the_newer_export_decides_the_same_with_and_without_recorded_raw_hashes(
         if forget:  # the rows found unchanged by their content got their raw hashes then
             assert sum(raw is not None for raw in raw_hashes().values()) >= 5
     assert results[0] == results[1]
+
+
+def test_a_null_become_a_quoted_empty_string_is_a_change(tmp_path):
+    # given an import where order 501 has no customer name (an unquoted empty field: NULL)
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    assert owner_rows("orders", "customer_name", "id")[1] == (None,)
+    # when the legacy system now holds an empty string there (a quoted "")
+    newer = write_export(tmp_path / "newer", base_rows())
+    path = newer / "orders_export.csv"
+    lines = path.read_text().splitlines()
+    at = lines[0].split(",").index("customer_name")
+    for number, line in enumerate(lines):
+        if line.startswith("501,"):
+            fields = line.split(",")
+            assert fields[at] == ""
+            fields[at] = '""'
+            lines[number] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    code, out, report = migrate(newer, "--catch-up")
+    # then the record is not taken as unchanged: the empty string is applied
+    assert code == 0, out
+    assert report["tables"]["orders"]["updated"] == 1
+    assert owner_rows("orders", "customer_name", "id")[1] == ("",)

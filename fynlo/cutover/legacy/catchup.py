@@ -27,7 +27,7 @@ from psycopg import sql
 from fynlo.cutover.common import first_line
 from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap64, IdSet
 from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash, untouched
-from fynlo.cutover.legacy.source import QuotedEmpty
+from fynlo.cutover.legacy.source import QuotedEmpty, QuotedEmptyFields
 from fynlo.cutover.legacy.verify import _version, source_version
 from tenants.models import TenantScope
 
@@ -229,24 +229,33 @@ def raw_salt(plan, options: list) -> bytes:
     return hashlib.md5(material.encode()).digest()
 
 
-def raw_keyer(plan, states: dict, *, salt: bytes, sum_column: str | None, fast_test=None):
-    """The function of a file's raw records: fields -> (id, raw hash, restaurant, amount text), or
-    None when the record is not plain enough to be told unchanged without parsing it (a width or
-    an id or a foreign key that is not an integer, a sum not in its plain form).
+def raw_keyer(plan, states: dict, *, salt: bytes, sum_column: str | None, fast_test=None, marked: bool = False,
+              skip: dict | None = None):
+    """The function of a file's raw records: fields -> their raw hash, or None when the record is not
+    plain enough to be told unchanged without parsing it (a width or an id or a foreign key that is
+    not an integer, a sum not in its plain form).
 
     The raw hash is 64 bits of the sha1 of the salt, the record's fields (a quoted empty one told
-    from an unquoted one) and, per foreign key of the record, its parent's value in this run's
-    state (0: absent or rejected; else its tenant), and, for a restaurant taken from a parent,
-    that restaurant's platform: all the row function reads besides the fields. So the same raw hash
-    means the row function would give the same row and the same verdict as when it was recorded.
+    from an unquoted one: by searching the fields, or, `marked`, CSV records, by the record's class,
+    source.QuotedEmptyFields) and, per foreign key of the record, its parent's value in this run's
+    state (0: absent or rejected; else its tenant), and, for a restaurant taken from a parent, that
+    restaurant's platform: all the row function reads besides the fields. So the same raw hash means
+    the row function would give the same row and the same verdict as when it was recorded.
+
+    With `skip` (a catch-up: `raws` and `ours_changed`, the catchup.Recorded maps; `seen`, the
+    table's IdSet of ids met; `figures`, the reconciliation's per-restaurant figures of the table;
+    `duplicate`, id -> the RowError of an id met twice), a record whose raw hash is the recorded
+    one, over a row of ours untouched since, is counted there (seen, its restaurant's count and
+    sum from the record) and the function returns 0: already present, nothing else to do.
+
     Only for tables keyed by id whose rows belong to a restaurant (the acceptor's other work, user
     passwords and restaurant names, is left to the row function)."""
     spec, header = plan.spec, list(plan.header)
     if "id" not in header or spec.scope != TenantScope.RESTAURANT or plan.identity != ("id",):
         return None
     at = {name: index for index, name in enumerate(header)}
-    namespace = {"QE": QuotedEmpty, "JOIN": "\x00".join, "SHA1": hashlib.sha1, "FROM": int.from_bytes,
-                 "SALT": salt}
+    namespace = {"QE": QuotedEmpty, "MARKED": QuotedEmptyFields, "JOIN": "\x00".join, "SHA1": hashlib.sha1,
+                 "FROM": int.from_bytes, "SALT": salt}
     code = ["def key(fields):", f"    if len(fields) != {len(header)}:", "        return None", "    try:",
             f"        ident = int(fields[{at['id']}])"]
     values = []
@@ -287,10 +296,34 @@ def raw_keyer(plan, states: dict, *, salt: bytes, sum_column: str | None, fast_t
     else:
         code.append("    amount = None")
     namespace["PACK"] = struct.Struct(f">{len(values)}q").pack
-    code += [f"    head = PACK({', '.join(values)}{',' if len(values) == 1 else ''})",
-             '    if "" in fields and QE in map(type, fields):',
-             "        head += b'\\x01' + bytes([f.__class__ is QE for f in fields])",
-             "    digest = SHA1(SALT + head + b'\\x00' + JOIN(fields).encode()).digest()",
-             '    return ident, FROM(digest[:8], "big", signed=True) or 1, restaurant, amount']
+    code.append(f"    head = PACK({', '.join(values)}{',' if len(values) == 1 else ''})")
+    if marked:
+        code.append("    if fields.__class__ is MARKED:")
+    else:
+        code.append('    if "" in fields and QE in map(type, fields):')
+    code += ["        head += b'\\x01' + bytes([f.__class__ is QE for f in fields])",
+             "    raw = FROM(SHA1(SALT + head + b'\\x00' + JOIN(fields).encode()).digest()[:8], 'big', signed=True) or 1"]
+    if skip is not None:
+        namespace.update(RAWS=skip["raws"].pages, CHANGED=skip["ours_changed"].pages, SEEN=skip["seen"].add,
+                         PER=skip["figures"], FIGURES=skip["Figures"], DECIMAL=skip["Decimal"],
+                         DUPLICATE=skip["duplicate"])
+        code += [f"    page = RAWS.get(ident >> {PAGE_BITS})",
+                 f"    if page is None or page[ident & {PAGE_MASK}] != raw:",
+                 "        return raw",
+                 f"    low = ident & {PAGE_MASK}",
+                 f"    page = CHANGED.get(ident >> {PAGE_BITS})",
+                 "    if page is not None and page[low >> 3] & (1 << (low & 7)):",
+                 "        return raw",
+                 "    if not SEEN(ident):",
+                 "        raise DUPLICATE(ident)",
+                 "    figures = PER.get(restaurant)",
+                 "    if figures is None:",
+                 "        figures = PER[restaurant] = FIGURES()",
+                 "    figures.count += 1",
+                 "    if amount:",
+                 "        figures.total += DECIMAL(amount)",
+                 "    return 0"]
+    else:
+        code.append("    return raw")
     exec(compile("\n".join(code), f"<migrate_legacy raw key of {plan.file_name} for {spec.name}>", "exec"), namespace)
     return namespace["key"]

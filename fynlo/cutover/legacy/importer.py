@@ -486,7 +486,7 @@ class _Importer:
         if self.catch_up and loader.book is not None and identity == ("id",):
             target.recorded = recorded
         if loader.book is not None and self.format == GUIDE:
-            target.raw_key = self._raw_key(plan, sum_column)
+            target.raw_key = self._raw_key(plan, sum_column, file, target.recorded)
             if target.raw_key is not None:
                 loader.book.raw = ids.IdMap64()
         target.accept = self._acceptor(target)
@@ -502,15 +502,25 @@ class _Importer:
         loader.before_first_copy = set_aside_for_a_big_load
         return target
 
-    def _raw_key(self, plan: Plan, sum_column: str | None):
+    def _raw_key(self, plan: Plan, sum_column: str | None, file: SourceFile, recorded):
         """The raw hashes of a guide-format file (fynlo-v1's records are the translation's, left to
-        its own path): salted with what else the rows depend on (catchup.raw_salt)."""
+        its own path): salted with what else the rows depend on (catchup.raw_salt). With raw hashes
+        recorded (a catch-up), the records unchanged since over rows of ours untouched are counted
+        and skipped by it (catchup.raw_keyer)."""
         salt = catch_up_rows.raw_salt(plan, [self.format, self.timezone, self.employee_role, self.default_platform])
         fast_test = None
         if sum_column in plan.spec.columns:
             column = plan.spec.columns[sum_column]
             fast_test = lambda var, index: _fast_test(column, var, index, plan.spec)  # noqa: E731
-        return catch_up_rows.raw_keyer(plan, self.states, salt=salt, sum_column=sum_column, fast_test=fast_test)
+        skip = None
+        if recorded is not None and len(recorded.raws):
+            state = self.states[plan.spec.name]
+            skip = {"raws": recorded.raws, "ours_changed": recorded.ours_changed, "seen": state.seen,
+                    "figures": self.report.reconciliation.source.setdefault(plan.spec.name, {}), "Figures": Figures,
+                    "Decimal": Decimal,
+                    "duplicate": lambda ident: RowError("id", f"id {ident} appears more than once in the export")}
+        return catch_up_rows.raw_keyer(plan, self.states, salt=salt, sum_column=sum_column, fast_test=fast_test,
+                                       marked=file.kind == CSV, skip=skip)
 
     def _record_raw(self, target: Target) -> None:
         """Raw hashes of rows found unchanged by their content: a later catch-up skips them unparsed.
@@ -736,25 +746,12 @@ class _Importer:
         def accept(fields: list[str], line: int) -> None:
             raw = None
             if raw_key is not None:
-                keyed = raw_key(fields)
-                if keyed is not None:
-                    raw = keyed[1]
-                    if recorded_raw is not None and recorded_raw(keyed[0]) == raw and keyed[0] not in ours_changed:
-                        # the same record, over the same parents, as when the row was written or last
-                        # found unchanged, and ours untouched since: already present, nothing parsed
-                        ident = keyed[0]
-                        if not seen_add(ident):
-                            raise RowError("id", f"id {ident} appears more than once in the export")
-                        if counted:
-                            restaurant = keyed[2]
-                            figures = per_restaurant.get(restaurant)
-                            if figures is None:
-                                figures = per_restaurant[restaurant] = Figures()
-                            figures.count += 1
-                            if keyed[3]:
-                                figures.total += Decimal(keyed[3])
-                        target.unchanged_present += 1
-                        return
+                raw = raw_key(fields)
+                if raw == 0:
+                    # the same record, over the same parents, as when the row was written or last
+                    # found unchanged, and ours untouched since: already present (counted), nothing parsed
+                    target.unchanged_present += 1
+                    return
             out, ident, restaurant, unusable = row(fields)
             if ident is not None:
                 existing = database_has_rows and ident in db_ids
