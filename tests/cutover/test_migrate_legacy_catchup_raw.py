@@ -186,3 +186,22 @@ def test_a_null_become_a_quoted_empty_string_is_a_change(tmp_path):
     assert code == 0, out
     assert report["tables"]["orders"]["updated"] == 1
     assert owner_rows("orders", "customer_name", "id")[1] == ("",)
+
+
+def test_a_catch_up_whose_orders_file_does_not_parse_still_catches_up_the_rest(tmp_path):
+    # given an import; then an export whose orders file is cut in a quoted field
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    newer = write_export(tmp_path / "newer", base_rows())
+    path = newer / "orders_export.csv"
+    path.write_text(path.read_text() + '502,10,"R10-3\n')
+    # when it is caught up
+    code, out, report = migrate(newer, "--catch-up")
+    # then orders are reported unparseable (nothing of them read or deleted), the rest caught up
+    # against the orders in ours
+    assert code != 0, out
+    assert report["tables"]["orders"]["status"] == "unparseable"
+    for table in ("order_items", "payments", "refunds"):
+        got = report["tables"][table]
+        assert got["already_present"] == got["rows_in"] > 0 and got["rejected"] == 0, (table, got)
+    assert len(owner_rows("orders")) == 3

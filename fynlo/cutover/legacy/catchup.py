@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import struct
+import threading
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
-from fynlo.cutover.common import first_line
+from fynlo.cutover.common import CutoverError, first_line
 from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap64, IdSet
+from fynlo.cutover.legacy.load import connect
 from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash, untouched
 from fynlo.cutover.legacy.source import QuotedEmpty, QuotedEmptyFields
 from fynlo.cutover.legacy.verify import _version, source_version
@@ -214,6 +217,92 @@ class Recorded:
         return sql.SQL(" LEFT JOIN {} r ON r.table_name = {} AND r.row_id = t.id").format(
             sql.Identifier(ROWS), sql.Literal(table))
 
+
+
+class Prefetch:
+    """The catch-up's seeding queries (the tables read whole this run, in load order) run ahead on
+    a connection of their own, with the session in UTC (ours hashed as written): the database
+    works on the next table's ids and recorded hashes while this table's records are read. Each
+    query's text comes in blocks through a bounded queue (a few blocks held at a time). It reads
+    only, and only the tables' own rows and bookkeeping, which this run writes to only during
+    their own load or after all of them (rows gone from the source)."""
+
+    DEPTH = 16
+    _END = object()
+
+    def __init__(self, params: dict, timezone: str, queries: list[tuple[str, sql.Composable]]):
+        self.queues = {name: queue.Queue(self.DEPTH) for name, _ in queries}
+        self.discarded: set[str] = set()
+        self.finished: set[str] = set()  # read to their end
+        self.error: BaseException | None = None
+        self.stopping = threading.Event()
+        self.conn = None
+        self.thread = threading.Thread(target=self._run, args=(params, timezone, queries), daemon=True,
+                                       name="migrate_legacy prefetch")
+        self.thread.start()
+
+    def _put(self, name: str, item) -> bool:
+        while not self.stopping.is_set():
+            if name in self.discarded:
+                return True
+            try:
+                self.queues[name].put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, params, timezone, queries) -> None:
+        pending = [name for name, _ in queries]
+        try:
+            self.conn = connect(params, timezone=timezone)
+            self.conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
+            for name, query in queries:
+                if name not in self.discarded:
+                    with self.conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
+                        for block in copy:
+                            if not self._put(name, bytes(block)):
+                                return
+                pending.remove(name)
+                self.finished.add(name)
+                if not self._put(name, self._END):
+                    return
+        except BaseException as error:  # handed to the reader of each table not finished
+            self.error = error
+            for name in pending:
+                if not self._put(name, self._END):
+                    return
+        finally:
+            if self.conn is not None and not self.conn.closed:
+                self.conn.close()
+
+    def has(self, name: str) -> bool:
+        return name in self.queues and name not in self.discarded
+
+    def lines(self, name: str):
+        """The query's rows, as they come (raises what stopped the prefetch before its end)."""
+        source = self.queues[name]
+        while True:
+            item = source.get()
+            if item is self._END:
+                if name not in self.finished:
+                    raise self.error or CutoverError("the prefetch of the ids stopped")
+                return
+            yield item
+
+    def discard(self, name: str) -> None:
+        """A table not seeded from here after all (its file unparseable, no id column)."""
+        self.discarded.add(name)
+
+    def close(self) -> None:
+        self.stopping.set()
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.cancel()
+            except psycopg.Error:
+                pass
+        self.thread.join(timeout=5)
 
 
 # What a source record becomes depends on more than its fields; every such input is in the salt

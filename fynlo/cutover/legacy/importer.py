@@ -196,6 +196,8 @@ class _Importer:
         self.finisher: load.Finisher | None = None
         self.run_id: int | None = None  # legacy_import_runs: this run (not in a dry run)
         self.source: Source | None = None  # what is read: the export's files, or fynlo-v1's translation
+        self.prefetch: catch_up_rows.Prefetch | None = None  # --catch-up: the seeding queries run ahead
+        self.prefetched_columns: dict[str, list[str]] = {}  # ... and the columns each hashes ours over
 
     def _selection(self, only: list[str] | None) -> list[str]:
         if not only:
@@ -221,6 +223,8 @@ class _Importer:
                 self._restore_leftovers()
                 if self.translation is not None:
                     self.translation.prepare()
+                if self.catch_up and self.run_id is not None:
+                    self._prefetch(source)
                 needed = self.needed = self._needed_values(source)
                 for name in self.order:
                     if name == SETTINGS_SOURCE:
@@ -252,6 +256,8 @@ class _Importer:
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
+                if self.prefetch is not None:
+                    self.prefetch.close()
                 if self.finisher is not None:
                     self.finisher.wait()
                 if self.translation is not None:
@@ -391,12 +397,7 @@ class _Importer:
         the table is empty)."""
         state = self.states[name]
         spec = state.spec
-        if spec.scope == TenantScope.USER:
-            columns = ("restaurant_id", "platform_id")
-        elif spec.scope_column:
-            columns = (spec.scope_column,)
-        else:
-            columns = ()
+        columns = self._tenant_columns(spec)
         if recorded_columns is not None:
             return self._seed_recorded(state, columns, recorded_columns)
         query = load.sql.SQL("SELECT id{} FROM {}").format(
@@ -414,23 +415,58 @@ class _Importer:
                 value = PRESENT
             state.values.set(ident, value)
 
+    @staticmethod
+    def _tenant_columns(spec: TableSpec) -> tuple:
+        if spec.scope == TenantScope.USER:
+            return ("restaurant_id", "platform_id")
+        if spec.scope_column:
+            return (spec.scope_column,)
+        return ()
+
+    def _seed_query(self, spec: TableSpec, recorded_columns: list[str]):
+        """Per 16k ids one line of integers (id, tenant columns, recorded: catchup.Recorded.selected),
+        ids ascending, so a table's dense ids fill the id maps a slice at a time."""
+        values = load.sql.SQL(", ").join(
+            [load.sql.SQL("t.id")]
+            + [load.sql.SQL("coalesce(t.{}, 0)").format(load.sql.Identifier(c)) for c in self._tenant_columns(spec)]
+            + [catch_up_rows.Recorded.selected(recorded_columns)]
+        )
+        return load.sql.SQL(
+            "SELECT string_agg(x.line, ' ' ORDER BY x.id) FROM (SELECT t.id, concat_ws(' ', {}) AS line"
+            " FROM {} t{}) x GROUP BY x.id >> 14"
+        ).format(values, load.sql.Identifier(spec.name), catch_up_rows.Recorded.join(spec.name))
+
+    def _prefetch(self, source: Source) -> None:
+        """--catch-up: the seeding queries of the tables read whole this run, run ahead (catchup.Prefetch)."""
+        queries = []
+        for name in self.order:
+            file = source.files.get(name)
+            if name == SETTINGS_SOURCE or not self._seeds_with_its_load(name, source):
+                continue
+            try:
+                first = first_record(file)
+                copy_columns, identity, _ = plan_columns(self.specs[name], normalise_header(first[1]), file.name)
+            except (ParseError, HeaderError, OSError, TypeError):
+                continue  # seeded when its turn comes, as it can be
+            if identity == ("id",):
+                queries.append((name, self._seed_query(self.specs[name], copy_columns)))
+                self.prefetched_columns[name] = copy_columns
+        if queries:
+            params = connections[self.using].get_connection_params()
+            self.prefetch = catch_up_rows.Prefetch(params, self.timezone, queries)
+
     def _seed_recorded(self, state: TableState, columns: tuple, recorded_columns: list[str]):
         spec, name = state.spec, state.spec.name
         recorded = catch_up_rows.Recorded()
-        # per 16k ids one line of integers (id, tenant columns, recorded: catchup.Recorded.selected),
-        # ids ascending, so a table's dense ids fill the id maps a slice at a time
         width = 1 + len(columns) + 3
-        values = load.sql.SQL(", ").join(
-            [load.sql.SQL("t.id")]
-            + [load.sql.SQL("coalesce(t.{}, 0)").format(load.sql.Identifier(c)) for c in columns]
-            + [recorded.selected(recorded_columns)]
-        )
-        query = load.sql.SQL(
-            "SELECT string_agg(x.line, ' ' ORDER BY x.id) FROM (SELECT t.id, concat_ws(' ', {}) AS line"
-            " FROM {} t{}) x GROUP BY x.id >> 14"
-        ).format(values, load.sql.Identifier(name), recorded.join(name))
+        if self.prefetch is not None and self.prefetch.has(name) and self.prefetched_columns[name] != recorded_columns:
+            self.prefetch.discard(name)  # (the file's header read again is another one: read here)
+        if self.prefetch is not None and self.prefetch.has(name):
+            lines = self.prefetch.lines(name)
+        else:
+            lines = load.stream_text(self.conn, self._seed_query(spec, recorded_columns))
         with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
-            for line in load.stream_text(self.conn, query):
+            for line in lines:
                 numbers = list(map(int, line.split()))
                 ids_ = numbers[0::width]
                 state.db_ids.add_many(ids_)
@@ -538,6 +574,8 @@ class _Importer:
         seeding = self._seeds_with_its_load(name, self.source)
         if counted is None:
             if seeding:
+                if self.prefetch is not None:
+                    self.prefetch.discard(name)
                 self._seed(name)
             return
         rows, header = counted
@@ -547,6 +585,8 @@ class _Importer:
             if identity == ("id",):
                 recorded = self._seed(name, copy_columns)
             else:
+                if self.prefetch is not None:
+                    self.prefetch.discard(name)
                 self._seed(name)
         self.states[name].source_name = file.name
         target = self._target(spec, header, file, stream=True, rows=rows, recorded=recorded)
