@@ -205,3 +205,20 @@ def test_a_catch_up_whose_orders_file_does_not_parse_still_catches_up_the_rest(t
         got = report["tables"][table]
         assert got["already_present"] == got["rows_in"] > 0 and got["rejected"] == 0, (table, got)
     assert len(owner_rows("orders")) == 3
+
+
+def test_a_catch_up_of_a_few_new_rows_after_many_unchanged_sets_nothing_aside(tmp_path):
+    # given an import; then two new orders at the end of the export, after the three unchanged
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    rows = base_rows()
+    rows["orders"] += [{**order(rows, "501"), "id": "502", "order_number": "R10-3"},
+                       {**order(rows, "501"), "id": "503", "order_number": "R10-4"}]
+    # when it is caught up a few rows a batch (the unchanged rows are read, not loaded)
+    code, out, report = migrate(write_export(tmp_path / "newer", rows), "--catch-up", "--batch-size", "2")
+    # then the table's foreign keys and indexes stay on for two new rows (they are not set aside
+    # as for a big load), and its statistics are left to autovacuum
+    assert code == 0, out
+    orders = report["tables"]["orders"]
+    assert orders["imported"] == 2 and orders["already_present"] == 3, orders
+    assert not orders.get("set_aside_during_load"), orders

@@ -99,6 +99,7 @@ class Target:
     recorded: object = None  # --catch-up: catchup.Recorded, the rows an import wrote and their source hashes
     unchanged_present: int = 0  # --catch-up: source rows unchanged since the last run (not compared), ours too
     unchanged_kept: int = 0  # ... and ours changed since: kept_ours
+    skipped: int = 0  # --catch-up: the two above, of the batches flushed
     # --catch-up, rows without an id (settings): the keys read this run, and those of rows rejected
     seen_keys: set = field(default_factory=set)
     rejected_keys: set = field(default_factory=set)
@@ -530,8 +531,9 @@ class _Importer:
         def set_aside_for_a_big_load() -> None:
             # New rows are about to go in. When more than a batch of the file is left, and more
             # than the table already holds, per-row foreign key checks and index updates cost
-            # more than validating and rebuilding once at the end.
-            remaining = rows - loader.rows_seen
+            # more than validating and rebuilding once at the end. (The rows a catch-up found
+            # unchanged were read too, though never handed to the loader.)
+            remaining = rows - loader.rows_seen - target.skipped - target.unchanged_present - target.unchanged_kept
             if remaining > self.batch_size and remaining > len(state.db_ids):
                 target.set_aside = load.set_aside(self.conn, spec.name)
 
@@ -728,6 +730,7 @@ class _Importer:
                 if in_batch == batch_size:
                     in_batch = 0
                     for target in targets:
+                        target.skipped += target.unchanged_present + target.unchanged_kept
                         self._flush(table, target, rejects)
                         self._record_raw(target)
                 if counted == PROGRESS_STEP:
@@ -1018,7 +1021,10 @@ class _Importer:
             value = load.set_sequence(self.conn, target.spec.name)
             if value is not None:
                 self.report.sequences[target.spec.name] = value
-        restore, statistics = bool(target.set_aside), target.imported >= ANALYZE_THRESHOLD
+        # statistics when the table grew by a tenth or more (as autovacuum would; not after a
+        # catch-up's few new rows in a big table)
+        restore = bool(target.set_aside)
+        statistics = target.imported >= ANALYZE_THRESHOLD and target.imported * 10 >= len(target.state.db_ids)
         if restore or statistics:
             self.finisher.submit(target.spec.name, restore=restore, analyze=statistics)
 
