@@ -222,3 +222,30 @@ def test_a_catch_up_of_a_few_new_rows_after_many_unchanged_sets_nothing_aside(tm
     orders = report["tables"]["orders"]
     assert orders["imported"] == 2 and orders["already_present"] == 3, orders
     assert not orders.get("set_aside_during_load"), orders
+
+
+@pytest.mark.parametrize("lookups", [10, 1])
+def test_a_catch_up_looks_new_unique_keys_up_in_ours(tmp_path, monkeypatch, lookups):
+    # given an import (its orders' numbers not read back by the catch-up: looked up one by one,
+    # and, with a single lookup allowed, all read after the first)
+    from fynlo.cutover.legacy import importer
+
+    monkeypatch.setattr(importer, "LAZY_UNIQUES", 1)
+    monkeypatch.setattr(importer, "LAZY_SHARE", 1)
+    monkeypatch.setattr(importer, "LAZY_LOOKUPS", lookups)
+    base_rows = same_rows()
+    assert migrate(write_export(tmp_path / "export", base_rows()))[0] == 0
+    rows = base_rows()
+    rows["orders"] += [{**order(rows, "501"), "id": "502", "order_number": "R10-3"},
+                       {**order(rows, "501"), "id": "503", "order_number": "R10-1"},  # order 500's
+                       {**order(rows, "501"), "id": "504", "order_number": "R10-2"}]  # order 501's
+    # when it is caught up
+    code, out, report = migrate(write_export(tmp_path / "newer", rows), "--catch-up")
+    # then the new orders holding numbers of ours are rejected by the importer, naming the holder
+    assert code == 1, out
+    rejected = {row["id"]: row["reason"] for row in read_rejects(tmp_path / "newer.rejects", "orders")}
+    assert rejected == {
+        "503": "duplicate order_number 'R10-1': orders id 500 in the database has it (orders_order_number_key)",
+        "504": "duplicate order_number 'R10-2': orders id 501 in the database has it (orders_order_number_key)",
+    }, rejected
+    assert report["tables"]["orders"]["imported"] == 1

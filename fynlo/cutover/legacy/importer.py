@@ -77,6 +77,9 @@ FORMATS = (GUIDE, FYNLO_V1)
 ANALYZE_THRESHOLD = 10_000
 PROGRESS_STEP = 1000
 CONFLICTS_LISTED = 1000
+# a catch-up of a table of LAZY_UNIQUES rows or more looks its new rows' unique keys up one by one, up
+# to a LAZY_SHARE-th of its rows and LAZY_LOOKUPS, then reads all of ours (see _target)
+LAZY_UNIQUES, LAZY_SHARE, LAZY_LOOKUPS = 10_000, 100, 10_000
 SETTINGS_EXTRA_COLUMNS = ("entity_type", "entity_id")
 
 
@@ -499,9 +502,16 @@ class _Importer:
         positions = {column: index for index, column in enumerate(copy_columns)}
         uniques = UniqueGuard(spec, positions, lookup, dry_run=self.dry_run)
         plan = build_plan(spec, header, file_name=file.name, states=self.states, now_text=self.now_text)
-        if len(state.db_ids):
+        def seed_uniques(conn) -> None:
             for unique, _, _, _ in uniques.keys:
-                uniques.seed(unique.name, load.existing_keys(self.conn, spec.name, unique.columns, lower=unique.lower))
+                uniques.seed(unique.name, load.existing_keys(conn, spec.name, unique.columns, lower=unique.lower))
+
+        if uniques.keys and recorded is not None and len(state.db_ids) >= LAZY_UNIQUES:
+            # a catch-up of a big table: its few new rows' keys looked up one by one, rather than
+            # all of ours read first (on the lookup connection: the load's may be in a COPY then)
+            uniques.lazy(lambda: seed_uniques(self.lookup_conn), min(LAZY_LOOKUPS, len(state.db_ids) // LAZY_SHARE))
+        elif len(state.db_ids):
+            seed_uniques(self.conn)
         db_keys = None
         if identity != ("id",):
             db_keys = set(load.existing_keys(self.conn, spec.name, identity))
