@@ -16,16 +16,23 @@ without --catch-up. Rows without an id in the source (settings) are found by the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import queue
+import struct
+import threading
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
-from fynlo.cutover.common import first_line
-from fynlo.cutover.legacy.ids import IdMap64, IdSet
-from fynlo.cutover.legacy.load import stream_int_rows
-from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash
+from fynlo.cutover.common import CutoverError, first_line
+from fynlo.cutover.legacy.ids import PAGE_BITS, PAGE_MASK, IdMap64, IdSet
+from fynlo.cutover.legacy.load import connect
+from fynlo.cutover.legacy.rows import CHANGES, ROWS, in_utc, row_hash, source_hash, untouched
+from fynlo.cutover.legacy.source import QuotedEmpty, QuotedEmptyFields
 from fynlo.cutover.legacy.verify import _version, source_version
+from tenants.models import TenantScope
 
 LISTED = 1000
 
@@ -42,7 +49,8 @@ class CatchUp:
 
 
 def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_table: str, conflicts: list,
-           run: int | None, now_text: str, *, dry_run: bool = False, identity: tuple[str, ...] = ("id",)) -> CatchUp:
+           run: int | None, now_text: str, *, dry_run: bool = False, identity: tuple[str, ...] = ("id",),
+           raws: dict | None = None) -> CatchUp:
     """Sort a committed batch's differing rows (its existing rows still in `compare_table`).
     Rows are found by `identity`: their id, or (settings) their scope and key. In a dry run
     (`run` None) nothing is kept: the differing rows are put in `compare_table` and decided, and
@@ -54,14 +62,15 @@ def decide(conn: psycopg.Connection, table: str, columns: list[str], compare_tab
                 sql.Identifier(compare_table), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
                 copy.write("".join(conflict.text + "\n" for conflict in conflicts))
             return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=True)
-    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=False)
+    return _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, dry_run=False, raws=raws)
 
 
 def _join(identity: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(" AND ").join(sql.SQL("c.{0} = t.{0}").format(sql.Identifier(c)) for c in identity)
 
 
-def _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, *, dry_run: bool) -> CatchUp:
+def _decide(conn, table, columns, compare_table, conflicts, run, now_text, identity, *, dry_run: bool,
+            raws: dict | None = None) -> CatchUp:
     outcome = CatchUp()
     by_key = {}
     for conflict in conflicts:
@@ -117,7 +126,7 @@ def _decide(conn, table, columns, compare_table, conflicts, run, now_text, ident
     if apply_ids:
         with in_utc(conn):
             refused = _apply(conn, table, columns, compare_table, apply_ids, apply_hashes, run, record=not dry_run,
-                             identity=identity)
+                             identity=identity, raws=[(raws or {}).get(ident) for ident in apply_ids])
         for ident, error in refused:
             outcome.refused.append((by_id[ident], error))
         outcome.updated = len(apply_ids) - len(refused)
@@ -125,7 +134,8 @@ def _decide(conn, table, columns, compare_table, conflicts, run, now_text, ident
 
 
 def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[int], hashes: list[bytes],
-           run: int | None, *, record: bool = True, identity: tuple[str, ...] = ("id",)) -> list[tuple[int, str]]:
+           run: int | None, *, record: bool = True, identity: tuple[str, ...] = ("id",),
+           raws: list | None = None) -> list[tuple[int, str]]:
     """The source's version over ours, the prior one kept, the bookkeeping moved on: one transaction
     (in a dry run, `record` False, only the update, in the caller's transaction rolled back). Rows
     the database refuses (a unique key another row of ours holds, ...) are found by halving and
@@ -143,13 +153,15 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
     update = sql.SQL("UPDATE {} t SET {} FROM {} c WHERE {} AND t.id = ANY(%s)").format(
         name, assignments, sql.Identifier(compare_table), _join(identity))
     book = sql.SQL(
-        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}"
-        " FROM unnest(%s::bigint[], %s::bytea[]) s (row_id, source_hash) JOIN {table} t ON t.id = s.row_id"
+        "UPDATE {rows} r SET run_id = %s, source_hash = s.source_hash, written_hash = {hash}, raw_hash = s.raw_hash,"
+        " written_xmin = t.xmin::text::bigint"
+        " FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) s (row_id, source_hash, raw_hash)"
+        " JOIN {table} t ON t.id = s.row_id"
         " WHERE r.table_name = %s AND r.row_id = s.row_id"
     ).format(rows=sql.Identifier(ROWS), hash=row_hash(columns), table=name)
     refused: list[tuple[int, str]] = []
 
-    def attempt(ids: list[int], hashes: list[bytes]) -> None:
+    def attempt(ids: list[int], hashes: list[bytes], raws: list) -> None:
         try:
             with conn.transaction():
                 if record:
@@ -158,17 +170,17 @@ def _apply(conn, table: str, columns: list[str], compare_table: str, ids: list[i
                 conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 conn.execute("SET CONSTRAINTS ALL DEFERRED")
                 if record:
-                    conn.execute(book, [run, ids, hashes, table])
+                    conn.execute(book, [run, ids, hashes, raws, table])
         except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
             if len(ids) == 1:
                 refused.append((ids[0], first_line(error)))
                 return
             middle = len(ids) // 2
-            attempt(ids[:middle], hashes[:middle])
-            attempt(ids[middle:], hashes[middle:])
+            attempt(ids[:middle], hashes[:middle], raws[:middle])
+            attempt(ids[middle:], hashes[middle:], raws[middle:])
 
     with conn.transaction():
-        attempt(ids, hashes)
+        attempt(ids, hashes, raws if raws is not None else [None] * len(ids))
     return refused
 
 
@@ -178,26 +190,229 @@ def hash64(digest: bytes) -> int:
 
 
 class Recorded:
-    """A table's rows an import wrote, read once before its source rows: per id the recorded
-    source hash (64 bits of it) and whether ours has changed since (our row's hash now against
-    the written one, taken by the database). A source row whose hash is the recorded one is
-    unchanged in the source: nothing to compare or write, whatever ours is (kept_ours when ours
-    changed, already present when not)."""
+    """A table's rows an import wrote, read once before its source rows, in the same pass as its
+    ids (`selected`, `join`: the importer's seeding query reads them with its own columns): per id
+    the recorded source hash (64 bits of it), the raw hash of its record when recorded, and
+    whether ours has changed since (not the row version written, and its hash not the written
+    one: `rows.untouched`). A source row whose hash is the recorded one is unchanged in the source:
+    nothing to compare or write, whatever ours is (kept_ours when ours changed, already present
+    when not); one whose record's raw hash is the recorded one, over ours untouched, is not even
+    parsed."""
 
-    def __init__(self, conn: psycopg.Connection, table: str, columns: list[str]):
+    def __init__(self):
         self.hashes = IdMap64()
+        self.raws = IdMap64()  # id -> the raw hash of its source record (raw_keyer), where recorded
         self.ours_changed = IdSet()
-        query = sql.SQL(
-            "SELECT r.row_id, ('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint,"
-            " (r.written_hash IS DISTINCT FROM {hash})::int"
-            " FROM {rows} r JOIN {table} t ON t.id = r.row_id WHERE r.table_name = {name}"
-        ).format(hash=row_hash(columns), rows=sql.Identifier(ROWS), table=sql.Identifier(table),
-                 name=sql.Literal(table))
-        hashes, changed = self.hashes, self.ours_changed
-        with in_utc(conn):
-            for ident, recorded, ours in stream_int_rows(conn, query):
-                if recorded is None:
-                    continue
-                hashes.set(ident, recorded)
-                if ours:
-                    changed.add(ident)
+
+    @staticmethod
+    def selected(columns: list[str]) -> sql.Composable:
+        """Three integer columns (0 where none): the source hash's 64 bits, ours changed (1), the raw hash."""
+        return sql.SQL(
+            "coalesce(('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint, 0),"
+            " CASE WHEN r.row_id IS NULL OR {untouched} THEN 0 ELSE 1 END, coalesce(r.raw_hash, 0)"
+        ).format(untouched=untouched(columns))
+
+    @staticmethod
+    def join(table: str) -> sql.Composable:
+        return sql.SQL(" LEFT JOIN {} r ON r.table_name = {} AND r.row_id = t.id").format(
+            sql.Identifier(ROWS), sql.Literal(table))
+
+
+
+class Prefetch:
+    """The catch-up's seeding queries (the tables read whole this run, in load order) run ahead on
+    a connection of their own, with the session in UTC (ours hashed as written): the database
+    works on the next table's ids and recorded hashes while this table's records are read. Each
+    query's text comes in blocks through a bounded queue (a few blocks held at a time). It reads
+    only, and only the tables' own rows and bookkeeping, which this run writes to only during
+    their own load or after all of them (rows gone from the source)."""
+
+    DEPTH = 16
+    _END = object()
+
+    def __init__(self, params: dict, timezone: str, queries: list[tuple[str, sql.Composable]]):
+        self.queues = {name: queue.Queue(self.DEPTH) for name, _ in queries}
+        self.discarded: set[str] = set()
+        self.finished: set[str] = set()  # read to their end
+        self.error: BaseException | None = None
+        self.stopping = threading.Event()
+        self.conn = None
+        self.thread = threading.Thread(target=self._run, args=(params, timezone, queries), daemon=True,
+                                       name="migrate_legacy prefetch")
+        self.thread.start()
+
+    def _put(self, name: str, item) -> bool:
+        while not self.stopping.is_set():
+            if name in self.discarded:
+                return True
+            try:
+                self.queues[name].put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, params, timezone, queries) -> None:
+        pending = [name for name, _ in queries]
+        try:
+            self.conn = connect(params, timezone=timezone)
+            self.conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
+            for name, query in queries:
+                if name not in self.discarded:
+                    with self.conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
+                        for block in copy:
+                            if not self._put(name, bytes(block)):
+                                return
+                pending.remove(name)
+                self.finished.add(name)
+                if not self._put(name, self._END):
+                    return
+        except BaseException as error:  # handed to the reader of each table not finished
+            self.error = error
+            for name in pending:
+                if not self._put(name, self._END):
+                    return
+        finally:
+            if self.conn is not None and not self.conn.closed:
+                self.conn.close()
+
+    def has(self, name: str) -> bool:
+        return name in self.queues and name not in self.discarded
+
+    def lines(self, name: str):
+        """The query's rows, as they come (raises what stopped the prefetch before its end)."""
+        source = self.queues[name]
+        while True:
+            item = source.get()
+            if item is self._END:
+                if name not in self.finished:
+                    raise self.error or CutoverError("the prefetch of the ids stopped")
+                return
+            yield item
+
+    def discard(self, name: str) -> None:
+        """A table not seeded from here after all (its file unparseable, no id column)."""
+        self.discarded.add(name)
+
+    def close(self) -> None:
+        self.stopping.set()
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.cancel()
+            except psycopg.Error:
+                pass
+        self.thread.join(timeout=5)
+
+
+# What a source record becomes depends on more than its fields; every such input is in the salt
+# of its raw hash (`raw_keyer`). Bumped when a change of the importer changes what a record becomes.
+RAW_VERSION = "raw-1"
+
+
+def raw_salt(plan, options: list) -> bytes:
+    """The salt of a file's raw hashes: the importer's version, the table, the file's header (names
+    and order), the row function compiled for it, and the run's options that change what is
+    written (format, --timezone, --employee-role, --default-platform)."""
+    material = json.dumps([RAW_VERSION, plan.spec.name, list(plan.header), plan.source, *options], default=str)
+    return hashlib.md5(material.encode()).digest()
+
+
+def raw_keyer(plan, states: dict, *, salt: bytes, sum_column: str | None, fast_test=None, marked: bool = False,
+              skip: dict | None = None):
+    """The function of a file's raw records: fields -> their raw hash, or None when the record is not
+    plain enough to be told unchanged without parsing it (a width or an id or a foreign key that is
+    not an integer, a sum not in its plain form).
+
+    The raw hash is 64 bits of the sha1 of the salt, the record's fields (a quoted empty one told
+    from an unquoted one: by searching the fields, or, `marked`, CSV records, by the record's class,
+    source.QuotedEmptyFields) and, per foreign key of the record, its parent's value in this run's
+    state (0: absent or rejected; else its tenant), and, for a restaurant taken from a parent, that
+    restaurant's platform: all the row function reads besides the fields. So the same raw hash means
+    the row function would give the same row and the same verdict as when it was recorded.
+
+    With `skip` (a catch-up: `raws` and `ours_changed`, the catchup.Recorded maps; `seen`, the
+    table's IdSet of ids met; `figures`, the reconciliation's per-restaurant figures of the table;
+    `duplicate`, id -> the RowError of an id met twice), a record whose raw hash is the recorded
+    one, over a row of ours untouched since, is counted there (seen, its restaurant's count and
+    sum from the record) and the function returns 0: already present, nothing else to do.
+
+    Only for tables keyed by id whose rows belong to a restaurant (the acceptor's other work, user
+    passwords and restaurant names, is left to the row function)."""
+    spec, header = plan.spec, list(plan.header)
+    if "id" not in header or spec.scope != TenantScope.RESTAURANT or plan.identity != ("id",):
+        return None
+    at = {name: index for index, name in enumerate(header)}
+    namespace = {"QE": QuotedEmpty, "MARKED": QuotedEmptyFields, "JOIN": "\x00".join, "SHA1": hashlib.sha1,
+                 "FROM": int.from_bytes, "SALT": salt}
+    code = ["def key(fields):", f"    if len(fields) != {len(header)}:", "        return None", "    try:",
+            f"        ident = int(fields[{at['id']}])"]
+    values = []
+    first_parent = {}  # a derived restaurant: the first restaurant parent given
+    for number, fk in enumerate(spec.foreign_keys):
+        if fk.column not in at:
+            continue
+        var = f"v{number}"
+        namespace[f"P{number}"] = states[fk.target].values.pages
+        code += [f"        {var} = fields[{at[fk.column]}]",
+                 f"        if {var}:",
+                 f"            {var} = int({var})",
+                 f"            page = P{number}.get({var} >> {PAGE_BITS})",
+                 f"            {var} = page[{var} & {PAGE_MASK}] if page is not None else 0",
+                 "        else:",
+                 f"            {var} = 0"]
+        values.append(var)
+        first_parent[fk.column] = var
+    if "restaurant_id" in at:
+        code.append(f"        restaurant = int(fields[{at['restaurant_id']}]) if fields[{at['restaurant_id']}] else None")
+    else:
+        parents = [fk for fk in spec.restaurant_parents if fk.column in at]
+        code.append("        restaurant = None")
+        for number, fk in enumerate(parents):
+            code += [f"        {'if' if number == 0 else 'elif'} fields[{at[fk.column]}]:",
+                     f"            restaurant = {first_parent[fk.column]} or None"]
+        namespace["RP"] = states["restaurants"].values.pages
+        code += ["        platform = 0",
+                 "        if restaurant is not None:",
+                 f"            page = RP.get(restaurant >> {PAGE_BITS})",
+                 f"            platform = page[restaurant & {PAGE_MASK}] if page is not None else 0"]
+        values.append("platform")
+    code += ["    except ValueError:", "        return None"]
+    if sum_column in at:
+        code.append(f"    amount = fields[{at[sum_column]}]")
+        if fast_test is not None:
+            code += [f"    if amount and not ({fast_test('amount', at[sum_column])}):", "        return None"]
+    else:
+        code.append("    amount = None")
+    namespace["PACK"] = struct.Struct(f">{len(values)}q").pack
+    code.append(f"    head = PACK({', '.join(values)}{',' if len(values) == 1 else ''})")
+    if marked:
+        code.append("    if fields.__class__ is MARKED:")
+    else:
+        code.append('    if "" in fields and QE in map(type, fields):')
+    code += ["        head += b'\\x01' + bytes([f.__class__ is QE for f in fields])",
+             "    raw = FROM(SHA1(SALT + head + b'\\x00' + JOIN(fields).encode()).digest()[:8], 'big', signed=True) or 1"]
+    if skip is not None:
+        namespace.update(RAWS=skip["raws"].pages, CHANGED=skip["ours_changed"].pages, SEEN=skip["seen"].add,
+                         PER=skip["figures"], FIGURES=skip["Figures"], DECIMAL=skip["Decimal"],
+                         DUPLICATE=skip["duplicate"])
+        code += [f"    page = RAWS.get(ident >> {PAGE_BITS})",
+                 f"    if page is None or page[ident & {PAGE_MASK}] != raw:",
+                 "        return raw",
+                 f"    low = ident & {PAGE_MASK}",
+                 f"    page = CHANGED.get(ident >> {PAGE_BITS})",
+                 "    if page is not None and page[low >> 3] & (1 << (low & 7)):",
+                 "        return raw",
+                 "    if not SEEN(ident):",
+                 "        raise DUPLICATE(ident)",
+                 "    figures = PER.get(restaurant)",
+                 "    if figures is None:",
+                 "        figures = PER[restaurant] = FIGURES()",
+                 "    figures.count += 1",
+                 "    if amount:",
+                 "        figures.total += DECIMAL(amount)",
+                 "    return 0"]
+    else:
+        code.append("    return raw")
+    exec(compile("\n".join(code), f"<migrate_legacy raw key of {plan.file_name} for {spec.name}>", "exec"), namespace)
+    return namespace["key"]

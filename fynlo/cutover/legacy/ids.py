@@ -46,6 +46,24 @@ class IdMap:
     def __len__(self) -> int:
         return self.count
 
+    def set_many(self, keys: list[int], values: list[int]) -> None:
+        """Set each key (ascending, non-negative) to its value, 0 leaving it absent: a run of
+        consecutive keys whose slots are empty in one slice (a table's dense ids, read in order)."""
+        pages, empty, typecode = self.pages, self.EMPTY_PAGE, self.TYPECODE
+        for number, low, high in _page_runs(keys):
+            page = pages.get(number)
+            if page is None:
+                page = pages[number] = array(typecode, empty)
+            first, size = keys[low] & PAGE_MASK, high - low
+            if keys[high - 1] - keys[low] == size - 1 and page[first:first + size].count(0) == size:
+                part = values[low:high]
+                page[first:first + size] = array(typecode, part)
+                self.count += size - part.count(0)
+                continue
+            for index in range(low, high):
+                if values[index]:
+                    self.set(keys[index], values[index])
+
 
 class IdMap64(IdMap):
     """id -> a non-zero 64-bit value (a hash: 0 is stored as 1); 8 bytes per dense id."""
@@ -89,6 +107,35 @@ class IdSet:
 
     def __len__(self) -> int:
         return self.count
+
+    def add_many(self, keys: list[int]) -> None:
+        """Add ids (ascending): a run of consecutive ids not there yet as whole bytes where it can."""
+        pages = self.pages
+        for number, low, high in _page_runs(keys):
+            first, size = keys[low] & PAGE_MASK, high - low
+            page = pages.get(number)
+            if page is None:
+                page = pages[number] = bytearray(_EMPTY_SET_PAGE)
+            start, end = (first + 7) >> 3, (first + size) >> 3  # whole bytes inside the run
+            if keys[high - 1] - keys[low] == size - 1 and end > start and not any(page[first >> 3:end + 1]):
+                page[start:end] = b"\xff" * (end - start)
+                self.count += (end - start) * 8
+                for key in (*range(first, start << 3), *range(end << 3, first + size)):
+                    page[key >> 3] |= 1 << (key & 7)
+                    self.count += 1
+                continue
+            for index in range(low, high):
+                self.add(keys[index])
+
+
+def _page_runs(keys: list[int]):
+    """(page number, first index, end index) of each page's part of ascending keys."""
+    low, total = 0, len(keys)
+    while low < total:
+        number = keys[low] >> PAGE_BITS
+        high = bisect_left(keys, (number + 1) << PAGE_BITS, low, total)
+        yield number, low, high
+        low = high
 
 
 class KeySet:

@@ -19,6 +19,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import compress
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +29,7 @@ from django.db import connections
 
 from fynlo.cutover.common import CutoverError, Progress, first_line
 from fynlo.cutover.legacy import catchup as catch_up_rows
-from fynlo.cutover.legacy import load
+from fynlo.cutover.legacy import ids, load
 from fynlo.cutover.legacy import rows as bookkeeping
 from fynlo.cutover.legacy import verify as verify_rows
 from fynlo.cutover.legacy.report import (
@@ -60,6 +61,7 @@ from fynlo.cutover.legacy.validate import (
     RowError,
     TableState,
     UniqueGuard,
+    _fast_test,
     build_plan,
     decimal_or_none,
     normalise_header,
@@ -75,6 +77,9 @@ FORMATS = (GUIDE, FYNLO_V1)
 ANALYZE_THRESHOLD = 10_000
 PROGRESS_STEP = 1000
 CONFLICTS_LISTED = 1000
+# a catch-up of a table of LAZY_UNIQUES rows or more looks its new rows' unique keys up one by one, up
+# to a LAZY_SHARE-th of its rows and LAZY_LOOKUPS, then reads all of ours (see _target)
+LAZY_UNIQUES, LAZY_SHARE, LAZY_LOOKUPS = 10_000, 100, 10_000
 SETTINGS_EXTRA_COLUMNS = ("entity_type", "entity_id")
 
 
@@ -97,10 +102,17 @@ class Target:
     recorded: object = None  # --catch-up: catchup.Recorded, the rows an import wrote and their source hashes
     unchanged_present: int = 0  # --catch-up: source rows unchanged since the last run (not compared), ours too
     unchanged_kept: int = 0  # ... and ours changed since: kept_ours
+    skipped: int = 0  # --catch-up: the two above, of the batches flushed
     # --catch-up, rows without an id (settings): the keys read this run, and those of rows rejected
     seen_keys: set = field(default_factory=set)
     rejected_keys: set = field(default_factory=set)
     key_of: object = None  # the file's fields -> the key of a row of this target (for a rejected row)
+    # raw hashes (catchup.raw_keyer): the record's fields -> (id, raw hash, restaurant, amount), and
+    # this run's raw hashes to record: of rows it inserts (in the RowBook), of unchanged rows (by id,
+    # written after each batch) and of differing ones (for a catch-up's update)
+    raw_key: object = None
+    raw_unchanged: list = field(default_factory=list)
+    raw_existing: dict = field(default_factory=dict)
 
 
 def legacy_import(
@@ -187,6 +199,9 @@ class _Importer:
         self.needed: set[str] = set()  # tables whose ids (and tenants) later rows refer to
         self.finisher: load.Finisher | None = None
         self.run_id: int | None = None  # legacy_import_runs: this run (not in a dry run)
+        self.source: Source | None = None  # what is read: the export's files, or fynlo-v1's translation
+        self.prefetch: catch_up_rows.Prefetch | None = None  # --catch-up: the seeding queries run ahead
+        self.prefetched_columns: dict[str, list[str]] = {}  # ... and the columns each hashes ours over
 
     def _selection(self, only: list[str] | None) -> list[str]:
         if not only:
@@ -202,7 +217,7 @@ class _Importer:
     def run(self) -> ImportReport:
         started = clock.monotonic()
         with open_source(self.source_path, tables=None, encoding=self.encoding) as raw:
-            source = self._view(raw)
+            source = self.source = self._view(raw)
             self.report.ignored_files = source.ignored
             self.report.ignored_statements = raw.ignored_statements
             self._check_found(source)
@@ -212,13 +227,17 @@ class _Importer:
                 self._restore_leftovers()
                 if self.translation is not None:
                     self.translation.prepare()
+                if self.catch_up and self.run_id is not None:
+                    self._prefetch(source)
                 needed = self.needed = self._needed_values(source)
                 for name in self.order:
                     if name == SETTINGS_SOURCE:
                         if name in self.selected:
                             self._load_settings(source.files.get(name))
                         continue
-                    if name in needed or (name in self.selected and name in source.files):
+                    if (name in needed or (name in self.selected and name in source.files)) and not (
+                        self._seeds_with_its_load(name, source)
+                    ):
                         self._seed(name)
                     if name in self.selected:
                         file = source.files.get(name)
@@ -241,6 +260,8 @@ class _Importer:
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
+                if self.prefetch is not None:
+                    self.prefetch.close()
                 if self.finisher is not None:
                     self.finisher.wait()
                 if self.translation is not None:
@@ -367,16 +388,22 @@ class _Importer:
                     needed.add("restaurants")
         return needed
 
-    def _seed(self, name: str) -> None:
-        """What the database already holds of a table: its ids and their tenants."""
+    def _seeds_with_its_load(self, name: str, source: Source) -> bool:
+        """--catch-up of a table read this run (keyed by id, recorded): its ids are read with its
+        recorded hashes, in one pass, when its load begins (_load_table)."""
+        return (self.catch_up and self.run_id is not None and name in self.selected and name in source.files
+                and "id" in self.specs[name].columns)
+
+    def _seed(self, name: str, recorded_columns: list[str] | None = None):
+        """What the database already holds of a table: its ids and their tenants. With
+        `recorded_columns` (--catch-up), in the same pass, the rows an import wrote: their recorded
+        hashes and whether ours changed since, over these columns (a catchup.Recorded, None when
+        the table is empty)."""
         state = self.states[name]
         spec = state.spec
-        if spec.scope == TenantScope.USER:
-            columns = ("restaurant_id", "platform_id")
-        elif spec.scope_column:
-            columns = (spec.scope_column,)
-        else:
-            columns = ()
+        columns = self._tenant_columns(spec)
+        if recorded_columns is not None:
+            return self._seed_recorded(state, columns, recorded_columns)
         query = load.sql.SQL("SELECT id{} FROM {}").format(
             load.sql.SQL("").join(load.sql.SQL(", {}").format(load.sql.Identifier(c)) for c in columns),
             load.sql.Identifier(name),
@@ -392,9 +419,78 @@ class _Importer:
                 value = PRESENT
             state.values.set(ident, value)
 
+    @staticmethod
+    def _tenant_columns(spec: TableSpec) -> tuple:
+        if spec.scope == TenantScope.USER:
+            return ("restaurant_id", "platform_id")
+        if spec.scope_column:
+            return (spec.scope_column,)
+        return ()
+
+    def _seed_query(self, spec: TableSpec, recorded_columns: list[str]):
+        """Per 16k ids one line of integers (id, tenant columns, recorded: catchup.Recorded.selected),
+        ids ascending, so a table's dense ids fill the id maps a slice at a time."""
+        values = load.sql.SQL(", ").join(
+            [load.sql.SQL("t.id")]
+            + [load.sql.SQL("coalesce(t.{}, 0)").format(load.sql.Identifier(c)) for c in self._tenant_columns(spec)]
+            + [catch_up_rows.Recorded.selected(recorded_columns)]
+        )
+        return load.sql.SQL(
+            "SELECT string_agg(x.line, ' ' ORDER BY x.id) FROM (SELECT t.id, concat_ws(' ', {}) AS line"
+            " FROM {} t{}) x GROUP BY x.id >> 14"
+        ).format(values, load.sql.Identifier(spec.name), catch_up_rows.Recorded.join(spec.name))
+
+    def _prefetch(self, source: Source) -> None:
+        """--catch-up: the seeding queries of the tables read whole this run, run ahead (catchup.Prefetch)."""
+        queries = []
+        for name in self.order:
+            file = source.files.get(name)
+            if name == SETTINGS_SOURCE or not self._seeds_with_its_load(name, source):
+                continue
+            try:
+                first = first_record(file)
+                copy_columns, identity, _ = plan_columns(self.specs[name], normalise_header(first[1]), file.name)
+            except (ParseError, HeaderError, OSError, TypeError):
+                continue  # seeded when its turn comes, as it can be
+            if identity == ("id",):
+                queries.append((name, self._seed_query(self.specs[name], copy_columns)))
+                self.prefetched_columns[name] = copy_columns
+        if queries:
+            params = connections[self.using].get_connection_params()
+            self.prefetch = catch_up_rows.Prefetch(params, self.timezone, queries)
+
+    def _seed_recorded(self, state: TableState, columns: tuple, recorded_columns: list[str]):
+        spec, name = state.spec, state.spec.name
+        recorded = catch_up_rows.Recorded()
+        width = 1 + len(columns) + 3
+        if self.prefetch is not None and self.prefetch.has(name) and self.prefetched_columns[name] != recorded_columns:
+            self.prefetch.discard(name)  # (the file's header read again is another one: read here)
+        if self.prefetch is not None and self.prefetch.has(name):
+            lines = self.prefetch.lines(name)
+        else:
+            lines = load.stream_text(self.conn, self._seed_query(spec, recorded_columns))
+        with bookkeeping.in_utc(self.conn):  # ours hashed as the written hashes were
+            for line in lines:
+                numbers = list(map(int, line.split()))
+                ids_ = numbers[0::width]
+                state.db_ids.add_many(ids_)
+                if spec.scope == TenantScope.USER:
+                    tenants = [r or (-p if p else NO_TENANT) for r, p in zip(numbers[1::width], numbers[2::width])]
+                elif columns:
+                    tenants = numbers[1::width]
+                else:
+                    tenants = [PRESENT] * len(ids_)
+                state.values.set_many(ids_, tenants)
+                recorded.hashes.set_many(ids_, numbers[width - 3::width])
+                recorded.raws.set_many(ids_, numbers[width - 1::width])
+                for ident in compress(ids_, numbers[width - 2::width]):
+                    recorded.ours_changed.add(ident)
+        return recorded if len(state.db_ids) else None
+
     # -- one table --
 
-    def _target(self, spec: TableSpec, header: list[str], file: SourceFile, *, stream: bool, rows: int) -> Target:
+    def _target(self, spec: TableSpec, header: list[str], file: SourceFile, *, stream: bool, rows: int,
+                recorded: catch_up_rows.Recorded | None = None) -> Target:
         state = self.states[spec.name]
 
         def lookup(unique, key):
@@ -406,9 +502,16 @@ class _Importer:
         positions = {column: index for index, column in enumerate(copy_columns)}
         uniques = UniqueGuard(spec, positions, lookup, dry_run=self.dry_run)
         plan = build_plan(spec, header, file_name=file.name, states=self.states, now_text=self.now_text)
-        if len(state.db_ids):
+        def seed_uniques(conn) -> None:
             for unique, _, _, _ in uniques.keys:
-                uniques.seed(unique.name, load.existing_keys(self.conn, spec.name, unique.columns, lower=unique.lower))
+                uniques.seed(unique.name, load.existing_keys(conn, spec.name, unique.columns, lower=unique.lower))
+
+        if uniques.keys and recorded is not None and len(state.db_ids) >= LAZY_UNIQUES:
+            # a catch-up of a big table: its few new rows' keys looked up one by one, rather than
+            # all of ours read first (on the lookup connection: the load's may be in a COPY then)
+            uniques.lazy(lambda: seed_uniques(self.lookup_conn), min(LAZY_LOOKUPS, len(state.db_ids) // LAZY_SHARE))
+        elif len(state.db_ids):
+            seed_uniques(self.conn)
         db_keys = None
         if identity != ("id",):
             db_keys = set(load.existing_keys(self.conn, spec.name, identity))
@@ -427,36 +530,84 @@ class _Importer:
             spec=spec, state=state, plan=plan, positions=positions, loader=loader, uniques=uniques,
             db_keys=db_keys, sum_position=positions.get(sum_column) if sum_column else None,
         )
-        if self.catch_up and loader.book is not None and identity == ("id",) and len(state.db_ids):
-            target.recorded = catch_up_rows.Recorded(self.conn, spec.name, copy_columns)
+        if self.catch_up and loader.book is not None and identity == ("id",):
+            target.recorded = recorded
+        if loader.book is not None and self.format == GUIDE:
+            target.raw_key = self._raw_key(plan, sum_column, file, target.recorded)
+            if target.raw_key is not None:
+                loader.book.raw = ids.IdMap64()
         target.accept = self._acceptor(target)
 
         def set_aside_for_a_big_load() -> None:
             # New rows are about to go in. When more than a batch of the file is left, and more
             # than the table already holds, per-row foreign key checks and index updates cost
-            # more than validating and rebuilding once at the end.
-            remaining = rows - loader.rows_seen
+            # more than validating and rebuilding once at the end. (The rows a catch-up found
+            # unchanged were read too, though never handed to the loader.)
+            remaining = rows - loader.rows_seen - target.skipped - target.unchanged_present - target.unchanged_kept
             if remaining > self.batch_size and remaining > len(state.db_ids):
                 target.set_aside = load.set_aside(self.conn, spec.name)
 
         loader.before_first_copy = set_aside_for_a_big_load
         return target
 
+    def _raw_key(self, plan: Plan, sum_column: str | None, file: SourceFile, recorded):
+        """The raw hashes of a guide-format file (fynlo-v1's records are the translation's, left to
+        its own path): salted with what else the rows depend on (catchup.raw_salt). With raw hashes
+        recorded (a catch-up), the records unchanged since over rows of ours untouched are counted
+        and skipped by it (catchup.raw_keyer)."""
+        salt = catch_up_rows.raw_salt(plan, [self.format, self.timezone, self.employee_role, self.default_platform])
+        fast_test = None
+        if sum_column in plan.spec.columns:
+            column = plan.spec.columns[sum_column]
+            fast_test = lambda var, index: _fast_test(column, var, index, plan.spec)  # noqa: E731
+        skip = None
+        if recorded is not None and len(recorded.raws):
+            state = self.states[plan.spec.name]
+            skip = {"raws": recorded.raws, "ours_changed": recorded.ours_changed, "seen": state.seen,
+                    "figures": self.report.reconciliation.source.setdefault(plan.spec.name, {}), "Figures": Figures,
+                    "Decimal": Decimal,
+                    "duplicate": lambda ident: RowError("id", f"id {ident} appears more than once in the export")}
+        return catch_up_rows.raw_keyer(plan, self.states, salt=salt, sum_column=sum_column, fast_test=fast_test,
+                                       marked=file.kind == CSV, skip=skip)
+
+    def _record_raw(self, target: Target) -> None:
+        """Raw hashes of rows found unchanged by their content: a later catch-up skips them unparsed.
+        (A fact of the row, not of the batch: on its own connection, outside the write path.)"""
+        if target.raw_unchanged:
+            ids_, raws = zip(*target.raw_unchanged)
+            target.raw_unchanged = []
+            bookkeeping.record_raw(self.lookup_conn, target.spec.name, list(ids_), list(raws))
+
     def _load_table(self, name: str, file: SourceFile) -> None:
         spec = self.specs[name]
         table = self.report.tables[name] = TableReport(name, file=file.name, status="loaded")
         started = clock.monotonic()
         counted = self._scan(table, file, self.states[name])
+        seeding = self._seeds_with_its_load(name, self.source)
         if counted is None:
+            if seeding:
+                if self.prefetch is not None:
+                    self.prefetch.discard(name)
+                self._seed(name)
             return
         rows, header = counted
+        recorded = None
+        if seeding:
+            copy_columns, identity, _ = plan_columns(spec, header, file.name)
+            if identity == ("id",):
+                recorded = self._seed(name, copy_columns)
+            else:
+                if self.prefetch is not None:
+                    self.prefetch.discard(name)
+                self._seed(name)
         self.states[name].source_name = file.name
-        target = self._target(spec, header, file, stream=True, rows=rows)
+        target = self._target(spec, header, file, stream=True, rows=rows, recorded=recorded)
         rejects = RejectWriter(self.rejects_dir, name, header, place=None if file.kind == CSV else file.place)
         prepared = clock.monotonic()
         try:
             self._read(file, table, rows, rejects, None, [target])
             self._flush(table, target, rejects)
+            self._record_raw(target)
         except BaseException:
             # the batch in flight is rolled back; the foreign keys set aside go back on
             # (the ledger keeps them if even that fails, for the next run)
@@ -468,6 +619,9 @@ class _Importer:
                 pass
             raise
         rejects.close()
+        if target.loader.book is not None:
+            target.loader.book.raw = None  # (its memory: this table's rows are in)
+        target.raw_existing = {}
         if self.catch_up and target.plan.identity == ("id",):
             self.caught_up[name] = target
         loaded = clock.monotonic()
@@ -586,7 +740,9 @@ class _Importer:
                 if in_batch == batch_size:
                     in_batch = 0
                     for target in targets:
+                        target.skipped += target.unchanged_present + target.unchanged_kept
                         self._flush(table, target, rejects)
+                        self._record_raw(target)
                 if counted == PROGRESS_STEP:
                     table.rows_in += counted
                     progress.update(counted)
@@ -634,8 +790,21 @@ class _Importer:
             recorded_hash, ours_changed, now_text = recorded.hashes.get, recorded.ours_changed, self.now_text
             source_hash, hash64 = bookkeeping.source_hash, catch_up_rows.hash64
         catching_up, seen_keys = self.catch_up, target.seen_keys
+        raw_key = target.raw_key
+        if raw_key is not None:
+            recorded_raw = recorded.raws.get if recorded is not None and len(recorded.raws) else None
+            run_raw = target.loader.book.raw.set
+            raw_unchanged, raw_existing = target.raw_unchanged.append, target.raw_existing
 
         def accept(fields: list[str], line: int) -> None:
+            raw = None
+            if raw_key is not None:
+                raw = raw_key(fields)
+                if raw == 0:
+                    # the same record, over the same parents, as when the row was written or last
+                    # found unchanged, and ours untouched since: already present (counted), nothing parsed
+                    target.unchanged_present += 1
+                    return
             out, ident, restaurant, unusable = row(fields)
             if ident is not None:
                 existing = database_has_rows and ident in db_ids
@@ -683,9 +852,15 @@ class _Importer:
                         target.unchanged_kept += 1
                     else:
                         target.unchanged_present += 1
+                    if raw is not None and (recorded_raw is None or recorded_raw(ident) != raw):
+                        raw_unchanged((ident, raw))
                     return
+                if raw is not None and catching_up:
+                    raw_existing[ident] = raw
                 add_existing(line, key, text)
             else:
+                if raw is not None:
+                    run_raw(ident, raw)
                 add_new(line, ident, ",".join(out))
 
         return accept
@@ -742,6 +917,7 @@ class _Importer:
             outcome = catch_up_rows.decide(
                 self.conn, target.spec.name, target.plan.copy_columns, target.loader.compare_table,
                 result.conflicts, self.run_id, self.now_text, dry_run=self.dry_run, identity=target.plan.identity,
+                raws=target.raw_existing,
             )
             result.conflicts, versions = outcome.conflicts, outcome.versions
             table.updated += outcome.updated
@@ -855,7 +1031,10 @@ class _Importer:
             value = load.set_sequence(self.conn, target.spec.name)
             if value is not None:
                 self.report.sequences[target.spec.name] = value
-        restore, statistics = bool(target.set_aside), target.imported >= ANALYZE_THRESHOLD
+        # statistics when the table grew by a tenth or more (as autovacuum would; not after a
+        # catch-up's few new rows in a big table)
+        restore = bool(target.set_aside)
+        statistics = target.imported >= ANALYZE_THRESHOLD and target.imported * 10 >= len(target.state.db_ids)
         if restore or statistics:
             self.finisher.submit(target.spec.name, restore=restore, analyze=statistics)
 

@@ -244,6 +244,13 @@ def stream_int_rows(conn: psycopg.Connection, query: sql.Composable):
         yield [None if value == b"\\N" else int(value) for value in rest.split(b"\t")]
 
 
+def stream_text(conn: psycopg.Connection, query: sql.Composable):
+    """The text of each row of a one-column query (COPY TO: PostgreSQL's text escapes left in)."""
+    with conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
+        for block in copy:
+            yield bytes(block)
+
+
 def existing_keys(conn: psycopg.Connection, table: str, columns: tuple[str, ...], *, lower: bool = False):
     """The values of a unique key, as the importer's COPY text (lower-cased when the key is)."""
     if lower:

@@ -24,6 +24,17 @@ ROWS = "legacy_import_rows"
 CHANGES = "legacy_import_changes"
 
 
+# the transaction that wrote a row's version (t.xmin, a 32-bit xid) as a bigint
+XMIN = sql.SQL("t.xmin::text::bigint")
+
+
+def untouched(columns: list[str]) -> sql.Composable:
+    """True where our row `t` is still the version written (`r`, its legacy_import_rows row): the
+    same xmin (the row version the run wrote), else, by content, our row's hash the written one."""
+    return sql.SQL("(CASE WHEN r.written_xmin = {xmin} THEN true ELSE r.written_hash = {hash} END)").format(
+        xmin=XMIN, hash=row_hash(columns))
+
+
 def row_hash(columns: list[str], alias: str = "t") -> sql.Composable:
     """The database's hash (bytea) of a row over these columns: md5 of their row text."""
     values = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in columns)
@@ -96,6 +107,7 @@ class RowBook:
                  now_text: str | None = None):
         self.conn = conn
         self.now_text = now_text
+        self.raw = None  # ids.IdMap64: id -> the raw hash of its source record (catchup.raw_keyer), when taken
         # what the written hash is taken over, so --undo can hash ours now the same way
         conn.execute(
             sql.SQL("UPDATE {} SET hashed_columns = hashed_columns || jsonb_build_object(%s::text, %s::jsonb)"
@@ -105,13 +117,14 @@ class RowBook:
         self.key_positions = None if identity == ("id",) else [columns.index(c) for c in identity]
         if self.key_positions is None:
             keys = sql.SQL("s.row_id")
-            arrays = sql.SQL("%s::bigint[], ")
-            names = sql.SQL("row_id, ")
+            arrays = sql.SQL("%s::bigint[], %s::bigint[], ")
+            names = sql.SQL("row_id, raw_hash, ")
             join = sql.SQL("t.id = s.row_id")
         else:
             keys = sql.SQL("t.id")
-            arrays = sql.SQL("").join(sql.SQL("%s::text[], ") for _ in identity)
+            arrays = sql.SQL("").join(sql.SQL("%s::text[], ") for _ in identity) + sql.SQL("NULL::bigint[], ")
             names = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(f"k{i}")) for i in range(len(identity)))
+            names += sql.SQL("raw_hash, ")
             join = sql.SQL(" AND ").join(
                 sql.SQL("t.{} = s.{}::{}").format(sql.Identifier(c), sql.Identifier(f"k{i}"), sql.SQL(types[c]))
                 for i, c in enumerate(identity)
@@ -119,13 +132,15 @@ class RowBook:
         # the batch's ids as an array: the planner expects few rows and finds each by its
         # primary key (a hash join would read the whole, growing table per batch)
         self.insert_sql = sql.SQL(
-            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash)"
-            " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}"
+            "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash, raw_hash, written_xmin)"
+            " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}, s.raw_hash, {xmin}"
             " FROM unnest({arrays}%s::bytea[]) s ({names}source_hash) JOIN {table} t ON {join}"
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
-            " source_hash = excluded.source_hash, written_hash = excluded.written_hash"
+            " source_hash = excluded.source_hash, written_hash = excluded.written_hash, raw_hash = excluded.raw_hash,"
+            " written_xmin = excluded.written_xmin"
         ).format(
             rows=sql.Identifier(ROWS), table_name=sql.Literal(table), run=sql.Literal(run), hash=row_hash(columns),
+            xmin=XMIN,
             table=sql.Identifier(table), keys=keys, arrays=arrays, names=names, join=join,
         )
 
@@ -137,8 +152,10 @@ class RowBook:
                 return
             now_text = self.now_text
             hashes = [source_hash(text, now_text) for _, ident, text in rows if ident is not None]
+            raw = self.raw.get if self.raw is not None else None
+            raws = [raw(ident) or None for ident in ids] if raw is not None else [None] * len(ids)
             with in_utc(self.conn):
-                self.conn.execute(self.insert_sql, [ids, hashes])
+                self.conn.execute(self.insert_sql, [ids, raws, hashes])
             return
         if not rows:
             return
@@ -149,3 +166,12 @@ class RowBook:
                 column.append(values[position])
         with in_utc(self.conn):
             self.conn.execute(self.insert_sql, [*keys, [source_hash(text, self.now_text) for _, _, text in rows]])
+
+
+def record_raw(conn: psycopg.Connection, table: str, ids: list[int], raws: list[int]) -> None:
+    """The raw hashes of source records found unchanged (their content's hash the recorded one)."""
+    conn.execute(
+        sql.SQL("UPDATE {} r SET raw_hash = s.raw_hash FROM unnest(%s::bigint[], %s::bigint[]) s (row_id, raw_hash)"
+                " WHERE r.table_name = %s AND r.row_id = s.row_id").format(sql.Identifier(ROWS)),
+        [ids, raws, table],
+    )

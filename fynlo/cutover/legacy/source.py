@@ -51,6 +51,11 @@ class QuotedEmpty(str):
 QUOTED_EMPTY = QuotedEmpty("")
 
 
+class QuotedEmptyFields(list):
+    """A CSV record's fields holding a quoted empty one (QUOTED_EMPTY): the only kind of CSV record
+    that does, so the others need not be searched for one (catchup.raw_keyer)."""
+
+
 class Rejected(list):
     """A row a format could not translate: its fields as far as known (in the target's
     header, so the reconciliation counts it) and the error that rejects it."""
@@ -326,7 +331,7 @@ def records(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
             if "\x00" in record:
                 raise ParseError(start, "NUL character in the data")
             if '""' in record and _has_quoted_empty(record):
-                fields = _exact_fields(record)
+                fields = QuotedEmptyFields(_exact_fields(record))
             if fields:
                 yield start, fields
     except (csv.Error, StopIteration) as error:

@@ -22,8 +22,8 @@ inserted again where their id is still free.
 from __future__ import annotations
 
 import json
-from datetime import timezone as dt_timezone
 from dataclasses import dataclass, field
+from datetime import timezone as dt_timezone
 
 import psycopg
 from django.db import connections
@@ -280,7 +280,8 @@ def take_back(conn: psycopg.Connection, run: int, hashed_columns: dict, tables: 
         result.restored = restored
         conn.execute(sql.SQL(
             "UPDATE {rows} r SET run_id = ch.prior_run_id, source_hash = ch.prior_source_hash,"
-            " written_hash = ch.prior_written_hash FROM undo_rows u, {changes} ch WHERE u.table_name = {name}"
+            " written_hash = ch.prior_written_hash, raw_hash = NULL, written_xmin = NULL FROM undo_rows u, {changes} ch"
+            " WHERE u.table_name = {name}"
             " AND u.state = {restore} AND r.table_name = u.table_name AND r.row_id = u.row_id AND ch.run_id = %s"
             " AND ch.table_name = u.table_name AND ch.row_id = u.row_id AND ch.action = 'updated'"
         ).format(rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES), name=sql.Literal(name),

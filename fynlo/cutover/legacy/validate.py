@@ -775,6 +775,24 @@ class UniqueGuard:
         self.dry_run = dry_run
         self.table = spec.name
         self.check = self._check_one if len(self.keys) == 1 else self._check_all
+        self._seed_later = None  # lazy(): reads the database's keys, when looking them up one by one costs more
+        self._lookups_left = 0
+
+    def lazy(self, seed: Callable[[], None], limit: int) -> None:
+        """Instead of the database's keys read first (seed), each new key not met in this export is
+        looked up in the database (a catch-up: a few new rows in a big table); after `limit` lookups
+        `seed` reads them all after all."""
+        self._seed_later, self._lookups_left = seed, limit
+
+    def _look_up(self, unique, key) -> None:
+        """A key not met in this export, the database's keys not read: RowError when a row holds it."""
+        owner = self.lookup(unique, key)
+        if owner is not None:
+            raise self._duplicate(unique, key, f"{self.table} id {owner} in the database has it")
+        self._lookups_left -= 1
+        if self._lookups_left <= 0:
+            seed, self._seed_later = self._seed_later, None
+            seed()
 
     def seed(self, unique_name: str, values) -> None:
         for unique, _, seen, _ in self.keys:
@@ -814,6 +832,8 @@ class UniqueGuard:
             return
         if not seen.add(key):
             self._confirm(unique, key, batch)
+        elif self._seed_later is not None:
+            self._look_up(unique, key)
         batch[key] = line
 
     def _check_all(self, out: list[str], line: int) -> None:
@@ -825,6 +845,8 @@ class UniqueGuard:
                 continue
             if key in seen:
                 self._confirm(unique, key, batch)
+            elif self._seed_later is not None:
+                self._look_up(unique, key)
             pending.append((seen, batch, key))
         for seen, batch, key in pending:
             seen.add(key)

@@ -20,6 +20,9 @@ class Command(BaseCommand):
         "every row validated, bad rows to the rejects files with line and reason, good rows COPYed in committed "
         "batches. Idempotent and resumable: run it again to finish an interrupted import."
     )
+    # a data tool on its own connections: Django's system checks (a fifth of a second, all the
+    # models and URLs) are `manage.py check`'s business, not every catch-up's
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument(
