@@ -525,7 +525,7 @@ def test_catch_up_deletes_rows_gone_from_the_source_children_first_when_untouche
     assert report["tables"]["orders"]["deleted"] == 1
 
 
-@pytest.mark.parametrize("kind", ["csv", "url"])
+@pytest.mark.parametrize("kind", ["csv", "sql", "dump", "url"])
 def test_a_fynlo_v1_catch_up_from_an_unchanged_source_changes_nothing(fynlo_v1, tmp_path, kind):
     code, out, _ = migrate_v1(fynlo_v1[kind], tmp_path / "import")
     assert code == 1, out  # the rejects its legacy data has by design
