@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import subprocess
 
 import psycopg
 import pytest
@@ -710,10 +711,32 @@ ORDER_A, ORDER_B, ORDER_NEW, PAY_B = u(67), u(68), u(69), u(75)
 V1_TS = "2025-08-03 12:00:00+00"
 
 
-@pytest.fixture
-def legacy_copy(fynlo_v1):
+class LegacyCopy:
+    """A legacy database the test changes (`execute`), read as the catch-up's source (`source`):
+    its URL, or (kind "sql") a plain pg_dump of it taken at that moment."""
+
+    def __init__(self, conn: psycopg.Connection, url: str, kind: str, folder):
+        self.conn, self.url, self.kind, self.folder, self.dumps = conn, url, kind, folder, 0
+
+    def execute(self, *args):
+        return self.conn.execute(*args)
+
+    @property
+    def source(self):
+        if self.kind == "url":
+            return self.url
+        self.dumps += 1
+        path = self.folder / f"fynlo_backup_{self.dumps}.sql"
+        info = self.conn.info
+        subprocess.run(["pg_dump", "-Fp", "-f", str(path), "-h", info.host, "-p", str(info.port), "-U", info.user,
+                        info.dbname], check=True, env={"PGPASSWORD": info.password or "", "PATH": "/usr/bin:/bin"})
+        return path
+
+
+@pytest.fixture(params=["url", "sql"])
+def legacy_copy(fynlo_v1, request, tmp_path_factory):
     """A legacy database of our own (a copy of the module's), with two more orders: A with two
-    lines and a note (archived), B with a line and a payment. Yields a function running SQL in it."""
+    lines and a note (archived), B with a line and a payment; read through its URL or its plain dump."""
     name = f"{fynlo_v1['url'].rsplit('/', 1)[1]}_copy"
     admin = psycopg.connect(owner_conninfo("postgres"), autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -731,8 +754,10 @@ def legacy_copy(fynlo_v1):
     order_row(ORDER_B, "ORD-B", [item(BURRITO, 1, "8.00", "8.00")])
     conn.execute("INSERT INTO payments (id, order_id, payment_method, amount, status, created_at)"
                  " VALUES (%s, %s, 'cash', '8.00', 'completed', %s)", [PAY_B, ORDER_B, V1_TS])
-    conn.source = fynlo_v1["url"].rsplit("/", 1)[0] + "/" + name
-    yield conn
+    copied = LegacyCopy(conn, fynlo_v1["url"].rsplit("/", 1)[0] + "/" + name, request.param,
+                        tmp_path_factory.mktemp("legacy_dumps"))
+    yield copied
+    assert copied.kind == "url" or copied.dumps > 1  # the import and the catch-ups read dumps
     conn.close()
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
