@@ -413,6 +413,13 @@ _KEPT = {
                      if where == SECRET or not (where.startswith(TO_ARCHIVE) or where.endswith("archive")))
     for table, known in COLUMNS.items()
 }
+# What a target needs in the export besides its own legacy table: (legacy table, its column or None).
+# Without it the target is not made (its legacy columns are archived or reported absent as usual).
+REQUIRES = {
+    "user_permissions": (("users", "permissions"),),
+    "subscription_plans": (("platforms", None),),
+    "restaurant_subscriptions": (("subscription_plans", None), ("restaurants", "subscription_plan")),
+}
 # Targets whose restaurant comes from a parent row (a legacy restaurant_id is only compared).
 RESTAURANT_FROM_PARENT = ("payments", "refunds", "restock_order_items")
 MAPPED = {legacy for target in TARGETS for legacy in sources_of(target)}
@@ -551,9 +558,7 @@ class Translation:
             if not present:
                 continue
             legacy, legacy_file = present[0], raw.files[present[0]]
-            if target == "user_permissions" and "permissions" not in self.headers[legacy]:
-                continue
-            if not self._staff_target_present(target):
+            if not self._requirements_present(target):
                 continue
             header = [c for c in header if c != "restaurant_id" or target not in RESTAURANT_FROM_PARENT]
             if target in RESTAURANT_FROM_PARENT and "restaurant_id" in self.headers[legacy]:
@@ -1476,13 +1481,10 @@ class Translation:
 
     # -- staff and billing --
 
-    def _staff_target_present(self, target: str) -> bool:
-        """A target made from more than its own legacy table needs the others in the export too."""
-        if target == "subscription_plans":
-            return "platforms" in self.raw.files
-        if target == "restaurant_subscriptions":
-            return "subscription_plans" in self.raw.files and "subscription_plan" in self.headers["restaurants"]
-        return True
+    def _requirements_present(self, target: str) -> bool:
+        """The legacy tables and columns a target needs besides its own table are in the export."""
+        return all(table in self.raw.files and (column is None or column in self.headers[table])
+                   for table, column in REQUIRES.get(target, ()))
 
     def _assign_staff(self) -> None:
         files = self.raw.files
