@@ -663,10 +663,13 @@ def test_catch_up_of_settings_rows_found_by_their_key(tmp_path):
     ours = settings_rows()
     before = every_table()
     # a newer source: the currency changed (source only), restaurant 20's tips changed (both), restaurant
-    # 10's tips gone (untouched), the brand gone too, restaurant 20's VAT unchanged (ours only)
+    # 10's tips gone (untouched), the brand gone too, restaurant 20's VAT unchanged (ours only), restaurant
+    # 10's VAT now of an entity_type refused (rejected, so not gone: kept as it is)
     newer = copy.deepcopy(rows)
     newer["settings"][0]["setting_value"] = "EUR"
     newer["settings"][4]["setting_value"] = "maybe"
+    (vat_10,) = [row for row in newer["settings"] if (row["setting_key"], row["entity_id"]) == ("vat_rate", "10")]
+    vat_10["entity_type"] = "store"
     newer["settings"] = [row for row in newer["settings"] if row["setting_key"] not in ("brand",)
                          and (row["setting_key"], row["entity_id"]) != ("tips", "10")]
     source = write_export(tmp_path / "newer", newer)
@@ -683,6 +686,7 @@ def test_catch_up_of_settings_rows_found_by_their_key(tmp_path):
     assert (settings["updated"], settings["kept_ours"], settings["conflicts"], settings["deleted"]) == (
         1, 1, 1, 2), settings
     assert settings["balanced"] is True
+    assert settings["rejected"] - settings["conflicts"] == 1, settings  # the refused row (a conflict counts too)
     (conflict,) = report["conflicts"]["restaurant_settings"]
     assert conflict["key"] == ["20", "tips"]
     assert conflict["source"]["setting_value"] == "maybe" and conflict["ours"]["setting_value"] == "true"

@@ -733,7 +733,13 @@ class _Importer:
                         target, fields_for_target = route(fields)
                         target.accept(fields_for_target, line)
                 except RowError as error:
-                    self._reject(single or _routed(route, fields), fields, line, error, rejects, reconciliation)
+                    routed = single or _routed(route, fields)
+                    if routed is None and self.catch_up:
+                        # a settings row whose entity_type is refused: not "gone" from whichever table has its key
+                        for target in targets:
+                            if target.key_of is not None:
+                                target.rejected_keys.add(target.key_of(fields))
+                    self._reject(routed, fields, line, error, rejects, reconciliation)
                     table.rejected += 1
                 counted += 1
                 in_batch += 1
