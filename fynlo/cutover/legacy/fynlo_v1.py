@@ -658,7 +658,9 @@ class Translation:
         if key not in header:
             return
         key_at, created_at = header.index(key), (header.index(created) if created in header else None)
+        records = 0
         for _, fields in read_records(self.raw.files[table]):
+            records += 1
             if len(fields) != len(header) or _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
@@ -667,6 +669,8 @@ class Translation:
             else:
                 for suffix in suffixes:
                     yield f"{fields[key_at].strip()}:{suffix}", created, 1
+        # the file read whole: its rows counted (as scan counts them), so _count need not read it again
+        self._counts.setdefault(table, records)
 
     def _permission_keys(self):
         header = self.headers["users"]

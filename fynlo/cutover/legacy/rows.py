@@ -115,14 +115,16 @@ class RowBook:
             [table, json.dumps(columns), run],
         )
         self.key_positions = None if identity == ("id",) else [columns.index(c) for c in identity]
+        # the arrays go in binary (%b): psycopg's text dumping of a 50k-element array is ~0.3 s of
+        # the client's CPU per batch, the binary one a sixth of that
         if self.key_positions is None:
             keys = sql.SQL("s.row_id")
-            arrays = sql.SQL("%s::bigint[], %s::bigint[], ")
+            arrays = sql.SQL("%b::bigint[], %b::bigint[], ")
             names = sql.SQL("row_id, raw_hash, ")
             join = sql.SQL("t.id = s.row_id")
         else:
             keys = sql.SQL("t.id")
-            arrays = sql.SQL("").join(sql.SQL("%s::text[], ") for _ in identity) + sql.SQL("NULL::bigint[], ")
+            arrays = sql.SQL("").join(sql.SQL("%b::text[], ") for _ in identity) + sql.SQL("NULL::bigint[], ")
             names = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(f"k{i}")) for i in range(len(identity)))
             names += sql.SQL("raw_hash, ")
             join = sql.SQL(" AND ").join(
@@ -134,7 +136,7 @@ class RowBook:
         self.insert_sql = sql.SQL(
             "INSERT INTO {rows} (table_name, row_id, run_id, source_hash, written_hash, raw_hash, written_xmin)"
             " SELECT {table_name}, {keys}, {run}, s.source_hash, {hash}, s.raw_hash, {xmin}"
-            " FROM unnest({arrays}%s::bytea[]) s ({names}source_hash) JOIN {table} t ON {join}"
+            " FROM unnest({arrays}%b::bytea[]) s ({names}source_hash) JOIN {table} t ON {join}"
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
             " source_hash = excluded.source_hash, written_hash = excluded.written_hash, raw_hash = excluded.raw_hash,"
             " written_xmin = excluded.written_xmin"
