@@ -52,7 +52,8 @@ def no_bookkeeping(django_db_setup, django_db_blocker):
     """Runs and row bookkeeping are no models: the test flush leaves them; start empty."""
     with django_db_blocker.unblock():
         with connections["owner"].cursor() as cursor:
-            cursor.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+            cursor.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                           " legacy_import_runs RESTART IDENTITY")
 
 
 def owner_execute(statement: str, params=None) -> None:

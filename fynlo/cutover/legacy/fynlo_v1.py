@@ -709,9 +709,10 @@ class Translation:
             grown = conn.execute(
                 sql.SQL("WITH gone AS (DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %(name)s"
                         " AND m.legacy_key = k.key AND k.span > m.span RETURNING m.*),"
-                        " logged AS (INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
-                        " SELECT %(run)s::integer, {map_name}, g.legacy_table, g.legacy_key, 'deleted', to_jsonb(g) FROM gone g"
-                        " WHERE %(run)s::integer IS NOT NULL AND g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING)"
+                        " logged AS (INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action,"
+                        " prior) SELECT %(run)s::integer, {map_name}, g.legacy_table, g.legacy_key, 'deleted',"
+                        " to_jsonb(g) FROM gone g WHERE %(run)s::integer IS NOT NULL"
+                        " AND g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING)"
                         " SELECT count(*) FROM gone").format(
                     map=sql.Identifier(ID_MAP), changes=sql.Identifier(KEYED_CHANGES), map_name=sql.Literal(ID_MAP)),
                 {"name": name, "run": run},
@@ -722,7 +723,8 @@ class Translation:
             sql.SQL(
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
                 " SELECT %(name)s, key, %(target)s, base.value + sum(span) OVER (ORDER BY created NULLS LAST, key)"
-                " - span + 1, span, %(run)s::integer FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
+                " - span + 1, span, %(run)s::integer"
+                " FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
                 "  WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = k.key)"
                 "  ORDER BY key, created) fresh,"
                 " (SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = %(target)s),"
@@ -938,9 +940,10 @@ class Translation:
             self.conn.execute(
                 sql.SQL(
                     "INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
-                    " SELECT %(run)s::integer, {name}, a.legacy_table, a.legacy_key, 'updated', to_jsonb(a) FROM {archive} a"
-                    " JOIN _legacy_archive s ON s.legacy_table = a.legacy_table AND s.legacy_key = a.legacy_key"
-                    " WHERE a.row IS DISTINCT FROM s.row AND a.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING"
+                    " SELECT %(run)s::integer, {name}, a.legacy_table, a.legacy_key, 'updated', to_jsonb(a)"
+                    " FROM {archive} a JOIN _legacy_archive s ON s.legacy_table = a.legacy_table"
+                    " AND s.legacy_key = a.legacy_key WHERE a.row IS DISTINCT FROM s.row"
+                    " AND a.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING"
                 ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(ARCHIVE),
                          archive=sql.Identifier(ARCHIVE)),
                 {"run": run},
@@ -948,7 +951,8 @@ class Translation:
             self.conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (legacy_table, legacy_key, restaurant_id, row, run_started_at, run_id)"
-                    " SELECT DISTINCT ON (legacy_table, legacy_key) legacy_table, legacy_key, restaurant_id, row, %s, %s"
+                    " SELECT DISTINCT ON (legacy_table, legacy_key) legacy_table, legacy_key, restaurant_id, row,"
+                    " %s, %s"
                     " FROM _legacy_archive ORDER BY legacy_table, legacy_key"
                     " ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET row = EXCLUDED.row,"
                     " restaurant_id = EXCLUDED.restaurant_id, run_started_at = EXCLUDED.run_started_at,"
@@ -1881,7 +1885,8 @@ class Translation:
                             " g (legacy_table, legacy_key) WHERE a.legacy_table = g.legacy_table"
                             " AND a.legacy_key = g.legacy_key RETURNING a.*)"
                             " INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
-                            " SELECT %(run)s::integer, {name}, g.legacy_table, g.legacy_key, 'deleted', to_jsonb(g) FROM gone g"
+                            " SELECT %(run)s::integer, {name}, g.legacy_table, g.legacy_key, 'deleted', to_jsonb(g)"
+                            " FROM gone g"
                             " WHERE g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING")
                     .format(archive=sql.Identifier(ARCHIVE), changes=sql.Identifier(KEYED_CHANGES),
                             name=sql.Literal(ARCHIVE)),
