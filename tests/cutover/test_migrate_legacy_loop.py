@@ -902,6 +902,11 @@ def test_undo_of_a_fynlo_v1_import_restores_every_table_and_a_reimport_gives_the
     imported = snapshot()
     assert len(imported["legacy_archive"]) > 10 and len(imported["legacy_id_map"]) > 10
     (run,) = run_ids()
+    # when a dry run says what taking it back would do (nothing written)
+    code, out, dry = command("--undo", str(run), "--dry-run")
+    assert code == 0, out
+    assert f"legacy_id_map: would be: {len(imported['legacy_id_map']) - 1:,} deleted" in out
+    assert snapshot() == imported
     # when it is taken back
     code, out, report = command("--undo", str(run))
     # then every table, the id map and the archive included, is as before the import

@@ -388,8 +388,10 @@ def summary_lines(report: UndoReport) -> list[str]:
                 total = table.kept[reason]
                 more = "" if total <= SHOWN else f" and {total - SHOWN:,} more"
                 lines.append(f"{name}: kept ({reason}) {', '.join(keys[:SHOWN])}{more}")
+    would = "would be: " if report.dry_run else ""
     for name, table in report.keyed.items():
-        lines.append(f"{name}: {table.deleted:,} deleted, {table.restored:,} restored, {table.put_back:,} put back")
+        lines.append(f"{name}: {would}{table.deleted:,} deleted, {table.restored:,} restored, "
+                     f"{table.put_back:,} put back")
     if report.kept and report.format == "fynlo-v1":
         lines.append("legacy_id_map, legacy_archive: left as they are while rows are kept (taken back with the rest)")
     verb = "would be deleted" if report.dry_run else "deleted"
