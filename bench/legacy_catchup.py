@@ -129,7 +129,8 @@ def run_guide(database: str, orders: int) -> bool:
     folder, manifest = export(orders)
     copy, expected = mutate(folder)
     owner = connect("owner")
-    owner.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+    owner.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                  " legacy_import_runs RESTART IDENTITY")
     owner.close()
     _, full, _ = subject(folder, database)
     result, wall, code = catch_up(copy, database)

@@ -31,6 +31,8 @@ OWNER_ONLY_TABLES = frozenset({
     "legacy_import_rows",
     # the prior version of each row a catch-up changed or deleted (what --undo puts back)
     "legacy_import_changes",
+    # ... and of each id map entry or archive row a run changed or deleted (fynlo-v1)
+    "legacy_import_keyed_changes",
 })
 
 

@@ -29,7 +29,8 @@ HOT = ("orders", "order_items", "payments", "refunds")
 def no_bookkeeping(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         with connections["owner"].cursor() as cursor:
-            cursor.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+            cursor.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                           " legacy_import_runs RESTART IDENTITY")
 
 
 def raw_hashes(tables=HOT) -> dict:
@@ -143,7 +144,8 @@ def test_the_newer_export_decides_the_same_with_and_without_recorded_raw_hashes(
     # hashes are forgotten (rows written before they were recorded) and once over one that has them
     results = []
     for forget in (True, False):
-        owner_execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+        owner_execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                      " legacy_import_runs RESTART IDENTITY")
         owner_execute("TRUNCATE " + ", ".join(ALL_TABLES) + " CASCADE")
         base_rows = same_rows()
         assert migrate(write_export(tmp_path / f"export{forget}", base_rows()))[0] == 0

@@ -52,7 +52,8 @@ def no_bookkeeping(django_db_setup, django_db_blocker):
     """Runs and row bookkeeping are no models: the test flush leaves them; start empty."""
     with django_db_blocker.unblock():
         with connections["owner"].cursor() as cursor:
-            cursor.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+            cursor.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                           " legacy_import_runs RESTART IDENTITY")
 
 
 def owner_execute(statement: str, params=None) -> None:
@@ -877,3 +878,126 @@ def test_a_fynlo_v1_catch_up_follows_the_legacy_orders_through_the_id_map(legacy
     code, out, again = migrate_v1(legacy_copy.source, tmp_path / "again", "--catch-up")
     assert snapshot() == after
     assert sum(t["updated"] + t["deleted"] + t["imported"] for t in again["tables"].values()) == 0, out
+
+
+# -- --undo of the fynlo-v1 format: the id map and the archive taken back too --
+
+KEYED = {"legacy_id_map": "legacy_table, legacy_key", "legacy_archive": "legacy_table, legacy_key"}
+
+
+def every_table_v1() -> dict:
+    """Every table of ours and the fynlo-v1 id map and archive, every column. (The bookkeeping,
+    legacy_import_runs/_rows/_changes/_keyed_changes, is the history of the runs: an undone run
+    stays listed, its logs stay.)"""
+    return {**every_table(), **{table: owner_rows(table, "*", order) for table, order in KEYED.items()}}
+
+
+@pytest.mark.parametrize("kind", ["csv", "sql", "dump", "url"])
+def test_undo_of_a_fynlo_v1_import_restores_every_table_and_a_reimport_gives_the_same_ids(fynlo_v1, tmp_path, kind):
+    # given an archive row and an id map entry from before (a run of another legacy source, say)
+    owner_execute("INSERT INTO legacy_archive (legacy_table, legacy_key, row, run_started_at)"
+                  " VALUES ('customers', 'older', '{\"name\": \"Ann\"}', now())")
+    owner_execute("INSERT INTO legacy_id_map (legacy_table, legacy_key, target_table, new_id)"
+                  " VALUES ('platforms', 'older', 'platforms', 500)")
+    before = every_table_v1()
+    # and a fynlo-v1 import
+    code, out, _ = migrate_v1(fynlo_v1[kind], tmp_path / "import")
+    assert code == 1, out  # the rejects its legacy data has by design
+    imported = snapshot()
+    assert len(imported["legacy_archive"]) > 10 and len(imported["legacy_id_map"]) > 10
+    (run,) = run_ids()
+    # when a dry run says what taking it back would do (nothing written)
+    code, out, dry = command("--undo", str(run), "--dry-run")
+    assert code == 0, out
+    assert f"legacy_id_map: would be: {len(imported['legacy_id_map']) - 1:,} deleted" in out
+    assert snapshot() == imported
+    # when it is taken back
+    code, out, report = command("--undo", str(run))
+    # then every table, the id map and the archive included, is as before the import
+    assert code == 0, out
+    assert every_table_v1() == before
+    assert report["undone"] is True
+    # (all but the row and the entry from before)
+    assert report["keyed"]["legacy_archive"]["deleted"] == len(imported["legacy_archive"]) - 1
+    assert report["keyed"]["legacy_id_map"]["deleted"] == len(imported["legacy_id_map"]) - 1
+    assert f"legacy_archive: {len(imported['legacy_archive']) - 1:,} deleted, 0 restored, 0 put back" in out
+    # and a re-import gives every legacy key the same id as the first import did
+    code, out, _ = migrate_v1(fynlo_v1[kind], tmp_path / "again")
+    assert code == 1, out
+    assert snapshot() == imported
+
+
+def test_undo_of_a_fynlo_v1_catch_up_restores_every_table_as_after_the_import(legacy_copy, tmp_path):
+    # given an import of the legacy database
+    code, out, _ = migrate_v1(legacy_copy.source, tmp_path / "import")
+    assert code == 1, out
+    ids = ids_of(GOOD_ORDER, ORDER_A, ORDER_B, PAY_B)
+    after_import = every_table_v1()
+    # and the legacy system moved on: an archived column changed (the good order's kitchen note),
+    # the good order gains a line (its lines get new ids: its id map entry replaced), A loses its
+    # note (archive row updated), B deleted with its payment (its archive row removed), a new order
+    later = "2025-08-05 12:00:00+00"
+    legacy_copy.execute("UPDATE orders SET items = (items::jsonb || %s::jsonb)::json, subtotal = '18.50',"
+                        " total_amount = '18.50', kitchen_note = 'slow', updated_at = %s WHERE id = %s",
+                        [json.dumps([item(TACO, 1, "3.50", "3.50")]), later, GOOD_ORDER])
+    legacy_copy.execute("UPDATE orders SET special_instructions = NULL, updated_at = %s WHERE id = %s",
+                        [later, ORDER_A])
+    legacy_copy.execute("DELETE FROM payments WHERE id = %s", [PAY_B])
+    legacy_copy.execute("DELETE FROM orders WHERE id = %s", [ORDER_B])
+    legacy_copy.execute(
+        "INSERT INTO orders (id, restaurant_id, order_number, status, subtotal, total_amount, created_by, items,"
+        " created_at) VALUES (%s, %s, 'ORD-NEW', 'completed', '3.50', '3.50', %s, %s, %s)",
+        [ORDER_NEW, R1, MANAGER, json.dumps([item(TACO, 1, "3.50", "3.50")]), later])
+    source = legacy_copy.source
+    # when a dry run of the catch-up says what it would do: the archive rows it would remove
+    # counted and listed, nothing written
+    code, out, dry = migrate_v1(source, tmp_path / "dry", "--catch-up", "--dry-run")
+    assert every_table_v1() == after_import
+    gone = [{"legacy_table": "orders", "legacy_key": ORDER_B}]  # (its payment had nothing archived)
+    assert dry["archive_removed"] == gone
+    removed = "legacy_archive: rows removed (their legacy row gone, or nothing of it archived now)"
+    assert dry["choices"][removed] == 1
+    assert f"  {removed}: 1" in out
+    # and the catch-up does it
+    code, out, report = migrate_v1(source, tmp_path / "catch-up", "--catch-up")
+    assert code == 1, out
+    assert report["archive_removed"] == dry["archive_removed"]
+    assert report["choices"][removed] == dry["choices"][removed]
+    assert archived(ORDER_B) is None and archived(GOOD_ORDER)["kitchen_note"] == "slow"
+    assert "special_instructions" not in archived(ORDER_A)
+    assert ids_of(ORDER_NEW)[ORDER_NEW] is not None
+    assert report["tables"]["order_items"]["deleted"] >= 2
+    caught_up = snapshot()
+    _, catch_up = run_ids()
+    # when the catch-up is taken back
+    code, out, undo = command("--undo", str(catch_up))
+    # then every table, the id map and the archive included, is as after the import
+    assert code == 0, out
+    assert every_table_v1() == after_import
+    archive = undo["keyed"]["legacy_archive"]
+    # (the new order's archive row deleted; the good order's and A's restored; B's put back)
+    assert archive == {"deleted": 1, "restored": 2, "put_back": 1}, archive
+    assert undo["keyed"]["legacy_id_map"]["put_back"] == 1  # the good order's lines' range
+    # and the same catch-up again does the same
+    code, out, again = migrate_v1(source, tmp_path / "again", "--catch-up")
+    assert code == 1, out
+    assert snapshot() == caught_up
+    assert again["archive_removed"] == report["archive_removed"]
+    assert command("--undo", str(run_ids()[-1]))[0] == 0
+    assert every_table_v1() == after_import
+    # and an undo of the import that keeps a row (changed in ours) leaves the id map and the
+    # archive as they are, and says so; once the change is put back, the rest goes too
+    original = owner_value("SELECT table_number FROM orders WHERE id = %s", [ids[ORDER_A]])
+    owner_execute("UPDATE orders SET table_number = 'T9' WHERE id = %s", [ids[ORDER_A]])
+    import_run = run_ids()[0]
+    code, out, undo = command("--undo", str(import_run))
+    assert code == 1, out
+    assert undo["keyed"] == {} and undo["tables"]["orders"]["kept"]["changed"] == 1
+    assert "legacy_id_map, legacy_archive: left as they are while rows are kept" in out
+    assert owner_rows("legacy_archive", "*", "1, 2") == after_import["legacy_archive"]
+    assert owner_rows("legacy_id_map", "*", "1, 2") == after_import["legacy_id_map"]
+    owner_execute("UPDATE orders SET table_number = %s WHERE id = %s", [original, ids[ORDER_A]])
+    code, out, undo = command("--undo", str(import_run))
+    assert code == 0, out
+    assert owner_rows("legacy_archive", "*", "1, 2") == owner_rows("legacy_id_map", "*", "1, 2") == []
+    assert all(rows == [] for rows in every_table().values())

@@ -294,7 +294,8 @@ def start_again(source: Path, rejects: Path) -> None:
     ours changed since (conflicts, rows kept because ours changed, lines that stay)."""
     empty_the_tables()
     with owner_connection() as conn:
-        conn.execute("TRUNCATE legacy_import_changes, legacy_import_rows, legacy_import_runs RESTART IDENTITY")
+        conn.execute("TRUNCATE legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows,"
+                     " legacy_import_runs RESTART IDENTITY")
     with pytest.raises(CommandError):  # the bad rows: exit 1
         call_command("migrate_legacy", str(source), "--batch-size", BATCH, "--timezone", "UTC",
                      "--rejects", str(rejects), stdout=io.StringIO(), stderr=io.StringIO())

@@ -9,6 +9,10 @@ key that is in no export is a reject, and the importer's own checks (types, fore
 tenancy derived from the parent and compared with the row's own, unique keys) do the rest.
 Whatever no column of ours holds goes to the owner-only `legacy_archive`, and the report
 says, for every legacy column, where it went.
+
+Each id map entry and archive row holds the run that wrote it (`run_id`); an entry or archive
+row a run changes or deletes is first kept as it was in `legacy_import_keyed_changes`, so
+`--undo` of the run puts both tables back as they were.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from fynlo.core.money import percent_of, quantize
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy.ids import KeyMap
+from fynlo.cutover.legacy.rows import KEYED_CHANGES
 from fynlo.cutover.legacy.source import (
     QUOTED_EMPTY,
     ROWS,
@@ -44,6 +49,7 @@ from staff.models import LEGACY_METRIC_FIGURES
 ID_MAP = "legacy_id_map"
 ARCHIVE = "legacy_archive"
 ARCHIVE_BATCH = 5000
+LISTED = 1000  # archive rows a catch-up removes (or would remove) listed in the JSON report
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 CENT = Decimal("0.01")
 FLOAT_TOLERANCE = Decimal("0.000001")
@@ -706,24 +712,34 @@ class Translation:
         with conn.cursor().copy("COPY _legacy_keys (key, created, span) FROM STDIN") as copy:
             for key, created, span in keys:
                 copy.write_row((key, created or None, span))
+        run = self.importer.run_id
         if grow:
+            # each entry as it was kept first (not in a dry run: no run, and rolled back anyway)
             grown = conn.execute(
-                sql.SQL("DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %s AND m.legacy_key = k.key"
-                        " AND k.span > m.span").format(map=sql.Identifier(ID_MAP)), [name],
-            ).rowcount
+                sql.SQL("WITH gone AS (DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %(name)s"
+                        " AND m.legacy_key = k.key AND k.span > m.span RETURNING m.*),"
+                        " logged AS (INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action,"
+                        " prior) SELECT %(run)s::integer, {map_name}, g.legacy_table, g.legacy_key, 'deleted',"
+                        " to_jsonb(g) FROM gone g WHERE %(run)s::integer IS NOT NULL"
+                        " AND g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING)"
+                        " SELECT count(*) FROM gone").format(
+                    map=sql.Identifier(ID_MAP), changes=sql.Identifier(KEYED_CHANGES), map_name=sql.Literal(ID_MAP)),
+                {"name": name, "run": run},
+            ).fetchone()[0]
             if grown:
                 self.count("orders.items: orders with more lines than when first imported, given new line ids", grown)
         conn.execute(
             sql.SQL(
-                "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span)"
+                "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
                 " SELECT %(name)s, key, %(target)s, base.value + sum(span) OVER (ORDER BY created NULLS LAST, key)"
-                " - span + 1, span FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
+                " - span + 1, span, %(run)s::integer"
+                " FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
                 "  WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = k.key)"
                 "  ORDER BY key, created) fresh,"
                 " (SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = %(target)s),"
                 "  (SELECT coalesce(max(id), 0) FROM {table})) AS value) base"
             ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target)),
-            {"name": name, "target": target},
+            {"name": name, "target": target, "run": run},
         )
         found = KeyMap(spans=spans)
         # streamed (a million keys would otherwise sit in the client's memory at once), in key order
@@ -907,10 +923,10 @@ class Translation:
 
     def archive(self, table: str, key: str, restaurant, data: dict) -> None:
         self.report.archived[table] = self.report.archived.get(table, 0) + 1
-        if self.importer.dry_run:
-            return
         if self.importer.catch_up:
             self.archived_keys.add((table, key.strip()))
+        if self.importer.dry_run:
+            return
         self.archive_rows.append((table, key.strip(), restaurant or None, _ARCHIVE_JSON.encode(data)))
         if len(self.archive_rows) >= ARCHIVE_BATCH:
             self._flush_archive()
@@ -919,6 +935,7 @@ class Translation:
         if not self.archive_rows or self.conn is None:
             return
         rows, self.archive_rows = self.archive_rows, []
+        run = self.importer.run_id
         with self.conn.transaction():
             self.conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _legacy_archive (legacy_table text, legacy_key text,"
@@ -928,16 +945,29 @@ class Translation:
             with self.conn.cursor().copy("COPY _legacy_archive FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            # the archive rows this batch changes, as they were (not the run's own earlier version)
             self.conn.execute(
                 sql.SQL(
-                    "INSERT INTO {} (legacy_table, legacy_key, restaurant_id, row, run_started_at)"
-                    " SELECT DISTINCT ON (legacy_table, legacy_key) legacy_table, legacy_key, restaurant_id, row, %s"
+                    "INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
+                    " SELECT %(run)s::integer, {name}, a.legacy_table, a.legacy_key, 'updated', to_jsonb(a)"
+                    " FROM {archive} a JOIN _legacy_archive s ON s.legacy_table = a.legacy_table"
+                    " AND s.legacy_key = a.legacy_key WHERE a.row IS DISTINCT FROM s.row"
+                    " AND a.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING"
+                ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(ARCHIVE),
+                         archive=sql.Identifier(ARCHIVE)),
+                {"run": run},
+            )
+            self.conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (legacy_table, legacy_key, restaurant_id, row, run_started_at, run_id)"
+                    " SELECT DISTINCT ON (legacy_table, legacy_key) legacy_table, legacy_key, restaurant_id, row,"
+                    " %s, %s"
                     " FROM _legacy_archive ORDER BY legacy_table, legacy_key"
                     " ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET row = EXCLUDED.row,"
-                    " restaurant_id = EXCLUDED.restaurant_id, run_started_at = EXCLUDED.run_started_at"
-                    " WHERE {}.row IS DISTINCT FROM EXCLUDED.row"
+                    " restaurant_id = EXCLUDED.restaurant_id, run_started_at = EXCLUDED.run_started_at,"
+                    " run_id = EXCLUDED.run_id WHERE {}.row IS DISTINCT FROM EXCLUDED.row"
                 ).format(sql.Identifier(ARCHIVE), sql.Identifier(ARCHIVE)),
-                [self.run_started],
+                [self.run_started, run],
             )
 
     def _restaurant(self, key) -> int | None:
@@ -1832,13 +1862,14 @@ class Translation:
                 if table in UNMATCHED:
                     self.count(f"{table}: {UNMATCHED[table]}: kept in the archive only")
         self._flush_archive()
-        if self.importer.catch_up and not self.importer.dry_run:
+        if self.importer.catch_up:
             self._prune_archive()
 
     def _prune_archive(self) -> None:
         """--catch-up: archive rows of the legacy tables read whole this run that this run did
         not write (their legacy row is gone, or no longer has what went to the archive) are
-        deleted; those of rows rejected whole this run stay."""
+        deleted, each kept first in legacy_import_keyed_changes; those of rows rejected whole this
+        run stay. A dry run counts and lists them only."""
         gone_tables, gone_keys = [], []
         for legacy in sorted(self.read_whole):
             unsure = self.unsure_keys.get(legacy, ())
@@ -1849,14 +1880,25 @@ class Translation:
                 if (table, key) not in self.archived_keys and key not in unsure:
                     gone_tables.append(table)
                     gone_keys.append(key)
-        if gone_keys:
+        if not gone_keys:
+            return
+        self.report.archive_removed = [{"legacy_table": table, "legacy_key": key}
+                                       for table, key in sorted(zip(gone_tables, gone_keys))[:LISTED]]
+        if not self.importer.dry_run:
             with self.conn.transaction():
                 self.conn.execute(
-                    sql.SQL("DELETE FROM {} a USING unnest(%s::text[], %s::text[]) g (legacy_table, legacy_key)"
-                            " WHERE a.legacy_table = g.legacy_table AND a.legacy_key = g.legacy_key")
-                    .format(sql.Identifier(ARCHIVE)), [gone_tables, gone_keys],
+                    sql.SQL("WITH gone AS (DELETE FROM {archive} a USING unnest(%(tables)s::text[], %(keys)s::text[])"
+                            " g (legacy_table, legacy_key) WHERE a.legacy_table = g.legacy_table"
+                            " AND a.legacy_key = g.legacy_key RETURNING a.*)"
+                            " INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
+                            " SELECT %(run)s::integer, {name}, g.legacy_table, g.legacy_key, 'deleted', to_jsonb(g)"
+                            " FROM gone g"
+                            " WHERE g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING")
+                    .format(archive=sql.Identifier(ARCHIVE), changes=sql.Identifier(KEYED_CHANGES),
+                            name=sql.Literal(ARCHIVE)),
+                    {"tables": gone_tables, "keys": gone_keys, "run": self.importer.run_id},
                 )
-            self.count("legacy_archive: rows removed (their legacy row gone, or nothing of it archived now)",
+        self.count("legacy_archive: rows removed (their legacy row gone, or nothing of it archived now)",
                        len(gone_keys))
 
     def close(self) -> None:

@@ -205,6 +205,8 @@ class ImportReport:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # legacy table -> column -> where it went
     choices: dict[str, int] = field(default_factory=dict)  # what the format decided for the data, and how often
     archived: dict[str, int] = field(default_factory=dict)  # legacy table -> rows written to the archive
+    # --catch-up (fynlo-v1): archive rows removed (or, in a dry run, that would be), up to 1,000
+    archive_removed: list[dict] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     rejects_dir: str | None = None
     rejects: dict[str, dict] = field(default_factory=dict)
@@ -267,6 +269,7 @@ class ImportReport:
             "where_every_legacy_column_went": self.columns,
             "choices": self.choices,
             "archived": self.archived,
+            "archive_removed": self.archive_removed,
             "must_set_a_password": [
                 {"id": entry["id"], "email": entry["email"]} for entry in self.unusable_passwords
             ],

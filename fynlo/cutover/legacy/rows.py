@@ -22,6 +22,7 @@ from fynlo.cutover.legacy.verify import copy_fields
 RUNS = "legacy_import_runs"
 ROWS = "legacy_import_rows"
 CHANGES = "legacy_import_changes"
+KEYED_CHANGES = "legacy_import_keyed_changes"  # the same for the fynlo-v1 id map and archive, by legacy key
 
 
 # the transaction that wrote a row's version (t.xmin, a 32-bit xid) as a bigint

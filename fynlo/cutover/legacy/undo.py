@@ -17,6 +17,12 @@ kept rows can be undone again once they are dealt with.
 Rows a --catch-up run updated get their prior version back (from `legacy_import_changes`), with
 their bookkeeping as it was, where ours is still what that run wrote; rows it deleted are
 inserted again where their id is still free.
+
+The fynlo-v1 id map and archive (`legacy_id_map`, `legacy_archive`, owner-only: only migrate_legacy
+writes them) are taken back with the rest, once nothing is kept: the entries and archive rows
+the run wrote (their `run_id`) go, and those it changed or deleted come back as they were (from
+`legacy_import_keyed_changes`). While rows are kept they stay: the kept rows' ids and archived
+columns are still theirs.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from psycopg import sql
 
 from fynlo.cutover.common import EXIT_DIFFERENCES, EXIT_OK, CutoverError
 from fynlo.cutover.legacy import load
-from fynlo.cutover.legacy.rows import CHANGES, ROWS, RUNS, row_hash
+from fynlo.cutover.legacy.rows import CHANGES, KEYED_CHANGES, ROWS, RUNS, row_hash
 from fynlo.cutover.legacy.schema import table_specs
 
 LISTED = 1000  # kept rows listed per table in the JSON report
@@ -39,6 +45,20 @@ SHOWN = 10  # kept keys shown per table in the summary
 CHANGED, UNDER_KEPT, REFERRED_TO, GONE = "changed", "under a kept row", "referred to", "gone"
 RESTORE = "restore"  # a row the run updated (--catch-up), untouched since: its prior version goes back
 KEPT = (CHANGED, UNDER_KEPT, REFERRED_TO)
+KEYED = ("legacy_id_map", "legacy_archive")  # fynlo-v1's, keyed by (legacy table, legacy key)
+
+
+@dataclass
+class KeyedUndo:
+    """One of the fynlo-v1 id map and archive, taken back: entries the run wrote new deleted,
+    those it changed restored, those it deleted put back."""
+    table: str
+    deleted: int = 0
+    restored: int = 0
+    put_back: int = 0
+
+    def as_dict(self) -> dict:
+        return {"deleted": self.deleted, "restored": self.restored, "put_back": self.put_back}
 
 
 @dataclass
@@ -70,6 +90,7 @@ class UndoReport:
     source: str = ""
     format: str = ""
     tables: dict[str, TableUndo] = field(default_factory=dict)
+    keyed: dict[str, KeyedUndo] = field(default_factory=dict)  # the id map and archive, when taken back
     undone: bool = False
 
     @property
@@ -93,6 +114,7 @@ class UndoReport:
             "run": self.run, "dry_run": self.dry_run, "source": self.source, "format": self.format,
             "deleted": self.deleted, "restored": self.restored, "kept": self.kept, "undone": self.undone,
             "tables": {name: table.as_dict() for name, table in self.tables.items()},
+            "keyed": {name: table.as_dict() for name, table in self.keyed.items()},
         }
 
 
@@ -153,8 +175,12 @@ def undo_run(run: int, *, dry_run: bool = False, using: str = "owner") -> UndoRe
         newer = [row[0] for row in conn.execute(
             sql.SQL("SELECT r.id FROM {runs} r WHERE r.id > %s AND r.undone_at IS NULL"
                     " AND (EXISTS (SELECT 1 FROM {rows} w WHERE w.run_id = r.id)"
-                    " OR EXISTS (SELECT 1 FROM {changes} c WHERE c.run_id = r.id)) ORDER BY r.id").format(
-                runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES)), [run],
+                    " OR EXISTS (SELECT 1 FROM {changes} c WHERE c.run_id = r.id)"
+                    " OR EXISTS (SELECT 1 FROM {keyed} k WHERE k.run_id = r.id)"
+                    " OR EXISTS (SELECT 1 FROM legacy_id_map m WHERE m.run_id = r.id)"
+                    " OR EXISTS (SELECT 1 FROM legacy_archive a WHERE a.run_id = r.id)) ORDER BY r.id").format(
+                runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES),
+                keyed=sql.Identifier(KEYED_CHANGES)), [run],
         )]
         if newer:
             raise CutoverError(
@@ -165,6 +191,8 @@ def undo_run(run: int, *, dry_run: bool = False, using: str = "owner") -> UndoRe
             raise CutoverError("an interrupted import set foreign keys aside: run it again first (nothing was written)")
         with conn.transaction(force_rollback=dry_run):
             _undo(conn, run, hashed_columns, report)
+            if not report.kept:
+                take_back_keyed(conn, run, report)
             if not dry_run and not report.kept:
                 conn.execute(sql.SQL("UPDATE {} SET undone_at = statement_timestamp() WHERE id = %s").format(
                     sql.Identifier(RUNS)), [run])
@@ -310,6 +338,31 @@ def take_back(conn: psycopg.Connection, run: int, hashed_columns: dict, tables: 
         " AND (u.state IS NULL OR u.state = %s)").format(sql.Identifier(ROWS)), [GONE])
 
 
+def take_back_keyed(conn: psycopg.Connection, run: int, report: UndoReport) -> None:
+    """The id map entries and archive rows run `run` wrote deleted (both those it inserted and
+    its versions of those it changed), then those it changed or deleted put back as they were."""
+    for name in KEYED:
+        params = {"run": run, "name": name}
+        logged = sql.SQL("SELECT 1 FROM {} ch WHERE ch.run_id = %(run)s AND ch.table_name = %(name)s"
+                         " AND ch.legacy_table = x.legacy_table AND ch.legacy_key = x.legacy_key").format(
+            sql.Identifier(KEYED_CHANGES))
+        # a version the run wrote of an entry it changed is not counted deleted: it is restored below
+        (deleted,) = conn.execute(sql.SQL(
+            "WITH x AS (DELETE FROM {table} WHERE run_id = %(run)s RETURNING legacy_table, legacy_key)"
+            " SELECT count(*) FILTER (WHERE NOT EXISTS ({logged})) FROM x"
+        ).format(table=sql.Identifier(name), logged=logged), params).fetchone()
+        back = dict(conn.execute(sql.SQL(
+            "WITH x AS (INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, ch.prior)).* FROM {changes} ch"
+            " WHERE ch.run_id = %(run)s AND ch.table_name = %(name)s ON CONFLICT DO NOTHING"
+            " RETURNING legacy_table, legacy_key)"
+            " SELECT ch.action, count(*) FROM x JOIN {changes} ch ON ch.run_id = %(run)s AND ch.table_name = %(name)s"
+            " AND ch.legacy_table = x.legacy_table AND ch.legacy_key = x.legacy_key GROUP BY 1"
+        ).format(table=sql.Identifier(name), changes=sql.Identifier(KEYED_CHANGES)), params).fetchall())
+        if deleted or back:
+            report.keyed[name] = KeyedUndo(name, deleted=deleted, restored=back.get("updated", 0),
+                                           put_back=back.get("deleted", 0))
+
+
 def _referring(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
     """(table, column) of every single-column foreign key that refers to `table`."""
     return conn.execute(
@@ -335,6 +388,12 @@ def summary_lines(report: UndoReport) -> list[str]:
                 total = table.kept[reason]
                 more = "" if total <= SHOWN else f" and {total - SHOWN:,} more"
                 lines.append(f"{name}: kept ({reason}) {', '.join(keys[:SHOWN])}{more}")
+    would = "would be: " if report.dry_run else ""
+    for name, table in report.keyed.items():
+        lines.append(f"{name}: {would}{table.deleted:,} deleted, {table.restored:,} restored, "
+                     f"{table.put_back:,} put back")
+    if report.kept and report.format == "fynlo-v1":
+        lines.append("legacy_id_map, legacy_archive: left as they are while rows are kept (taken back with the rest)")
     verb = "would be deleted" if report.dry_run else "deleted"
     restored = "would be restored" if report.dry_run else "restored"
     lines.append(f"{report.deleted:,} rows {verb}, {report.restored:,} {restored}, {report.kept:,} kept")
