@@ -25,7 +25,8 @@ started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL serv
 connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
-short rounds whose order rotates, so that drift on a shared machine hits every side alike.
+short rounds whose order rotates, so that drift on a shared machine hits every side alike; the
+two RLS sides run back to back, in alternating order (`rotation`).
 Printed: orders/s, p50 and p99 latency of each side, the load generator's own CPU per order (the
 API's clients are raw sockets with pre-encoded requests, so they take little of the shared cores),
 the gunicorn workers' and PgBouncer's CPU per order (from /proc), the statements one order sends
@@ -578,6 +579,16 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, 
     return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu, server_cpu, bouncer_cpu
 
 
+def rotation(keys: list[str], number: int) -> list[str]:
+    """Round `number`'s order of the sides: the sides rotate, but the two RLS sides run one right
+    after the other, which first alternating, so that what the side before leaves behind (the
+    floor's writes go to the RLS database: autovacuum, dirty pages) falls on both alike."""
+    units: list[list[str]] = [["rls", "plain"] if number % 2 == 0 else ["plain", "rls"]]
+    units += [[key] for key in keys if key not in ("rls", "plain")]
+    shift = number % len(units)
+    return [key for unit in units[shift:] + units[:shift] for key in unit]
+
+
 def _pgbouncer_wanted() -> str | None:
     """None when the bench runs through PgBouncer too; else why not."""
     if os.environ.get("BENCH_PGBOUNCER", "1") in ("0", ""):
@@ -655,9 +666,10 @@ def run() -> bool:
         floor_statements = probe.statements
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
+        by_key = {side[0]: side for side in sides}
         for number in range(rounds):
-            shift = number % len(sides)
-            for key, _, session_for in sides[shift:] + sides[:shift]:
+            for key in rotation(list(by_key), number):
+                session_for = by_key[key][2]
                 measured[key].append(load(
                     session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key),
                     bouncer=bouncer.process.pid if bouncer is not None and key.endswith("_pgbouncer") else None,
@@ -681,12 +693,12 @@ def run() -> bool:
     if "rls_pgbouncer" in figures and figures["floor_pgbouncer"]:
         ok &= report("API vs floor through PgBouncer (orders/s)", figures["rls_pgbouncer"], figures["floor_pgbouncer"],
                      FLOOR_TARGET, lower_is_better=False, unit="/s")
-    ratios = sorted(
+    ratios = [
         (rls.seconds / len(rls.latencies)) / (plain.seconds / len(plain.latencies))
         for rls, plain in zip(measured["rls"], measured["plain"])
         if rls.latencies and plain.latencies
-    )
-    print(f"  per-round ratios: {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
+    ]
+    print(f"  per-round ratios (in round order): {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
     median_ratio = statistics.median(ratios)
     ok &= report("RLS overhead (time per order at full load, median of rounds)",
                  median_ratio / figures["plain"], 1 / figures["plain"], TARGET)
