@@ -25,10 +25,12 @@ started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL serv
 connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
-short rounds whose order rotates, so that drift on a shared machine hits every side alike.
+short rounds whose order rotates, so that drift on a shared machine hits every side alike; the
+two RLS sides run back to back, in alternating order (`rotation`).
 Printed: orders/s, p50 and p99 latency of each side, the load generator's own CPU per order (the
 API's clients are raw sockets with pre-encoded requests, so they take little of the shared cores),
-the gunicorn workers' CPU per order (from /proc), the statements one order sends, the
+the gunicorn workers' and PgBouncer's CPU per order (from /proc), the statements one order sends
+(the API's read from libpq's protocol trace of a worker-like request), the
 API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBouncer), and
 the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
 without): the median, because a burst of other load on the machine skews one round, not the
@@ -86,6 +88,7 @@ class Round:
     seconds: float = 0.0
     client_cpu: float = 0.0  # the load generator's own CPU seconds (this process, all its threads)
     server_cpu: float = 0.0  # the gunicorn workers' CPU seconds (API sides)
+    bouncer_cpu: float = 0.0  # PgBouncer's CPU seconds (sides through it)
 
 
 def seed(restaurants: int) -> list[Till]:
@@ -475,8 +478,19 @@ def server_cpu_seconds(server: subprocess.Popen | None) -> float:
     return total / ticks
 
 
+def process_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user and system) one process has used so far (0 where there is no /proc)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(session_for, tills: list[Till], *, clients: int, seconds: float,
-         server: subprocess.Popen | None = None) -> Round:
+         server: subprocess.Popen | None = None, bouncer: int | None = None) -> Round:
     """`clients` clients, each with its own session (`session_for()`), placing orders for `seconds`."""
     result = Round()
     lock = threading.Lock()
@@ -501,6 +515,7 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float,
     for thread in threads:
         thread.start()
     began, cpu, served = time.perf_counter(), time.process_time(), server_cpu_seconds(server)
+    bounced = process_cpu_seconds(bouncer)
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
@@ -508,29 +523,50 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float,
     result.seconds = time.perf_counter() - began
     result.client_cpu = time.process_time() - cpu
     result.server_cpu = server_cpu_seconds(server) - served
+    result.bouncer_cpu = process_cpu_seconds(bouncer) - bounced
     return result
 
 
 def api_statements_per_order(till: Till) -> int:
-    """The statements one order sends through the API, end to end (counted in this process)."""
+    """The statements one order sends through the API, end to end, as a gunicorn worker's persistent
+    connection sends them: what libpq's protocol trace shows (queries Django does not log, such as
+    a connection health check, count too)."""
+    import tempfile
+
     from django.conf import settings
+    from django.core.signals import request_finished, request_started
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from psycopg import pq
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    with CaptureQueriesContext(connection) as captured:
+
+    def order():
+        request_started.send(sender=None)  # the test client leaves out closing old connections
         response = Client().post(
             "/api/v1/orders/", data=till.body, content_type="application/json", secure=True,
             HTTP_AUTHORIZATION=f"Token {till.token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
         )
-    if response.status_code != 201:
-        raise RuntimeError(f"the counted order was refused: {response.status_code} {response.content[:300]!r}")
-    return len(captured)
+        request_finished.send(sender=None)
+        if response.status_code != 201:
+            raise RuntimeError(f"the counted order was refused: {response.status_code} {response.content[:300]!r}")
+
+    order()  # the connection is open and has served a request, as in a running worker
+    with tempfile.TemporaryFile("w+") as trace:
+        connection.connection.pgconn.trace(trace.fileno())
+        connection.connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            order()
+        finally:
+            connection.connection.pgconn.untrace()
+        trace.seek(0)
+        # a simple query, or an extended one's Sync: one statement's round trip each
+        return sum(1 for line in trace if line.startswith("F") and ("\tQuery\t" in line or "\tSync" in line))
 
 
-def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, float]:
-    """orders/s, p50, p99, orders, errors, and the load generator's and gunicorn's CPU seconds per order."""
+def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, float, float]:
+    """orders/s, p50, p99, orders, errors, and the load generator's, gunicorn's and PgBouncer's CPU
+    seconds per order."""
     latencies = sorted(latency for r in rounds for latency in r.latencies)
     seconds = sum(r.seconds for r in rounds)
     count = len(latencies)
@@ -539,7 +575,18 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, 
     p99 = latencies[min(count - 1, int(count * 0.99))] if latencies else float("nan")
     client_cpu = sum(r.client_cpu for r in rounds) / count if count else float("nan")
     server_cpu = sum(r.server_cpu for r in rounds) / count if count else float("nan")
-    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu, server_cpu
+    bouncer_cpu = sum(r.bouncer_cpu for r in rounds) / count if count else float("nan")
+    return rps, p50, p99, count, sum(r.errors for r in rounds), client_cpu, server_cpu, bouncer_cpu
+
+
+def rotation(keys: list[str], number: int) -> list[str]:
+    """Round `number`'s order of the sides: the sides rotate, but the two RLS sides run one right
+    after the other, which first alternating, so that what the side before leaves behind (the
+    floor's writes go to the RLS database: autovacuum, dirty pages) falls on both alike."""
+    units: list[list[str]] = [["rls", "plain"] if number % 2 == 0 else ["plain", "rls"]]
+    units += [[key] for key in keys if key not in ("rls", "plain")]
+    shift = number % len(units)
+    return [key for unit in units[shift:] + units[:shift] for key in unit]
 
 
 def _pgbouncer_wanted() -> str | None:
@@ -619,17 +666,21 @@ def run() -> bool:
         floor_statements = probe.statements
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
+        by_key = {side[0]: side for side in sides}
         for number in range(rounds):
-            shift = number % len(sides)
-            for key, _, session_for in sides[shift:] + sides[:shift]:
-                measured[key].append(
-                    load(session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key))
-                )
+            for key in rotation(list(by_key), number):
+                session_for = by_key[key][2]
+                measured[key].append(load(
+                    session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key),
+                    bouncer=bouncer.process.pid if bouncer is not None and key.endswith("_pgbouncer") else None,
+                ))
     figures = {}
     for key, label, _ in sides:
-        rps, p50, p99, count, errors, client_cpu, server_cpu = summary(measured[key])
+        rps, p50, p99, count, errors, client_cpu, server_cpu, bouncer_cpu = summary(measured[key])
         figures[key] = rps
         server = f"  gunicorn CPU {server_cpu * 1000:5.2f} ms/order" if server_cpu == server_cpu and server_cpu else ""
+        if bouncer_cpu == bouncer_cpu and bouncer_cpu:
+            server += f"  PgBouncer CPU {bouncer_cpu * 1000:4.2f} ms/order"
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
               f"client CPU {client_cpu * 1000:5.2f} ms/order{server}  ({count} orders, {errors} errors)")
     print(f"  statements per order: API {api_statements}, floor {floor_statements}")
@@ -642,12 +693,12 @@ def run() -> bool:
     if "rls_pgbouncer" in figures and figures["floor_pgbouncer"]:
         ok &= report("API vs floor through PgBouncer (orders/s)", figures["rls_pgbouncer"], figures["floor_pgbouncer"],
                      FLOOR_TARGET, lower_is_better=False, unit="/s")
-    ratios = sorted(
+    ratios = [
         (rls.seconds / len(rls.latencies)) / (plain.seconds / len(plain.latencies))
         for rls, plain in zip(measured["rls"], measured["plain"])
         if rls.latencies and plain.latencies
-    )
-    print(f"  per-round ratios: {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
+    ]
+    print(f"  per-round ratios (in round order): {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
     median_ratio = statistics.median(ratios)
     ok &= report("RLS overhead (time per order at full load, median of rounds)",
                  median_ratio / figures["plain"], 1 / figures["plain"], TARGET)

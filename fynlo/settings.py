@@ -92,7 +92,11 @@ _health_interval = env_int("DATABASE_HEALTH_CHECK_INTERVAL", 30)
 
 def _database(url: str, name: str, *, pooled: bool, pooler: str | None = None) -> dict:
     config = parse_database_url(url, name=name)
+    # Checked at most every DATABASE_HEALTH_CHECK_INTERVAL seconds (fynlo.core.postgresql), not
+    # at every request: a SELECT 1 is one more round trip (and pooler transaction) a request.
+    config["ENGINE"] = "fynlo.core.postgresql"
     config["CONN_HEALTH_CHECKS"] = bool(_health_interval)
+    config["HEALTH_CHECK_SECONDS"] = _health_interval or 0
     if pooled and _pool_size and not TESTING:
         # Django's psycopg pool: the guide's DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW.
         config["CONN_MAX_AGE"] = 0

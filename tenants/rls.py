@@ -16,6 +16,7 @@ from django.db import migrations
 
 from tenants.models import TenantScope
 
+# The functions as migration 0002 made them (0005 splits fynlo_restaurant_ids: RESTAURANT_IDS_SQL).
 FUNCTIONS_SQL = r"""
 CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -76,6 +77,69 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
     FROM users u WHERE u.id = lookup_id
 $$;
+"""
+
+# fynlo_restaurant_ids() as migration 0005 leaves it: a request acting for one restaurant (the
+# order path, every till) gets its id from an invoker function with no SET clause, ~2 us a call;
+# the SECURITY DEFINER one above, whose `SET search_path` saves and restores a setting at every
+# call (~7.5 us), now named fynlo_restaurant_ids_scoped(), answers every other scope. A policy
+# calls it once per table a statement names (an InitPlan). The fast path reads only settings
+# (names qualified, no operator looked up by search_path) and returns what the definer's second
+# branch returns.
+RESTAURANT_IDS_SQL = r"""
+CREATE OR REPLACE FUNCTION fynlo_restaurant_ids_scoped() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
+    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
+BEGIN
+    IF r IS NOT NULL AND p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE id = r AND platform_id = p);
+    ELSIF r IS NOT NULL THEN
+        RETURN ARRAY[r];
+    ELSIF p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE platform_id = p ORDER BY id);
+    ELSIF current_setting('app.all_tenants', true) = 'on' THEN
+        RETURN ARRAY(SELECT id FROM restaurants ORDER BY id);
+    END IF;
+    RETURN '{}'::int[];
+END
+$$;
+
+CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY INVOKER AS $$
+DECLARE
+    r int := NULLIF(pg_catalog.current_setting('app.current_restaurant_id', true), '')::int;
+BEGIN
+    IF r IS NOT NULL AND NULLIF(pg_catalog.current_setting('app.current_platform_id', true), '') IS NULL THEN
+        RETURN ARRAY[r];
+    END IF;
+    RETURN public.fynlo_restaurant_ids_scoped();
+END
+$$;
+"""
+
+# Migration 0005 backwards: fynlo_restaurant_ids() as FUNCTIONS_SQL made it.
+PREVIOUS_RESTAURANT_IDS_SQL = r"""
+CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
+    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
+BEGIN
+    IF r IS NOT NULL AND p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE id = r AND platform_id = p);
+    ELSIF r IS NOT NULL THEN
+        RETURN ARRAY[r];
+    ELSIF p IS NOT NULL THEN
+        RETURN ARRAY(SELECT id FROM restaurants WHERE platform_id = p ORDER BY id);
+    ELSIF current_setting('app.all_tenants', true) = 'on' THEN
+        RETURN ARRAY(SELECT id FROM restaurants ORDER BY id);
+    END IF;
+    RETURN '{}'::int[];
+END
+$$;
+DROP FUNCTION IF EXISTS fynlo_restaurant_ids_scoped();
 """
 
 DROP_FUNCTIONS_SQL = """

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with connection health checks at an interval (see base.py)."""
