@@ -16,8 +16,8 @@ The fynlo-v1 case (the real legacy Fynlo database): legacy_import's fynlo-v1 CSV
 legacy orders, ~3 lines each in `orders.items`, ~1 payment each), imported whole into emptied tables
 (id map and archive too), then a mutated copy caught up on top: 1 % of the legacy orders changed
 (status, discount and total, the first element of `items` changed, a later `updated_at`), 0.5 % new
-orders (new UUIDs, their `items` and payments), 0.1 % deleted with their payments and refunds (never
-an order the stock ledger refers to).
+orders (new UUIDs, their `items` and payments), 0.1 % deleted with their payments and refunds (none
+of the generated refunds is of one; never an order the stock ledger refers to).
 
 Printed per case: both times, their ratio (target <= 0.25x) and the catch-up's updated / inserted /
 deleted counts per table against what the mutation did (they must match, else FAIL).
