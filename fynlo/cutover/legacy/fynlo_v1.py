@@ -17,6 +17,7 @@ row a run changes or deletes is first kept as it was in `legacy_import_keyed_cha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import date, datetime, time, timedelta
@@ -36,6 +37,7 @@ from fynlo.cutover.legacy.source import (
     QUOTED_EMPTY,
     ROWS,
     ParseError,
+    QuotedEmpty,
     Rejected,
     Source,
     SourceFile,
@@ -443,6 +445,29 @@ REFUND_STATUS = {"done": "completed", "completed": "completed", "succeeded": "co
 ITEM_KEYS = {"product_id", "quantity", "unit_price", "total_price", "modifiers", "special_instructions",
              "product_name", "name"}
 
+# --catch-up: the targets whose legacy records are not translated again when unchanged (raw hashes,
+# `Translation.raw_hasher`). Bumped when a change of the translation changes what a record becomes.
+RAW_TARGETS = ("orders", "order_items", "payments")
+RAW_VERSION = "fynlo-v1-raw-1"
+PLAIN_MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+
+
+class RawRow(list):
+    """A translated row (our columns) with the raw hash of the legacy record it was made from."""
+
+    __slots__ = ("raw",)
+
+
+class Skipped(list):
+    """A row of ours made from a legacy record unchanged since (not translated again): its id, its
+    restaurant and its reconciled amount (the record's text, plain), for the importer to count."""
+
+    __slots__ = ("amount", "ident", "restaurant")
+
+    def __init__(self, ident: int, restaurant, amount):
+        super().__init__()
+        self.ident, self.restaurant, self.amount = ident, restaurant, amount
+
 
 def looks_like(raw: Source) -> bool:
     """UUID keys, or an `orders.items` column: the fynlo-v1 format."""
@@ -556,6 +581,11 @@ class Translation:
         self.archived_keys: set = set()
         self.read_whole: set = set()
         self.unsure_keys: dict[str, set] = {}
+        # per target of RAW_TARGETS whose raw hashes are taken: what a catch-up's importer recorded (raw
+        # hashes and ours changed, catchup.Recorded, else None), the ids met (TableState.seen), the row
+        # function's source; and the keys of the records skipped unchanged (their archive rows stay)
+        self.raw_checks: dict[str, tuple] = {}
+        self.raw_kept: dict[str, set] = {}
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -880,6 +910,9 @@ class Translation:
         place = file.place
         whole = target == legacy  # the target that archives the legacy table's rows
         unsure = self.unsure_keys.setdefault(legacy, set()) if self.importer.catch_up else None
+        raw_of = self.raw_hasher(target, legacy, header) if target in self.raw_checks else None
+        kept = self.raw_kept.setdefault(legacy, set()) if raw_of is not None and whole else None
+        raw = None
         for line, fields in read_records(file):
             where = place(line)
             if len(fields) != len(legacy_header):
@@ -888,6 +921,14 @@ class Translation:
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
             row = dict(zip(legacy_header, fields))
+            if raw_of is not None:
+                raw, skipped = raw_of(row, fields)
+                if skipped:
+                    if kept is not None:
+                        kept.add((row.get("id") or "").strip())
+                    for rows in skipped:
+                        yield where, rows
+                    continue
             out = dict.fromkeys(header, "")
             try:
                 produced = make(row, out, where)
@@ -897,16 +938,109 @@ class Translation:
                 yield where, Rejected([_text(out.get(c)) for c in header], error)
                 continue
             if produced is None:
-                yield where, [_text(out[c]) for c in header]
+                made = RawRow(_text(out[c]) for c in header)
+                made.raw = raw
+                yield where, made
             else:
                 for sub_place, sub, *partial in produced:
                     if isinstance(sub, RowError):
                         known = partial[0] if partial else {}
                         yield sub_place, Rejected([_text(known.get(c)) for c in header], sub)
                     else:
-                        yield sub_place, [_text(sub.get(c)) for c in header]
+                        made = RawRow(_text(sub.get(c)) for c in header)
+                        made.raw = raw
+                        yield sub_place, made
         if whole:
             self.read_whole.add(legacy)
+
+    def raw_hasher(self, target: str, legacy: str, header: list[str]):
+        """--catch-up: the function of a legacy record of `target` (RAW_TARGETS): (its raw hash, and the
+        Skipped rows it made when it is unchanged since, else None). The raw hash is 64 bits of the sha1
+        of the salt (RAW_VERSION, the target, the legacy header, our columns, the row function's source,
+        the run's options, and for the orders and their lines every product's id and tenant this run),
+        the record's fields (a quoted empty one told from NULL) and what else its translation reads: the
+        ids the id map gives its keys, their parents' tenants in this run's state (0: absent or rejected),
+        the order's line span, the customer's name, the restaurant's commission rate. A record is skipped
+        when every row it makes has that raw hash recorded, ours untouched since, and its id not met yet
+        this run; the orders' and payments' amounts are counted from the record (plain, else translated)."""
+        importer, maps = self.importer, self.maps
+        states = importer.states
+        raws, changed, seen, plan_source = self.raw_checks[target]
+        legacy_header = self.headers[legacy]
+        material = [RAW_VERSION, target, legacy, legacy_header, header, plan_source, importer.timezone,
+                    importer.employee_role, importer.default_platform]
+        if target in ("orders", "order_items"):
+            products, product_ids = states["products"].values, maps.get("products", {})
+            material.append(sorted((key, product_ids.get(key), products.get(product_ids.get(key)))
+                                   for key in product_ids))
+        salt = hashlib.md5(json.dumps(material, default=str).encode()).digest()
+        orders, order_values = maps.get("orders", {}), states["orders"].values
+        restaurants, restaurant_values = maps.get("restaurants", {}), states["restaurants"].values
+        users, user_values = maps.get("users", {}), states["users"].values
+        payments = maps.get("payments", {})
+        rates = getattr(self, "restaurant_rates", {})
+        customers = self.customers
+
+        def hashed(context: str, fields) -> int:
+            head = salt + context.encode()
+            if "" in fields:
+                head += b"\x01" + bytes([f.__class__ is QuotedEmpty for f in fields])
+            digest = hashlib.sha1(head + b"\x00" + "\x00".join(fields).encode()).digest()
+            return int.from_bytes(digest[:8], "big", signed=True) or 1
+
+        def unchanged(ident, raw) -> bool:
+            return raws is not None and bool(ident) and raws.get(ident) == raw and ident not in changed and (
+                ident not in seen)
+
+        def key_of(keys: KeyMap, value) -> int:
+            return 0 if _null(value) else (keys.get(value.strip()) or 0)
+
+        def plain(amount) -> bool:
+            return amount is None or amount == "" or PLAIN_MONEY.fullmatch(amount) is not None
+
+        def of_order(row, fields):
+            ident = key_of(orders, row.get("id"))
+            restaurant = key_of(restaurants, row.get("restaurant_id"))
+            user = key_of(users, row.get("created_by"))
+            customer = row.get("customer_id")
+            name = customers.get(customer.strip()) if not _null(customer) else None
+            raw = hashed(f"{ident}|{restaurant}|{restaurant_values.get(restaurant)}|{user}|{user_values.get(user)}|"
+                         f"{name}", fields)
+            amount = row.get("total_amount")
+            if unchanged(ident, raw) and plain(amount):
+                return raw, [Skipped(ident, restaurant or None, amount)]
+            return raw, None
+
+        def of_lines(row, fields):
+            ident = key_of(orders, row.get("id"))
+            first, span = self.spans.get_span((row.get("id") or "").strip())
+            order = order_values.get(ident) if ident else 0
+            raw = hashed(f"{ident}|{order}|{first}|{span}", fields)
+            if raws is None or not ident or not first or raws.get(first) != raw:
+                return raw, None
+            items = _json(row.get("items"))
+            if not isinstance(items, list) or not 0 < len(items) <= span:
+                return raw, None
+            lines = range(first, first + len(items))
+            if all(unchanged(line, raw) for line in lines):
+                return raw, [Skipped(line, order or None, None) for line in lines]
+            return raw, None
+
+        def of_payment(row, fields):
+            ident = key_of(payments, row.get("id"))
+            order = key_of(orders, row.get("order_id"))
+            restaurant = order_values.get(order) if order else 0
+            context = f"{ident}|{order}|{restaurant}|{rates.get(restaurant)}"
+            if "restaurant_id" in row:
+                own = key_of(restaurants, row.get("restaurant_id"))
+                context += f"|{own}|{restaurant_values.get(own)}"
+            raw = hashed(context, fields)
+            amount = row.get("amount")
+            if unchanged(ident, raw) and plain(amount):
+                return raw, [Skipped(ident, restaurant or None, amount)]
+            return raw, None
+
+        return {"orders": of_order, "order_items": of_lines, "payments": of_payment}[target]
 
     def _updated(self, row) -> str:
         """`updated_at` is NULL until a row's first change: then it is its created_at."""
@@ -1873,11 +2007,12 @@ class Translation:
         gone_tables, gone_keys = [], []
         for legacy in sorted(self.read_whole):
             unsure = self.unsure_keys.get(legacy, ())
+            kept = self.raw_kept.get(legacy, ())  # skipped unchanged: what they archived is as it was
             for table, key in self.conn.execute(
                 sql.SQL("SELECT legacy_table, legacy_key FROM {} WHERE legacy_table = %s OR legacy_table LIKE %s")
                 .format(sql.Identifier(ARCHIVE)), [legacy, f"{legacy}.%"],
             ):
-                if (table, key) not in self.archived_keys and key not in unsure:
+                if (table, key) not in self.archived_keys and key not in unsure and key not in kept:
                     gone_tables.append(table)
                     gone_keys.append(key)
         if not gone_keys:
