@@ -676,31 +676,41 @@ class Translation:
             for legacy, target in (("platforms", "platforms"), ("restaurants", "restaurants"), ("users", "users"),
                                    ("categories", "categories"), ("products", "products"), ("orders", "orders"),
                                    ("payments", "payments"), ("refunds", "refunds")):
-                if legacy in self.raw.files:
+                if legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"]:
+                    # one read of orders.csv: the orders' keys with their lines' span (the items counted)
+                    # give the lines' ids, then the same keys (span 1) the orders' ids
+                    self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True,
+                                 grow=importer.catch_up)
+                    self.conn.execute("UPDATE _legacy_keys SET span = 1")
+                    self._assign(legacy, target, None)
+                elif legacy in self.raw.files:
                     self._assign(legacy, target, self._keys(legacy))
             if "restaurants" in self.raw.files:
                 self._assign(SETTINGS_MAP, "restaurant_settings", self._keys("restaurants", suffixes=SETTING_KEYS))
             if "users" in self.raw.files and "permissions" in self.headers["users"]:
                 self._assign(PERMISSIONS_MAP, "user_permissions", self._permission_keys())
-            if "orders" in self.raw.files and "items" in self.headers["orders"]:
-                self._assign(ITEMS_MAP, "order_items", self._item_spans(), spans=True, grow=importer.catch_up)
             self._prepare_stock()
             self._assign_staff()
         self._slugs()
         self._prepare_staff()
 
-    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at"):
+    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None):
+        """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length."""
         header = self.headers[table]
         if key not in header:
             return
         key_at, created_at = header.index(key), (header.index(created) if created in header else None)
+        lines_at = header.index(lines) if lines is not None else None
         records = 0
         for _, fields in read_records(self.raw.files[table]):
             records += 1
             if len(fields) != len(header) or _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
-            if suffixes is None:
+            if lines_at is not None:
+                items = _json(fields[lines_at])
+                yield fields[key_at].strip(), created, (len(items) if isinstance(items, list) else 0)
+            elif suffixes is None:
                 yield fields[key_at].strip(), created, 1
             else:
                 for suffix in suffixes:
@@ -721,27 +731,17 @@ class Translation:
                     if granted is True:
                         yield f"{fields[key_at].strip()}:{flag}", fields[created_at] if created_at is not None else "", 1
 
-    def _item_spans(self):
-        header = self.headers["orders"]
-        at, key_at = header.index("items"), header.index("id")
-        created_at = header.index("created_at") if "created_at" in header else None
-        for _, fields in read_records(self.raw.files["orders"]):
-            if len(fields) != len(header) or _null(fields[key_at]):
-                continue
-            items = _json(fields[at])
-            yield fields[key_at].strip(), fields[created_at] if created_at is not None else "", (
-                len(items) if isinstance(items, list) else 0
-            )
-
     def _assign(self, name: str, target: str, keys, *, spans: bool = False, grow: bool = False) -> None:
         """New keys get ids past the highest of the map and of the table, in created_at order.
         With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
-        was first imported) gets a new range: its rows are then new, the old ones gone."""
+        was first imported) gets a new range: its rows are then new, the old ones gone.
+        `keys` None: those already in _legacy_keys (the previous call's)."""
         conn = self.conn
-        conn.execute("TRUNCATE _legacy_keys")
-        with conn.cursor().copy("COPY _legacy_keys (key, created, span) FROM STDIN") as copy:
-            for key, created, span in keys:
-                copy.write_row((key, created or None, span))
+        if keys is not None:
+            conn.execute("TRUNCATE _legacy_keys")
+            with conn.cursor().copy("COPY _legacy_keys (key, created, span) FROM STDIN") as copy:
+                for key, created, span in keys:
+                    copy.write_row((key, created or None, span))
         run = self.importer.run_id
         if grow:
             # each entry as it was kept first (not in a dry run: no run, and rolled back anyway)
