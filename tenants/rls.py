@@ -16,9 +16,10 @@ from django.db import migrations
 
 from tenants.models import TenantScope
 
-# The functions as migration 0002 made them (0005 splits fynlo_restaurant_ids: RESTAURANT_IDS_SQL).
-FUNCTIONS_SQL = r"""
-CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
+# fynlo_restaurant_ids() as migration 0002 made it (SECURITY DEFINER: it reads restaurants); 0005
+# renames this body fynlo_restaurant_ids_scoped() behind a fast path (RESTAURANT_IDS_SQL).
+_DEFINER_RESTAURANT_IDS = r"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS int[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
@@ -36,7 +37,10 @@ BEGIN
     RETURN '{}'::int[];
 END
 $$;
+"""
 
+# The functions as migration 0002 made them (0005 splits fynlo_restaurant_ids: RESTAURANT_IDS_SQL).
+FUNCTIONS_SQL = _DEFINER_RESTAURANT_IDS.replace("{name}", "fynlo_restaurant_ids") + r"""
 CREATE OR REPLACE FUNCTION fynlo_platform_ids() RETURNS int[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
@@ -86,26 +90,7 @@ $$;
 # calls it once per table a statement names (an InitPlan). The fast path reads only settings
 # (names qualified, no operator looked up by search_path) and returns what the definer's second
 # branch returns.
-RESTAURANT_IDS_SQL = r"""
-CREATE OR REPLACE FUNCTION fynlo_restaurant_ids_scoped() RETURNS int[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
-    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
-BEGIN
-    IF r IS NOT NULL AND p IS NOT NULL THEN
-        RETURN ARRAY(SELECT id FROM restaurants WHERE id = r AND platform_id = p);
-    ELSIF r IS NOT NULL THEN
-        RETURN ARRAY[r];
-    ELSIF p IS NOT NULL THEN
-        RETURN ARRAY(SELECT id FROM restaurants WHERE platform_id = p ORDER BY id);
-    ELSIF current_setting('app.all_tenants', true) = 'on' THEN
-        RETURN ARRAY(SELECT id FROM restaurants ORDER BY id);
-    END IF;
-    RETURN '{}'::int[];
-END
-$$;
-
+RESTAURANT_IDS_SQL = _DEFINER_RESTAURANT_IDS.replace("{name}", "fynlo_restaurant_ids_scoped") + r"""
 CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
 LANGUAGE plpgsql STABLE SECURITY INVOKER AS $$
 DECLARE
@@ -120,26 +105,7 @@ $$;
 """
 
 # Migration 0005 backwards: fynlo_restaurant_ids() as FUNCTIONS_SQL made it.
-PREVIOUS_RESTAURANT_IDS_SQL = r"""
-CREATE OR REPLACE FUNCTION fynlo_restaurant_ids() RETURNS int[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    r int := NULLIF(current_setting('app.current_restaurant_id', true), '')::int;
-    p int := NULLIF(current_setting('app.current_platform_id', true), '')::int;
-BEGIN
-    IF r IS NOT NULL AND p IS NOT NULL THEN
-        RETURN ARRAY(SELECT id FROM restaurants WHERE id = r AND platform_id = p);
-    ELSIF r IS NOT NULL THEN
-        RETURN ARRAY[r];
-    ELSIF p IS NOT NULL THEN
-        RETURN ARRAY(SELECT id FROM restaurants WHERE platform_id = p ORDER BY id);
-    ELSIF current_setting('app.all_tenants', true) = 'on' THEN
-        RETURN ARRAY(SELECT id FROM restaurants ORDER BY id);
-    END IF;
-    RETURN '{}'::int[];
-END
-$$;
-DROP FUNCTION IF EXISTS fynlo_restaurant_ids_scoped();
+PREVIOUS_RESTAURANT_IDS_SQL = _DEFINER_RESTAURANT_IDS.replace("{name}", "fynlo_restaurant_ids") + r"""DROP FUNCTION IF EXISTS fynlo_restaurant_ids_scoped();
 """
 
 DROP_FUNCTIONS_SQL = """
