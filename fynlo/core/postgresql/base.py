@@ -1,5 +1,6 @@
 """Django's PostgreSQL backend, with its connection health check (`CONN_HEALTH_CHECKS`) done at
-most every `HEALTH_CHECK_SECONDS` (DATABASE_HEALTH_CHECK_INTERVAL) per connection.
+most every `HEALTH_CHECK_SECONDS` (DATABASE_HEALTH_CHECK_INTERVAL) per connection, and
+statements deferred to the next one's round trip (`DatabaseWrapper.defer`).
 
 Django checks a persistent connection at the start of every request that uses it: a `SELECT 1`
 in a transaction of its own, one more round trip than the request's statements (and, behind a
@@ -7,17 +8,140 @@ transaction-mode PgBouncer, one more transaction for the pooler to hand a server
 Here a connection that has committed, or passed a check, within the interval is taken as alive.
 One that dies inside the interval fails the request that finds it dead; Django then checks it
 (`errors_occurred`) at the next request's start and replaces it, as it would without checks.
+
+Round trips. Each statement is a round trip: the web process waits for the database's answer
+before it sends the next (behind PgBouncer, each one also passes through its single process). A
+statement whose result nobody reads (the tenant's `set_config`, the stock's update, the
+idempotency key's response) need not be waited for on its own: `defer(sql, params)` keeps it, and
+the connection's next statement carries it, in front, in the same message of the simple query
+protocol (`a; b; c`: the parameters are bound client-side, as Django's psycopg cursor does
+anyway); the commit carries what is left. The database runs them in order, as if sent one by one:
+a deferred statement cannot be overtaken, and one that fails fails the statement (or the commit)
+that carried it. Every statement is still in Django's query log, where it was sent.
 """
 
 from __future__ import annotations
 
 import time
 
+from django.db.transaction import TransactionManagementError
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
+
+
+class Cursor(base.Cursor):
+    """Django's psycopg cursor (client-side binding) that sends its connection's deferred
+    statements in front of its next one, in the same round trip."""
+
+    deferring = None  # the DatabaseWrapper whose deferred statements this cursor carries
+
+    def execute(self, query, params=None, **kwargs):
+        wrapper = self.deferring
+        if wrapper is None or not wrapper.deferred:
+            return super().execute(query, params, **kwargs)
+        deferred = wrapper.take_deferred()
+        try:
+            super().execute("; ".join([*deferred, self.mogrify(query, params)]), **kwargs)
+        finally:
+            wrapper.log_sent(deferred)
+        for _ in deferred:  # this statement's result is the last
+            self.nextset()
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        if self.deferring is not None:
+            self.deferring.send_deferred()
+        return super().executemany(query, params_seq, **kwargs)
+
+    def copy(self, statement, *args, **kwargs):
+        if self.deferring is not None:
+            self.deferring.send_deferred()
+        return super().copy(statement, *args, **kwargs)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     alive_at: float | None = None  # time.monotonic() of the last commit or passed check
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is base.Cursor:
+            params["cursor_factory"] = Cursor
+        return params
+
+    # --- Deferred statements ----------------------------------------------------------------
+
+    def defer(self, sql: str, params=None) -> None:
+        """Send `sql` with this connection's next statement (or its commit), in one round trip.
+        For a statement whose result is not read, inside a transaction; nothing runs before it
+        that was sent after it."""
+        if not self.in_atomic_block:
+            raise TransactionManagementError("a statement can only be deferred inside a transaction")
+        self.ensure_connection()
+        if self.connection.cursor_factory is not Cursor:  # server-side binding: no multi-statement messages
+            with self.cursor() as cursor:
+                cursor.execute(sql, params)
+            return
+        self.deferred.append(self.connection.cursor().mogrify(sql, params))
+
+    def take_deferred(self) -> list[str]:
+        deferred, self.deferred = self.deferred, []
+        return deferred
+
+    def log_sent(self, deferred: list[str]) -> None:
+        """Deferred statements go in the query log where they are sent, before the one that carried them."""
+        if self.queries_logged:
+            self.queries_log.extend({"sql": sql, "time": "0.000"} for sql in deferred)
+
+    def send_deferred(self) -> None:
+        """Send the deferred statements now, on their own (before a statement that cannot carry them)."""
+        if self.deferred:
+            deferred = self.take_deferred()
+            cursor = self.connection.cursor()
+            try:
+                with self.wrap_database_errors:
+                    cursor.execute("; ".join(deferred))
+            finally:
+                cursor.close()
+                self.log_sent(deferred)
+
+    def create_cursor(self, name=None):
+        if name:
+            self.send_deferred()  # a server-side cursor's DECLARE goes alone
+        cursor = super().create_cursor(name)
+        if not name and isinstance(cursor, Cursor):
+            cursor.deferring = self
+        return cursor
+
+    def _commit(self):
+        if self.connection is not None and self.deferred:
+            deferred = self.take_deferred()
+            with debug_transaction(self, "COMMIT"):
+                cursor = self.connection.cursor()
+                try:
+                    with self.wrap_database_errors:
+                        cursor.execute("; ".join([*deferred, "COMMIT"]))
+                finally:
+                    cursor.close()
+                    self.log_sent(deferred)
+            self.alive_at = time.monotonic()
+            return
+        super()._commit()
+        if self.connection is not None:
+            self.alive_at = time.monotonic()
+
+    def _rollback(self):
+        self.deferred = []
+        super()._rollback()
+
+    def _set_autocommit(self, autocommit):
+        self.deferred = []
+        super()._set_autocommit(autocommit)
+
+    # --- Health checks ------------------------------------------------------------------------
 
     def close_if_health_check_failed(self):
         if self.connection is not None and self.health_check_enabled and not self.health_check_done:
@@ -31,11 +155,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         super().close_if_health_check_failed()
 
-    def _commit(self):
-        super()._commit()
-        if self.connection is not None:
-            self.alive_at = time.monotonic()
-
     def _close(self):
         self.alive_at = None
+        self.deferred = []
         super()._close()
