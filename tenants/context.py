@@ -9,9 +9,9 @@ it for Python code (cache keys); never a thread-local, never a session-level SET
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from django.db import connections, transaction
 

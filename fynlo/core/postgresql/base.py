@@ -18,15 +18,22 @@ protocol (`a; b; c`: the parameters are bound client-side, as Django's psycopg c
 anyway); the commit carries what is left. The database runs them in order, as if sent one by one:
 a deferred statement cannot be overtaken, and one that fails fails the statement (or the commit)
 that carried it. Every statement is still in Django's query log, where it was sent.
+
+The transaction's `BEGIN` goes the same way. psycopg, out of autocommit, sends its own `BEGIN` as a
+round trip of its own before a transaction's first statement; here the psycopg connection stays in
+autocommit, and Django's `BEGIN` (still logged where Django logs it, when the transaction opens) is
+sent in front of the transaction's first statement. A transaction that sends nothing sends no
+`BEGIN` and no `COMMIT`. (Not with OPTIONS that give psycopg's BEGIN an isolation level, read-only or
+deferrable: psycopg then sends its own, as before.)
 """
 
 from __future__ import annotations
 
 import time
 
-from django.db.transaction import TransactionManagementError
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
+from django.db.transaction import TransactionManagementError
 
 
 class Cursor(base.Cursor):
@@ -37,14 +44,14 @@ class Cursor(base.Cursor):
 
     def execute(self, query, params=None, **kwargs):
         wrapper = self.deferring
-        if wrapper is None or not wrapper.deferred:
+        if wrapper is None or not (wrapper.deferred or wrapper.begin_deferred):
             return super().execute(query, params, **kwargs)
-        deferred = wrapper.take_deferred()
+        begin, deferred = wrapper.take_deferred()
         try:
-            super().execute("; ".join([*deferred, self.mogrify(query, params)]), **kwargs)
+            super().execute("; ".join([*begin, *deferred, self.mogrify(query, params)]), **kwargs)
         finally:
             wrapper.log_sent(deferred)
-        for _ in deferred:  # this statement's result is the last
+        for _ in range(len(begin) + len(deferred)):  # this statement's result is the last
             self.nextset()
         return self
 
@@ -65,6 +72,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
+        self.begin_deferred = False  # the transaction's BEGIN is not sent yet
 
     def get_connection_params(self):
         params = super().get_connection_params()
@@ -87,9 +95,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         self.deferred.append(self.connection.cursor().mogrify(sql, params))
 
-    def take_deferred(self) -> list[str]:
-        deferred, self.deferred = self.deferred, []
-        return deferred
+    def take_deferred(self) -> tuple[list[str], list[str]]:
+        """(the BEGIN, if not sent yet; the deferred statements), to be sent now."""
+        begin, deferred = ["BEGIN"] if self.begin_deferred else [], self.deferred
+        self.begin_deferred, self.deferred = False, []
+        return begin, deferred
 
     def log_sent(self, deferred: list[str]) -> None:
         """Deferred statements go in the query log where they are sent, before the one that carried them."""
@@ -98,12 +108,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def send_deferred(self) -> None:
         """Send the deferred statements now, on their own (before a statement that cannot carry them)."""
-        if self.deferred:
-            deferred = self.take_deferred()
+        if self.deferred or self.begin_deferred:
+            begin, deferred = self.take_deferred()
             cursor = self.connection.cursor()
             try:
                 with self.wrap_database_errors:
-                    cursor.execute("; ".join(deferred))
+                    cursor.execute("; ".join([*begin, *deferred]))
             finally:
                 cursor.close()
                 self.log_sent(deferred)
@@ -112,34 +122,54 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if name:
             self.send_deferred()  # a server-side cursor's DECLARE goes alone
         cursor = super().create_cursor(name)
-        if not name and isinstance(cursor, Cursor):
+        if name:
+            # Django holds a server-side cursor (WITH HOLD) when psycopg's connection is in
+            # autocommit: here it always is, so whether Django's is decides
+            cursor._withhold = self.get_autocommit()
+        elif isinstance(cursor, Cursor):
             cursor.deferring = self
         return cursor
 
     def _commit(self):
         if self.connection is not None and self.deferred:
-            deferred = self.take_deferred()
+            begin, deferred = self.take_deferred()
             with debug_transaction(self, "COMMIT"):
                 cursor = self.connection.cursor()
                 try:
                     with self.wrap_database_errors:
-                        cursor.execute("; ".join([*deferred, "COMMIT"]))
+                        cursor.execute("; ".join([*begin, *deferred, "COMMIT"]))
                 finally:
                     cursor.close()
                     self.log_sent(deferred)
             self.alive_at = time.monotonic()
             return
+        self.begin_deferred = False  # nothing was sent: psycopg's commit sends nothing either
         super()._commit()
         if self.connection is not None:
             self.alive_at = time.monotonic()
 
     def _rollback(self):
-        self.deferred = []
+        self.deferred, self.begin_deferred = [], False
         super()._rollback()
 
     def _set_autocommit(self, autocommit):
-        self.deferred = []
-        super()._set_autocommit(autocommit)
+        self.deferred, self.begin_deferred = [], False
+        connection = self.connection
+        if not autocommit and self._folds_begin():
+            if not connection.autocommit:
+                super()._set_autocommit(True)
+            self.begin_deferred = True
+            return
+        if connection.autocommit != autocommit:
+            super()._set_autocommit(autocommit)
+
+    def _folds_begin(self) -> bool:
+        """Whether the transaction's BEGIN may go with its first statement (psycopg's would be plain BEGIN)."""
+        connection = self.connection
+        return (
+            connection.cursor_factory is Cursor and connection.isolation_level is None
+            and connection.read_only is None and connection.deferrable is None
+        )
 
     # --- Health checks ------------------------------------------------------------------------
 
@@ -157,5 +187,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         self.alive_at = None
-        self.deferred = []
+        self.deferred, self.begin_deferred = [], False
         super()._close()
