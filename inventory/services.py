@@ -351,6 +351,7 @@ def stock_oversold(*, locked: list[InventoryItem], products: dict[int, int], ite
 def stock_move_for_order(
     *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
     notes: str | None = None, user=None, offline: bool = False, locked: list[InventoryItem] | None = None,
+    defer: bool = False,
 ) -> list[StockMovement]:
     """Move stock for an order by signed quantities of products (product id -> units, through
     their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
@@ -363,7 +364,9 @@ def stock_move_for_order(
     may go below zero and its movement is flagged `oversold_offline`.
 
     Runs inside the caller's transaction (the order's): it writes only after every check
-    passed, the stock and its movements in one statement.
+    passed, the stock and its movements in one statement. `defer`: that statement goes with the
+    transaction's next one (the commit, for a new order) in its round trip, nothing read back:
+    the movements come back without their ids (fynlo.core.postgresql `defer`).
     """
     products = {product_id: units for product_id, units in (products or {}).items() if units}
     items = {item_id: units for item_id, units in (items or {}).items() if units}
@@ -404,13 +407,17 @@ def stock_move_for_order(
         for item in moved
     ])
     values = ", ".join(["(%s::int, %s::numeric)"] * len(moved))
+    sql = (
+        f"WITH stock AS (UPDATE inventory_items SET current_stock = v.stock, updated_at = %s"
+        f" FROM (VALUES {values}) AS v(id, stock)"
+        f" WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %s) {movements.sql}"
+    )
+    params = (now, *(value for item in moved for value in (item.pk, item.current_stock)), restaurant_id, *movements.params)
+    if defer:
+        connection.defer(sql, params)
+        return movements.objs
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH stock AS (UPDATE inventory_items SET current_stock = v.stock, updated_at = %s"
-            f" FROM (VALUES {values}) AS v(id, stock)"
-            f" WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %s) {movements.sql}",
-            (now, *(value for item in moved for value in (item.pk, item.current_stock)), restaurant_id, *movements.params),
-        )
+        cursor.execute(sql, params)
         movements.assign(cursor.fetchall())
     return movements.objs
 

@@ -208,19 +208,19 @@ def _difference(after: Counter, before: Counter) -> dict[int, int]:
 
 def _move_stock(
     *, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
-    locked: list[InventoryItem] | None = None, offline: bool = False,
+    locked: list[InventoryItem] | None = None, offline: bool = False, defer: bool = False,
 ) -> list:
     """Take (or give back) the stock of the difference between the order's lines before and after
     (`locked`: the stock rows already locked); 409 insufficient_stock naming the lines and
     modifiers that cannot be served (`offline`: none, see inventory.services.stock_move_for_order).
-    The stock movements."""
+    The stock movements (`defer`: see stock_move_for_order)."""
     products_before, items_before = _stock_use(before, menu)
     products_after, items_after = _stock_use(after, menu)
     try:
         return stock_move_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, user=user,
             products=_difference(products_after, products_before), items=_difference(items_after, items_before),
-            notes=f"Order {order.order_number} changed", locked=locked, offline=offline,
+            notes=f"Order {order.order_number} changed", locked=locked, offline=offline, defer=defer,
         )
     except InsufficientStock as short:
         fields = {}
@@ -317,8 +317,9 @@ def order_create(
         for line, priced in zip(lines, price.lines)
     ]
     _insert_order(order, order_items, day=timezone.localdate(client_created_at) if client_created_at else None)
+    # nothing is read back: the stock goes with the commit (or the next statement), in its round trip
     _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user, locked=locked,
-                offline=offline)
+                offline=offline, defer=True)
     _prefetched(order, "items", order_items)
     _prefetched(order, "payments", [])
     return order

@@ -34,8 +34,8 @@ END_TO_END = pytest.mark.django_db(transaction=True, databases=["default", "owne
 AT_MOST = 12  # issue 18: an order of 5 items with a key, a token and tracked stock
 # Round trips: what each request waits on the database for (behind PgBouncer, each one goes
 # through its single process). Several statements that need nothing of each other's results go in one.
-ORDER_ROUND_TRIPS = 9  # BEGIN goes with the token, the tenant with the key
-PAYMENT_ROUND_TRIPS = 7
+ORDER_ROUND_TRIPS = 7  # BEGIN goes with the token, the tenant with the key, the stock and the key's response with COMMIT
+PAYMENT_ROUND_TRIPS = 6  # the key's response with COMMIT
 
 # POST orders/ with an Idempotency-Key, a token and tracked stock, in order: a piece of each
 # statement, and what it is.
