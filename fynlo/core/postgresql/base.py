@@ -41,14 +41,17 @@ class Cursor(base.Cursor):
     statements in front of its next one, in the same round trip."""
 
     deferring = None  # the DatabaseWrapper whose deferred statements this cursor carries
+    own_query = None  # the last statement's own text, when it carried others (for Django's log)
 
     def execute(self, query, params=None, **kwargs):
         wrapper = self.deferring
+        self.own_query = None
         if wrapper is None or not (wrapper.deferred or wrapper.begin_deferred):
             return super().execute(query, params, **kwargs)
         begin, deferred = wrapper.take_deferred()
+        self.own_query = self.mogrify(query, params)
         try:
-            super().execute("; ".join([*begin, *deferred, self.mogrify(query, params)]), **kwargs)
+            super().execute("; ".join([*begin, *deferred, self.own_query]), **kwargs)
         finally:
             wrapper.log_sent(deferred)
         for _ in range(len(begin) + len(deferred)):  # this statement's result is the last
@@ -66,7 +69,15 @@ class Cursor(base.Cursor):
         return super().copy(statement, *args, **kwargs)
 
 
+class DatabaseOperations(base.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """A statement that carried deferred ones is logged alone: they are logged on their own."""
+        own = getattr(cursor, "own_query", None)
+        return own if own is not None else super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
     alive_at: float | None = None  # time.monotonic() of the last commit or passed check
 
     def __init__(self, *args, **kwargs):
