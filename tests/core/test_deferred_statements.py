@@ -8,7 +8,6 @@ import tempfile
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from psycopg import pq
 
@@ -52,8 +51,8 @@ def test_a_deferred_statement_runs_first_in_the_next_ones_round_trip_and_is_logg
     # the read sees the setting: it ran before, in the same message as BEGIN and the read
     assert seen["value"] == "it's 100%"
     assert sent == [
-        "BEGIN; SELECT set_config('fynlo_test.deferred', 'it''s 100%', true); "
-        "SELECT current_setting('fynlo_test.deferred', true)",
+        ("BEGIN; SELECT set_config('fynlo_test.deferred', 'it''s 100%', true); "
+         "SELECT current_setting('fynlo_test.deferred', true)"),
         "COMMIT",
     ]
     # and Django's log holds each statement where it was sent
@@ -80,11 +79,10 @@ def test_what_is_deferred_last_goes_with_the_commit_and_is_kept():
 
 
 def test_a_deferred_statement_that_fails_fails_the_one_that_carries_it_and_rolls_back():
-    with pytest.raises(DatabaseError, match="division by zero"):
-        with transaction.atomic():
-            connection.defer("SELECT set_config(%s, %s, true)", [SETTING, "before"])
-            connection.defer("SELECT 1 / 0")
-            read_setting()
+    with pytest.raises(DatabaseError, match="division by zero"), transaction.atomic():
+        connection.defer("SELECT set_config(%s, %s, true)", [SETTING, "before"])
+        connection.defer("SELECT 1 / 0")
+        read_setting()
 
     # nothing of the transaction is left, and the connection serves the next one
     with transaction.atomic():
@@ -133,6 +131,30 @@ def test_a_server_side_cursor_in_a_transaction_is_declared_after_the_deferred_st
         cursor.close()
 
 
-def test_a_statement_can_only_be_deferred_in_a_transaction():
-    with pytest.raises(TransactionManagementError):
-        connection.defer("SELECT 1")
+def test_outside_a_transaction_a_deferred_statement_is_sent_at_once():
+    def work():
+        read = connection.defer("SELECT %s::int", [7], rows=True)
+        assert read.rows == [(7,)]
+
+    assert sent_by(work) == ["SELECT 7::int"]
+
+
+def test_a_deferred_read_keeps_its_rows_and_asking_for_them_early_sends_it():
+    def work():
+        with transaction.atomic():
+            first = connection.defer("SELECT %s::int", [1], rows=True)
+            connection.defer("SELECT set_config(%s, %s, true)", [SETTING, "x"])
+            second = connection.defer("SELECT generate_series(1, %s)", [3], rows=True)
+            assert read_setting() == "x"  # carries all three
+            assert first.fetchall() == [(1,)] and second.fetchall() == [(1,), (2,), (3,)]
+            early = connection.defer("SELECT %s::text", ["now"], rows=True)
+            assert early.fetchall() == [("now",)]  # nothing else to carry it: sent on its own
+
+    sent = sent_by(work)
+
+    assert sent == [
+        ("BEGIN; SELECT 1::int; SELECT set_config('fynlo_test.deferred', 'x', true); SELECT generate_series(1, 3); "
+         "SELECT current_setting('fynlo_test.deferred', true)"),
+        "SELECT 'now'::text",
+        "COMMIT",
+    ]

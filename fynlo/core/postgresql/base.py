@@ -17,7 +17,9 @@ the connection's next statement carries it, in front, in the same message of the
 protocol (`a; b; c`: the parameters are bound client-side, as Django's psycopg cursor does
 anyway); the commit carries what is left. The database runs them in order, as if sent one by one:
 a deferred statement cannot be overtaken, and one that fails fails the statement (or the commit)
-that carried it. Every statement is still in Django's query log, where it was sent.
+that carried it. Every statement is still in Django's query log, where it was sent. A read can be
+deferred too (`defer(..., rows=True)`): its rows are kept when it is sent, and asking for them
+before then sends it at once.
 
 The transaction's `BEGIN` goes the same way. psycopg, out of autocommit, sends its own `BEGIN` as a
 round trip of its own before a transaction's first statement; here the psycopg connection stays in
@@ -48,15 +50,23 @@ class Cursor(base.Cursor):
         self.own_query = None
         if wrapper is None or not (wrapper.deferred or wrapper.begin_deferred):
             return super().execute(query, params, **kwargs)
-        begin, deferred = wrapper.take_deferred()
+        begin, deferred, reads = wrapper.take_deferred()
         self.own_query = self.mogrify(query, params)
         try:
             super().execute("; ".join([*begin, *deferred, self.own_query]), **kwargs)
         finally:
             wrapper.log_sent(deferred)
-        for _ in range(len(begin) + len(deferred)):  # this statement's result is the last
-            self.nextset()
+        self.walk(begin, deferred, reads)  # this statement's result is the last
         return self
+
+    def walk(self, begin: list, deferred: list, reads: dict) -> None:
+        """Past the results of the statements sent in front: the deferred reads' rows are kept."""
+        for _ in begin:
+            self.nextset()
+        for index in range(len(deferred)):
+            if index in reads:
+                reads[index].rows = self.fetchall()
+            self.nextset()
 
     def executemany(self, query, params_seq, **kwargs):
         if self.deferring is not None:
@@ -67,6 +77,21 @@ class Cursor(base.Cursor):
         if self.deferring is not None:
             self.deferring.send_deferred()
         return super().copy(statement, *args, **kwargs)
+
+
+class DeferredRows:
+    """The rows of a deferred read: `fetchall()` gives them, sending the read now if it still waits."""
+
+    def __init__(self, wrapper: DatabaseWrapper):
+        self.wrapper = wrapper
+        self.rows: list[tuple] | None = None
+
+    def fetchall(self) -> list[tuple]:
+        if self.rows is None:
+            self.wrapper.send_deferred()
+        if self.rows is None:
+            raise TransactionManagementError("the deferred read was never sent: its transaction ended first")
+        return self.rows
 
 
 class DatabaseOperations(base.DatabaseOperations):
@@ -83,6 +108,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
+        self.reads: dict[int, DeferredRows] = {}  # the deferred reads, by their place in `deferred`
         self.begin_deferred = False  # the transaction's BEGIN is not sent yet
 
     def get_connection_params(self):
@@ -93,24 +119,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     # --- Deferred statements ----------------------------------------------------------------
 
-    def defer(self, sql: str, params=None) -> None:
-        """Send `sql` with this connection's next statement (or its commit), in one round trip.
-        For a statement whose result is not read, inside a transaction; nothing runs before it
-        that was sent after it."""
-        if not self.in_atomic_block:
-            raise TransactionManagementError("a statement can only be deferred inside a transaction")
+    def defer(self, sql: str, params=None, *, rows: bool = False) -> DeferredRows | None:
+        """Send `sql` with this connection's next statement (or its commit), in one round trip;
+        nothing runs before it that was sent after it. `rows`: a read whose rows are wanted
+        later (DeferredRows); else its result is not kept. Outside a transaction (autocommit:
+        each statement is a transaction of its own) it is sent at once."""
         self.ensure_connection()
-        if self.connection.cursor_factory is not Cursor:  # server-side binding: no multi-statement messages
+        read = DeferredRows(self) if rows else None
+        if not self.in_atomic_block or self.connection.cursor_factory is not Cursor:
+            # at once (server-side binding sends no multi-statement messages)
             with self.cursor() as cursor:
                 cursor.execute(sql, params)
-            return
+                if read is not None:
+                    read.rows = cursor.fetchall()
+            return read
+        if read is not None:
+            self.reads[len(self.deferred)] = read
         self.deferred.append(self.connection.cursor().mogrify(sql, params))
+        return read
 
-    def take_deferred(self) -> tuple[list[str], list[str]]:
-        """(the BEGIN, if not sent yet; the deferred statements), to be sent now."""
-        begin, deferred = ["BEGIN"] if self.begin_deferred else [], self.deferred
-        self.begin_deferred, self.deferred = False, []
-        return begin, deferred
+    def take_deferred(self) -> tuple[list[str], list[str], dict[int, DeferredRows]]:
+        """(the BEGIN, if not sent yet; the deferred statements; the reads among them), to be sent now."""
+        begin, deferred, reads = ["BEGIN"] if self.begin_deferred else [], self.deferred, self.reads
+        self.begin_deferred, self.deferred, self.reads = False, [], {}
+        return begin, deferred, reads
 
     def log_sent(self, deferred: list[str]) -> None:
         """Deferred statements go in the query log where they are sent, before the one that carried them."""
@@ -120,11 +152,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def send_deferred(self) -> None:
         """Send the deferred statements now, on their own (before a statement that cannot carry them)."""
         if self.deferred or self.begin_deferred:
-            begin, deferred = self.take_deferred()
-            cursor = self.connection.cursor()
+            begin, deferred, reads = self.take_deferred()
+            cursor = self.create_cursor()
             try:
                 with self.wrap_database_errors:
                     cursor.execute("; ".join([*begin, *deferred]))
+                    cursor.walk(begin, deferred, reads)
             finally:
                 cursor.close()
                 self.log_sent(deferred)
@@ -143,12 +176,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self):
         if self.connection is not None and self.deferred:
-            begin, deferred = self.take_deferred()
+            begin, deferred, reads = self.take_deferred()
             with debug_transaction(self, "COMMIT"):
-                cursor = self.connection.cursor()
+                cursor = self.create_cursor()
                 try:
                     with self.wrap_database_errors:
                         cursor.execute("; ".join([*begin, *deferred, "COMMIT"]))
+                        cursor.walk(begin, deferred, reads)
                 finally:
                     cursor.close()
                     self.log_sent(deferred)
@@ -160,11 +194,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.alive_at = time.monotonic()
 
     def _rollback(self):
-        self.deferred, self.begin_deferred = [], False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         super()._rollback()
 
     def _set_autocommit(self, autocommit):
-        self.deferred, self.begin_deferred = [], False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         connection = self.connection
         if not autocommit and self._folds_begin():
             if not connection.autocommit:
@@ -198,5 +232,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         self.alive_at = None
-        self.deferred, self.begin_deferred = [], False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         super()._close()
