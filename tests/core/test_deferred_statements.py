@@ -158,3 +158,33 @@ def test_a_deferred_read_keeps_its_rows_and_asking_for_them_early_sends_it():
         "SELECT 'now'::text",
         "COMMIT",
     ]
+
+
+def test_out_of_autocommit_each_commit_or_rollback_starts_the_next_transaction():
+    # given a connection taken out of autocommit by hand (not by atomic)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE deferred_kept (n int) ON COMMIT PRESERVE ROWS")
+    connection.set_autocommit(False)
+    try:
+        def work():
+            with connection.cursor() as cursor:
+                cursor.execute("INSERT INTO deferred_kept VALUES (1)")
+                connection.commit()
+                cursor.execute("INSERT INTO deferred_kept VALUES (2)")
+                connection.rollback()  # the second insert was in a transaction of its own: undone
+                cursor.execute("INSERT INTO deferred_kept VALUES (3)")
+                connection.commit()
+
+        sent = sent_by(work)
+    finally:
+        connection.set_autocommit(True)
+
+    assert sent == [
+        "BEGIN; INSERT INTO deferred_kept VALUES (1)", "COMMIT",
+        "BEGIN; INSERT INTO deferred_kept VALUES (2)", "ROLLBACK",
+        "BEGIN; INSERT INTO deferred_kept VALUES (3)", "COMMIT",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT array_agg(n ORDER BY n) FROM deferred_kept")
+        assert cursor.fetchone()[0] == [1, 3]
+        cursor.execute("DROP TABLE deferred_kept")

@@ -186,16 +186,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 finally:
                     cursor.close()
                     self.log_sent(deferred)
+                    self._next_transaction()
             self.alive_at = time.monotonic()
             return
         self.begin_deferred = False  # nothing was sent: psycopg's commit sends nothing either
-        super()._commit()
+        try:
+            super()._commit()
+        finally:
+            self._next_transaction()
         if self.connection is not None:
             self.alive_at = time.monotonic()
 
     def _rollback(self):
         self.deferred, self.reads, self.begin_deferred = [], {}, False
-        super()._rollback()
+        try:
+            super()._rollback()
+        finally:
+            self._next_transaction()
+
+    def _next_transaction(self) -> None:
+        """Out of autocommit (Django's), a commit or rollback starts the next transaction, as psycopg
+        would with its own BEGIN: ours goes with that transaction's first statement."""
+        self.begin_deferred = (
+            not self.autocommit and self.connection is not None and self.connection.autocommit and self._folds_begin()
+        )
 
     def _set_autocommit(self, autocommit):
         self.deferred, self.reads, self.begin_deferred = [], {}, False
