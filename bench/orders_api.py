@@ -29,8 +29,9 @@ short rounds whose order rotates, so that drift on a shared machine hits every s
 two RLS sides run back to back, in alternating order (`rotation`).
 Printed: orders/s, p50 and p99 latency of each side, the load generator's own CPU per order (the
 API's clients are raw sockets with pre-encoded requests, so they take little of the shared cores),
-the gunicorn workers' and PgBouncer's CPU per order (from /proc), the statements one order sends
-(the API's read from libpq's protocol trace of a worker-like request), the
+the gunicorn workers' and PgBouncer's CPU per order (from /proc), the round trips one order takes
+(the API's read from libpq's protocol trace of a worker-like request: it sends its 11 statements in
+fewer, those whose results it does not wait for in front of the next, fynlo.core.postgresql), the
 API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBouncer), and
 the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
 without): the median, because a burst of other load on the machine skews one round, not the
@@ -528,7 +529,7 @@ def load(session_for, tills: list[Till], *, clients: int, seconds: float,
 
 
 def api_statements_per_order(till: Till) -> int:
-    """The statements one order sends through the API, end to end, as a gunicorn worker's persistent
+    """The round trips one order takes through the API, end to end, as a gunicorn worker's persistent
     connection sends them: what libpq's protocol trace shows (queries Django does not log, such as
     a connection health check, count too)."""
     import tempfile
@@ -560,7 +561,7 @@ def api_statements_per_order(till: Till) -> int:
         finally:
             connection.connection.pgconn.untrace()
         trace.seek(0)
-        # a simple query, or an extended one's Sync: one statement's round trip each
+        # a simple query (one statement, or several joined), or an extended one's Sync: a round trip each
         return sum(1 for line in trace if line.startswith("F") and ("\tQuery\t" in line or "\tSync" in line))
 
 
@@ -683,7 +684,7 @@ def run() -> bool:
             server += f"  PgBouncer CPU {bouncer_cpu * 1000:4.2f} ms/order"
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
               f"client CPU {client_cpu * 1000:5.2f} ms/order{server}  ({count} orders, {errors} errors)")
-    print(f"  statements per order: API {api_statements}, floor {floor_statements}")
+    print(f"  round trips per order: API {api_statements}, floor {floor_statements} (one a statement)")
     if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")
         return False

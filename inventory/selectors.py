@@ -3,6 +3,7 @@ second wall behind row-level security (tenants.selectors.scope_to_tenant: no ten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -162,28 +163,39 @@ class ModifierMenu:
 def modifier_menu(*, restaurant_id: int, product_ids: set[int], option_ids: set[int]) -> ModifierMenu:
     """The products' modifier groups and these options (with their groups) of the restaurant;
     two queries, none when there is nothing to look up."""
-    groups_by_product: dict[int, list[ModifierGroup]] = {product_id: [] for product_id in product_ids}
+    return modifier_menu_later(restaurant_id=restaurant_id, product_ids=product_ids, option_ids=option_ids)()
+
+
+def modifier_menu_later(
+    *, restaurant_id: int, product_ids: set[int], option_ids: set[int]
+) -> Callable[[], ModifierMenu]:
+    """modifier_menu, its groups' query deferred (in a transaction: it goes with the next statement
+    in its round trip, fynlo.core.postgresql): call what this returns for the menu (the options'
+    query, when any, is sent then, carrying the groups')."""
+    groups = None
     if product_ids:
         # the links with their groups (as select_related gives them), by fixed text
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {columns(ProductModifierGroup, 'l')}, {columns(ModifierGroup, 'g')}"
-                f" FROM {ProductModifierGroup._meta.db_table} l JOIN {ModifierGroup._meta.db_table} g ON g.id = l.group_id"
-                " WHERE l.restaurant_id = %s AND l.product_id = ANY(%s) ORDER BY g.display_order, g.name, l.group_id",
-                [restaurant_id, sorted(product_ids)],
-            )
-            rows = cursor.fetchall()
+        groups = connection.defer(
+            f"SELECT {columns(ProductModifierGroup, 'l')}, {columns(ModifierGroup, 'g')}"
+            f" FROM {ProductModifierGroup._meta.db_table} l JOIN {ModifierGroup._meta.db_table} g ON g.id = l.group_id"
+            " WHERE l.restaurant_id = %s AND l.product_id = ANY(%s) ORDER BY g.display_order, g.name, l.group_id",
+            [restaurant_id, sorted(product_ids)], rows=True,
+        )
+
+    def menu() -> ModifierMenu:
+        options = {}
+        if option_ids:
+            options = {
+                option.pk: option
+                for option in ModifierOption.objects.filter(restaurant_id=restaurant_id, pk__in=option_ids)
+                .select_related("group")
+            }
+        groups_by_product: dict[int, list[ModifierGroup]] = {product_id: [] for product_id in product_ids}
         split = width(ProductModifierGroup)
-        for row in rows:
+        for row in groups.fetchall() if groups is not None else ():
             link = from_row(ProductModifierGroup, row[:split], connection.alias)
             ProductModifierGroup.group.field.set_cached_value(link, from_row(ModifierGroup, row[split:], connection.alias))
             groups_by_product[link.product_id].append(link.group)
-    options = {}
-    if option_ids:
-        options = {
-            option.pk: option
-            for option in ModifierOption.objects.filter(restaurant_id=restaurant_id, pk__in=option_ids).select_related(
-                "group"
-            )
-        }
-    return ModifierMenu(groups_by_product=groups_by_product, options=options)
+        return ModifierMenu(groups_by_product=groups_by_product, options=options)
+
+    return menu

@@ -9,6 +9,7 @@ signed change: negative for a sale or waste, positive for a restock or a return.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -312,27 +313,39 @@ def products_for_sale(
     go as arrays: no ORM compiling on the order path).
 
     The full join reads every locked row even where no product matches it."""
+    return products_for_sale_later(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=item_ids)()
+
+
+def products_for_sale_later(
+    *, restaurant_id: int, product_ids: set[int], item_ids: set[int] = frozenset()
+) -> Callable[[], tuple[dict[int, Product], list[InventoryItem]]]:
+    """products_for_sale, its statement deferred (it goes with the transaction's next statement in
+    its round trip, fynlo.core.postgresql; the rows are locked when it runs): call what this
+    returns for the products and the locked stock rows."""
     products = Product._meta.db_table
-    found: dict[int, Product] = {}
-    locked: dict[int, InventoryItem] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH stock AS MATERIALIZED (SELECT {columns(InventoryItem)} FROM {InventoryItem._meta.db_table}"
-            " WHERE restaurant_id = %(r)s AND (id = ANY(%(items)s) OR product_id IN"
-            f" (SELECT id FROM {products} WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory))"
-            " ORDER BY id FOR UPDATE)"
-            f" SELECT p.*, s.* FROM (SELECT {columns(Product)} FROM {products}"
-            " WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p FULL JOIN stock s ON s.product_id = p.id",
-            {"r": restaurant_id, "items": sorted(item_ids), "products": sorted(product_ids)},
-        )
+    rows = connection.defer(
+        f"WITH stock AS MATERIALIZED (SELECT {columns(InventoryItem)} FROM {InventoryItem._meta.db_table}"
+        " WHERE restaurant_id = %(r)s AND (id = ANY(%(items)s) OR product_id IN"
+        f" (SELECT id FROM {products} WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory))"
+        " ORDER BY id FOR UPDATE)"
+        f" SELECT p.*, s.* FROM (SELECT {columns(Product)} FROM {products}"
+        " WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p FULL JOIN stock s ON s.product_id = p.id",
+        {"r": restaurant_id, "items": sorted(item_ids), "products": sorted(product_ids)}, rows=True,
+    )
+
+    def read() -> tuple[dict[int, Product], list[InventoryItem]]:
+        found: dict[int, Product] = {}
+        locked: dict[int, InventoryItem] = {}
         split = width(Product)
-        for row in cursor.fetchall():
+        for row in rows.fetchall():
             product_row, item_row = row[:split], row[split:]
             if product_row[0] is not None:
                 found[product_row[0]] = from_row(Product, product_row, connection.alias)
             if item_row[0] is not None:
                 locked[item_row[0]] = from_row(InventoryItem, item_row, connection.alias)
-    return found, sorted(locked.values(), key=lambda item: item.pk)
+        return found, sorted(locked.values(), key=lambda item: item.pk)
+
+    return read
 
 
 def _change(locked: list[InventoryItem], products: dict[int, int], items: dict[int, int]) -> dict[int, int]:
@@ -351,6 +364,7 @@ def stock_oversold(*, locked: list[InventoryItem], products: dict[int, int], ite
 def stock_move_for_order(
     *, restaurant_id: int, order_id: int, products: dict[int, int] | None = None, items: dict[int, int] | None = None,
     notes: str | None = None, user=None, offline: bool = False, locked: list[InventoryItem] | None = None,
+    defer: bool = False,
 ) -> list[StockMovement]:
     """Move stock for an order by signed quantities of products (product id -> units, through
     their stock rows) and of inventory items (item id -> units, e.g. a modifier option's):
@@ -363,7 +377,9 @@ def stock_move_for_order(
     may go below zero and its movement is flagged `oversold_offline`.
 
     Runs inside the caller's transaction (the order's): it writes only after every check
-    passed, the stock and its movements in one statement.
+    passed, the stock and its movements in one statement. `defer`: that statement goes with the
+    transaction's next one (the commit, for a new order) in its round trip, nothing read back:
+    the movements come back without their ids (fynlo.core.postgresql `defer`).
     """
     products = {product_id: units for product_id, units in (products or {}).items() if units}
     items = {item_id: units for item_id, units in (items or {}).items() if units}
@@ -404,13 +420,17 @@ def stock_move_for_order(
         for item in moved
     ])
     values = ", ".join(["(%s::int, %s::numeric)"] * len(moved))
+    sql = (
+        f"WITH stock AS (UPDATE inventory_items SET current_stock = v.stock, updated_at = %s"
+        f" FROM (VALUES {values}) AS v(id, stock)"
+        f" WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %s) {movements.sql}"
+    )
+    params = (now, *(value for item in moved for value in (item.pk, item.current_stock)), restaurant_id, *movements.params)
+    if defer:
+        connection.defer(sql, params)
+        return movements.objs
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH stock AS (UPDATE inventory_items SET current_stock = v.stock, updated_at = %s"
-            f" FROM (VALUES {values}) AS v(id, stock)"
-            f" WHERE inventory_items.id = v.id AND inventory_items.restaurant_id = %s) {movements.sql}",
-            (now, *(value for item in moved for value in (item.pk, item.current_stock)), restaurant_id, *movements.params),
-        )
+        cursor.execute(sql, params)
         movements.assign(cursor.fetchall())
     return movements.objs
 

@@ -37,8 +37,13 @@ from fynlo.core.services import model_update
 from fynlo.core.statements import insert, update
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryItem, Product
-from inventory.selectors import ModifierMenu, modifier_menu, products_by_id
-from inventory.services import products_for_sale, stock_move_for_order, stock_oversold, stock_return_for_order
+from inventory.selectors import ModifierMenu, modifier_menu, modifier_menu_later, products_by_id
+from inventory.services import (
+    products_for_sale_later,
+    stock_move_for_order,
+    stock_oversold,
+    stock_return_for_order,
+)
 from pos import drawers, modifiers
 from pos.errors import PosError, VersionConflict
 from pos.models import (
@@ -208,19 +213,19 @@ def _difference(after: Counter, before: Counter) -> dict[int, int]:
 
 def _move_stock(
     *, restaurant_id: int, order: Order, before: list, after: list[_Line], menu: ModifierMenu, user,
-    locked: list[InventoryItem] | None = None, offline: bool = False,
+    locked: list[InventoryItem] | None = None, offline: bool = False, defer: bool = False,
 ) -> list:
     """Take (or give back) the stock of the difference between the order's lines before and after
     (`locked`: the stock rows already locked); 409 insufficient_stock naming the lines and
     modifiers that cannot be served (`offline`: none, see inventory.services.stock_move_for_order).
-    The stock movements."""
+    The stock movements (`defer`: see stock_move_for_order)."""
     products_before, items_before = _stock_use(before, menu)
     products_after, items_after = _stock_use(after, menu)
     try:
         return stock_move_for_order(
             restaurant_id=restaurant_id, order_id=order.pk, user=user,
             products=_difference(products_after, products_before), items=_difference(items_after, items_before),
-            notes=f"Order {order.order_number} changed", locked=locked, offline=offline,
+            notes=f"Order {order.order_number} changed", locked=locked, offline=offline, defer=defer,
         )
     except InsufficientStock as short:
         fields = {}
@@ -273,13 +278,22 @@ def order_create(
     The order comes back with its items (and no payments) as written: nothing is read again.
     """
     product_ids = {line["product_id"] for line in items}
-    menu = modifier_menu(restaurant_id=restaurant_id, product_ids=product_ids, option_ids=modifiers.option_ids_of(items))
-    option_stock = {option.inventory_item_id for option in menu.options.values() if option.inventory_item_id}
-    products, locked = products_for_sale(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=option_stock)
+    option_ids = modifiers.option_ids_of(items)
+    # The modifier groups, the products with their stock locked and the rates need nothing of each
+    # other's results: the first two are deferred and go with the rates' query, one round trip
+    # (fynlo.core.postgresql). Options chosen are read first (their stock is locked with the
+    # products'), carrying the groups' query.
+    menu_of = modifier_menu_later(restaurant_id=restaurant_id, product_ids=product_ids, option_ids=option_ids)
+    menu = menu_of() if option_ids else None
+    option_stock = {option.inventory_item_id for option in menu.options.values() if option.inventory_item_id} if menu else set()
+    products_of = products_for_sale_later(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=option_stock)
+    rates = restaurant_rates(restaurant_id=restaurant_id)
+    menu = menu or menu_of()
+    products, locked = products_of()
     lines, problems = _new_lines(items=items, path="items", products=products, menu=menu)
     if problems:
         raise PosError("invalid", "Some items cannot be ordered.", fields=problems)
-    price = _price(lines=lines, rates=restaurant_rates(restaurant_id=restaurant_id), discount_amount=discount_amount)
+    price = _price(lines=lines, rates=rates, discount_amount=discount_amount)
     served_by = None
     if user is not None and user.restaurant_id == restaurant_id:
         # who served it: the user's employee record, looked up by the insert itself (RawSQL, not a
@@ -317,8 +331,9 @@ def order_create(
         for line, priced in zip(lines, price.lines)
     ]
     _insert_order(order, order_items, day=timezone.localdate(client_created_at) if client_created_at else None)
+    # nothing is read back: the stock goes with the commit (or the next statement), in its round trip
     _move_stock(restaurant_id=restaurant_id, order=order, before=[], after=lines, menu=menu, user=user, locked=locked,
-                offline=offline)
+                offline=offline, defer=True)
     _prefetched(order, "items", order_items)
     _prefetched(order, "payments", [])
     return order

@@ -9,9 +9,9 @@ it for Python code (cache keys); never a thread-local, never a session-level SET
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from django.db import connections, transaction
 
@@ -63,15 +63,17 @@ def apply_tenant(tenant: Tenant, *, using: str = "default") -> None:
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("the tenant can only be set inside a transaction (transaction.atomic)")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)",
-            [
-                SETTING_RESTAURANT, "" if tenant.restaurant_id is None else str(tenant.restaurant_id),
-                SETTING_PLATFORM, "" if tenant.platform_id is None else str(tenant.platform_id),
-                SETTING_ALL, "on" if tenant.all_tenants else "",
-            ],
-        )
+    # Nothing is read back: the setting goes with the transaction's next statement, in front of
+    # it and in the same round trip (fynlo.core.postgresql), so no statement runs before it that
+    # was sent after it.
+    connection.defer(
+        "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)",
+        [
+            SETTING_RESTAURANT, "" if tenant.restaurant_id is None else str(tenant.restaurant_id),
+            SETTING_PLATFORM, "" if tenant.platform_id is None else str(tenant.platform_id),
+            SETTING_ALL, "on" if tenant.all_tenants else "",
+        ],
+    )
 
 
 def read_tenant(using: str) -> Tenant:

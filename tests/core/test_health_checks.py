@@ -79,9 +79,9 @@ def test_a_connection_that_committed_within_the_interval_is_not_checked_again():
     # when the next requests come within the interval
     sent = sent_by(lambda: [request() for _ in range(3)])
 
-    # then they send their own statements only, on the same connection
+    # then they send their own statements only (the BEGIN with the first), on the same connection
     assert "SELECT 1" not in sent
-    assert sent.count("SELECT pg_backend_pid()") == 3
+    assert sent.count("BEGIN; SELECT pg_backend_pid()") == 3
     assert request() == first
 
 
@@ -93,8 +93,9 @@ def test_a_connection_idle_for_the_interval_is_checked_once_first():
     # when two requests come
     sent = sent_by(lambda: [request(), request()])
 
-    # then the first is checked (SELECT 1 before its BEGIN), the second is not
-    assert sent[:2] == ["SELECT 1", "BEGIN"]
+    # then the first is checked (SELECT 1 before its BEGIN, which goes with its first statement),
+    # the second is not
+    assert sent[:2] == ["SELECT 1", "BEGIN; SELECT pg_backend_pid()"]
     assert sent.count("SELECT 1") == 1
     assert request() == first
 

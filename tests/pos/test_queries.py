@@ -7,6 +7,7 @@ production (a test's outer transaction would add a savepoint and a tenant read a
 from __future__ import annotations
 
 import datetime
+import tempfile
 import uuid
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from psycopg import pq
 from rest_framework.test import APIClient
 
 from tenants.services import api_token_create
@@ -30,6 +32,17 @@ pytestmark = pytest.mark.django_db
 
 END_TO_END = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 AT_MOST = 12  # issue 18: an order of 5 items with a key, a token and tracked stock
+# Round trips: what each request waits on the database for (behind PgBouncer, each one goes
+# through its single process). Statements that need nothing of each other's results go in one
+# (fynlo.core.postgresql `defer`): the round trip each statement below goes in.
+ORDER_ROUND_TRIPS = [
+    0, 0,  # BEGIN with the token
+    1, 1,  # the tenant with the key (set only after the token was checked)
+    2, 2, 2,  # the modifier groups, the products with their stock locked, the rates
+    3,  # the order (its id is the stock movements')
+    4, 4, 4,  # the stock, the key's response, COMMIT
+]
+PAYMENT_ROUND_TRIPS = [0, 0, 1, 1, 2, 3, 4, 5, 5]  # ... the key's response with COMMIT
 
 # POST orders/ with an Idempotency-Key, a token and tracked stock, in order: a piece of each
 # statement, and what it is.
@@ -64,16 +77,40 @@ PAYMENT_STATEMENTS = [
 
 def statements(call) -> list[str]:
     """The SQL of each statement one request sends (it must succeed)."""
-    with CaptureQueriesContext(connection) as captured:
-        response = call()
+    return statements_and_round_trips(call)[0]
+
+
+def statements_and_round_trips(call) -> tuple[list[str], list[str]]:
+    """The SQL of each statement one request sends (it must succeed), and the round trips they
+    took: what libpq's protocol trace shows the connection sending (a simple query, one or several
+    statements, or an extended one's Sync: each one wait for the database's answer), as
+    `bench orders_api` counts them."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace, CaptureQueriesContext(connection) as captured:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            response = call()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        round_trips = [line.split("\t", 3)[-1] for line in trace if line.startswith("F") and ("\tQuery\t" in line or "\tSync" in line)]
     assert response.status_code in (200, 201), response.content
-    return [query["sql"] for query in captured.captured_queries]
+    return [query["sql"] for query in captured.captured_queries], round_trips
 
 
 def assert_statements(sent: list[str], expected: list[tuple[str, str]]) -> None:
     assert len(sent) == len(expected), "\n".join(sent)
     for sql, (piece, what) in zip(sent, expected):
         assert piece in sql, f"expected {what} ({piece!r}), got: {sql[:300]}"
+
+
+def assert_round_trips(messages: list[str], expected: list[tuple[str, str]], trips: list[int]) -> None:
+    """Each statement (a piece of it) in the round trip it should go in, and no more round trips."""
+    assert len(messages) == max(trips) + 1, "\n".join(message[:200] for message in messages)
+    for (piece, what), trip in zip(expected, trips, strict=True):
+        assert piece in messages[trip], f"expected {what} ({piece!r}) in round trip {trip}: {messages[trip][:300]}"
 
 
 def till(user) -> APIClient:
@@ -99,17 +136,18 @@ def test_placing_an_order_is_eleven_statements_for_1_5_or_20_items():
 
     # when orders of 1, 5 and 20 items are placed, each with its Idempotency-Key
     sent = {
-        count: statements(lambda: client.post(
+        count: statements_and_round_trips(lambda: client.post(
             "/api/v1/orders/", lines(products[1:count + 1] if count < 20 else products), format="json",
             HTTP_IDEMPOTENCY_KEY=f"order-of-{count}",
         ))
         for count in (1, 5, 20)
     }
 
-    # then each is the same eleven statements
+    # then each is the same eleven statements, in the same round trips
     assert len(ORDER_STATEMENTS) <= AT_MOST
-    for sql in sent.values():
+    for sql, round_trips in sent.values():
         assert_statements(sql, ORDER_STATEMENTS)
+        assert_round_trips(round_trips, ORDER_STATEMENTS, ORDER_ROUND_TRIPS)
 
 
 @END_TO_END
@@ -123,10 +161,17 @@ def test_an_order_whose_lines_choose_modifiers_is_one_statement_more():
 
     client = till(shop["cashier"])
 
-    sent = statements(lambda: client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="guac"))
+    sent, round_trips = statements_and_round_trips(
+        lambda: client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="guac")
+    )
 
     assert len(sent) == len(ORDER_STATEMENTS) + 1 <= AT_MOST, "\n".join(sent)
     assert "modifier_options" in sent[5] and "FOR UPDATE" in sent[6], "\n".join(sent)
+    # the options are read with the groups (their stock is locked with the products'): one round trip more
+    assert_round_trips(
+        round_trips, [*ORDER_STATEMENTS[:5], ("modifier_options", "the options chosen"), *ORDER_STATEMENTS[5:]],
+        [0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 5],
+    )
 
 
 @END_TO_END
@@ -190,8 +235,10 @@ def test_taking_a_payment_is_nine_statements_whatever_the_order_holds():
     big = client.post("/api/v1/orders/", lines(products), format="json").json()
 
     sent = [
-        statements(lambda: client.post(f"/api/v1/orders/{order['id']}/payments/", body, format="json",
-                                       HTTP_IDEMPOTENCY_KEY=f"pay-{order['id']}-{body['payment_method']}"))
+        statements_and_round_trips(lambda: client.post(
+            f"/api/v1/orders/{order['id']}/payments/", body, format="json",
+            HTTP_IDEMPOTENCY_KEY=f"pay-{order['id']}-{body['payment_method']}",
+        ))
         for order, body in (
             (small, {"payment_method": "card", "amount": "1.00"}),
             (big, {"payment_method": "cash", "amount": "1.00", "tendered": "5.00"}),
@@ -199,8 +246,9 @@ def test_taking_a_payment_is_nine_statements_whatever_the_order_holds():
         )
     ]
 
-    for sql in sent:
+    for sql, round_trips in sent:
         assert_statements(sql, PAYMENT_STATEMENTS)
+        assert_round_trips(round_trips, PAYMENT_STATEMENTS, PAYMENT_ROUND_TRIPS)
 
 
 @END_TO_END

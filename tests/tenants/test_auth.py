@@ -198,13 +198,15 @@ def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_
     with transaction.atomic():
         with CaptureQueriesContext(connection) as queries:
             found, _ = context.run(TenantTokenAuthentication().authenticate, request)
-        tenant = read_tenant("default")
+            tenant = read_tenant("default")
     assert context.run(current_tenant) == tenant
 
     # then: the user, under their restaurant, in two statements: the token's identity with the
-    # user's row, then the tenant (no tenant_context churn: savepoint, read, restore)
+    # user's row, then the tenant (no tenant_context churn: savepoint, read, restore), sent in
+    # front of the transaction's next statement (here the read) in its round trip
     statements = [query["sql"] for query in queries.captured_queries]
     assert found.pk == user.pk and tenant.restaurant_id == user.restaurant_id
     assert found.email == user.email and found.role == user.role and found.restaurant.is_active
-    assert len(statements) == 2, statements
+    assert len(statements) == 3, statements
     assert "fynlo_identity_by_token" in statements[0] and "set_config" in statements[1], statements
+    assert "current_setting" in statements[2], statements
