@@ -13,9 +13,10 @@ Three sides, measured in the same run:
 - `RLS dropped`: the same server and load against a copy of the database whose RLS policies
   are dropped (tables DISABLE ROW LEVEL SECURITY): the application's own restaurant filters
   still apply, only the database's second wall is gone;
-- `floor`: the same transaction done by raw psycopg, one round trip per statement the API
-  sends (the same statements: token, tenant, key, modifier groups, products with their stock
-  locked, rates, number with order and items, stock with movements, the key's response), from
+- `floor`: the same transaction done by raw psycopg, the statements the API sends (token,
+  tenant, key, modifier groups, products with their stock locked, rates, number with order and
+  items, stock with movements, the key's response) in the API's round trips (BEGIN + token;
+  tenant + key; groups + products + rates; the order; stock + response + COMMIT), from
   the same number of clients, each with its own connection as the runtime role: what the
   database alone can do with these writes, without HTTP, Django or Python's pricing.
 
@@ -399,15 +400,19 @@ FLOOR_RESPONSE = "UPDATE idempotency_keys SET response_status = 201, response_bo
 
 
 class FloorSession(Session):
-    """One client of the floor: a psycopg connection as the runtime role, one round trip per
-    statement, no server-side prepares (as the project's own connections)."""
+    """One client of the floor: a psycopg connection as the runtime role sending the API's
+    statements in the API's round trips (statements whose results the next ones do not need go in
+    one simple-query message, parameters bound client-side, as the API's connection does), no
+    server-side prepares (as the project's own connections)."""
 
     statements = 0  # the statements of the last order
+    round_trips = 0  # ... and the round trips they took
 
     def __init__(self, params: dict):
         import psycopg
         from django.utils import timezone
 
+        params = {**params, "cursor_factory": psycopg.ClientCursor}
         self.conn = psycopg.connect(**params, autocommit=True, prepare_threshold=None)
         self.day = timezone.localdate()  # the API's day (the project's time zone)
 
@@ -415,23 +420,34 @@ class FloorSession(Session):
         import psycopg
         from psycopg.types.json import Jsonb
 
-        sample, run, sent = till.sample, self.conn.execute, []
+        sample, cursor, sent = till.sample, self.conn.cursor(), []
 
-        def execute(sql, params=None):
-            sent.append(sql)
-            return run(sql, params)
+        def round_trip(*statements):
+            """Send (sql, params) statements in one message; the cursor is left on the last one's
+            result, each earlier one's rows returned in order."""
+            sent.append(len(statements))
+            cursor.execute("; ".join(cursor.mogrify(sql, params) for sql, params in statements))
+            earlier = []
+            for _ in statements[:-1]:
+                earlier.append(cursor.fetchall() if cursor.description else None)
+                cursor.nextset()
+            return earlier
 
         try:
-            execute("BEGIN")
-            execute("SELECT * FROM fynlo_identity_by_token(%s)", [hashlib.sha256(till.token.encode()).hexdigest()]).fetchone()
-            execute(FLOOR_TENANT, [str(till.restaurant_id)])
+            round_trip(("BEGIN", None),
+                       ("SELECT * FROM fynlo_identity_by_token(%s)", [hashlib.sha256(till.token.encode()).hexdigest()]))
+            cursor.fetchone()
             key = uuid.uuid4().hex
-            key_id = execute(FLOOR_KEY, [till.restaurant_id, key, hashlib.sha256(till.body + key.encode()).hexdigest()]).fetchone()[0]
-            execute(FLOOR_GROUPS, [till.product_ids, till.restaurant_id]).fetchall()
-            rows = execute(FLOOR_PRODUCTS, {"r": till.restaurant_id, "products": till.product_ids}).fetchall()
-            execute(FLOOR_SETTINGS, [till.restaurant_id, ["vat_rate", "service_charge_rate", "prices_include_vat"]]).fetchall()
+            round_trip((FLOOR_TENANT, [str(till.restaurant_id)]),
+                       (FLOOR_KEY, [till.restaurant_id, key, hashlib.sha256(till.body + key.encode()).hexdigest()]))
+            key_id = cursor.fetchone()[0]
+            _, rows = round_trip(
+                (FLOOR_GROUPS, [till.product_ids, till.restaurant_id]),
+                (FLOOR_PRODUCTS, {"r": till.restaurant_id, "products": till.product_ids}),
+                (FLOOR_SETTINGS, [till.restaurant_id, ["vat_rate", "service_charge_rate", "prices_include_vat"]]))
+            cursor.fetchall()
             items = sample["items"]
-            order = execute(FLOOR_ORDER, {
+            round_trip((FLOOR_ORDER, {
                 "r": till.restaurant_id, "user": till.user_id, "day": self.day, "prefix": f"{till.restaurant_id}-{self.day:%Y%m%d}-",
                 "table": sample["table_number"], "type": sample["order_type"], "subtotal": sample["subtotal"],
                 "tax": sample["tax_amount"], "service": sample["service_charge"], "discount": sample["discount_amount"],
@@ -439,23 +455,22 @@ class FloorSession(Session):
                 "service_rate": sample["service_charge_rate"], "products": [item["product_id"] for item in items],
                 "quantities": [item["quantity"] for item in items], "units": [item["unit_price"] for item in items],
                 "totals": [item["total_price"] for item in items],
-            }).fetchone()
+            }))
+            order = cursor.fetchone()
             quantity = dict(zip(till.product_ids, till.quantities))
             stock = [(row[-3], quantity[row[0]], row[-2], row[-1]) for row in rows if row[-3] is not None]
-            execute(FLOOR_STOCK, {
+            round_trip((FLOOR_STOCK, {
                 "r": till.restaurant_id, "order": order[0], "user": till.user_id,
                 "items": [item for item, *_ in stock], "units": [units for _, units, _, _ in stock],
                 "stock": [current - units for _, units, current, _ in stock], "costs": [cost for *_, cost in stock],
-            }).fetchall()
-            execute(FLOOR_RESPONSE, [Jsonb({**sample, "id": order[0], "order_number": order[1]}), key_id])
-            execute("COMMIT")
+            }), (FLOOR_RESPONSE, [Jsonb({**sample, "id": order[0], "order_number": order[1]}), key_id]), ("COMMIT", None))
         except psycopg.Error:
             try:
                 self.conn.execute("ROLLBACK")
             except psycopg.Error:
                 pass
             return False
-        self.statements = len(sent)
+        self.statements, self.round_trips = sum(sent), len(sent)
         return True
 
     def close(self) -> None:
@@ -664,7 +679,7 @@ def run() -> bool:
         probe = FloorSession(floor_params)
         probe.place(tills[0])
         probe.close()
-        floor_statements = probe.statements
+        floor_statements, floor_round_trips = probe.statements, probe.round_trips
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         by_key = {side[0]: side for side in sides}
@@ -684,7 +699,8 @@ def run() -> bool:
             server += f"  PgBouncer CPU {bouncer_cpu * 1000:4.2f} ms/order"
         print(f"  {label}: {rps:8.1f} orders/s  p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
               f"client CPU {client_cpu * 1000:5.2f} ms/order{server}  ({count} orders, {errors} errors)")
-    print(f"  round trips per order: API {api_statements}, floor {floor_statements} (one a statement)")
+    print(f"  round trips per order: API {api_statements}, floor {floor_round_trips} ({floor_statements} statements,"
+          " grouped as the API groups them)")
     if not figures["rls"] or not figures["plain"] or not figures["floor"]:
         print("orders_api: no successful orders; is the server healthy?")
         return False
