@@ -9,13 +9,13 @@ connection sends is read from libpq's own protocol trace."""
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 
 import psycopg
 import pytest
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
-from psycopg import pq
+
+from tests.core.test_deferred_statements import sent_by
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
@@ -35,20 +35,6 @@ def request() -> int:
         pid = cursor.fetchone()[0]
     close_old_connections()  # request_finished
     return pid
-
-
-def sent_by(call) -> list[str]:
-    """The simple queries the connection sends during `call()` (libpq's trace)."""
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn = connection.connection.pgconn
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            call()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        return [line.split("\t")[3].strip().strip('"') for line in trace if line.startswith("F\t") and "\tQuery\t" in line]
 
 
 def age_past_interval() -> None:
