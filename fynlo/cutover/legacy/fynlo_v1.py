@@ -544,6 +544,17 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?
 _ARCHIVE_JSON = json.JSONEncoder(default=str)  # json.dumps(data, default=str), without a new encoder per row
 
 
+def _keep_prior(table: str, action: str, rows: sql.Composable) -> sql.Composed:
+    """INSERT into legacy_import_keyed_changes of `rows` (a query's name or a subquery: rows of the id
+    map or the archive `table`, as they were before run %(run)s changed them), `action` 'updated' or
+    'deleted'; not a row the run itself wrote, nor anything when there is no run (a dry run)."""
+    return sql.SQL(
+        "INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
+        " SELECT %(run)s::integer, {name}, p.legacy_table, p.legacy_key, {action}, to_jsonb(p) FROM {rows} p"
+        " WHERE %(run)s::integer IS NOT NULL AND p.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING"
+    ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(table), action=sql.Literal(action), rows=rows)
+
+
 def _json(text):
     if _null(text):
         return None
@@ -748,12 +759,8 @@ class Translation:
             grown = conn.execute(
                 sql.SQL("WITH gone AS (DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %(name)s"
                         " AND m.legacy_key = k.key AND k.span > m.span RETURNING m.*),"
-                        " logged AS (INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action,"
-                        " prior) SELECT %(run)s::integer, {map_name}, g.legacy_table, g.legacy_key, 'deleted',"
-                        " to_jsonb(g) FROM gone g WHERE %(run)s::integer IS NOT NULL"
-                        " AND g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING)"
-                        " SELECT count(*) FROM gone").format(
-                    map=sql.Identifier(ID_MAP), changes=sql.Identifier(KEYED_CHANGES), map_name=sql.Literal(ID_MAP)),
+                        " logged AS ({keep}) SELECT count(*) FROM gone").format(
+                    map=sql.Identifier(ID_MAP), keep=_keep_prior(ID_MAP, "deleted", sql.Identifier("gone"))),
                 {"name": name, "run": run},
             ).fetchone()[0]
             if grown:
@@ -1080,17 +1087,10 @@ class Translation:
                 for row in rows:
                     copy.write_row(row)
             # the archive rows this batch changes, as they were (not the run's own earlier version)
-            self.conn.execute(
-                sql.SQL(
-                    "INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
-                    " SELECT %(run)s::integer, {name}, a.legacy_table, a.legacy_key, 'updated', to_jsonb(a)"
-                    " FROM {archive} a JOIN _legacy_archive s ON s.legacy_table = a.legacy_table"
-                    " AND s.legacy_key = a.legacy_key WHERE a.row IS DISTINCT FROM s.row"
-                    " AND a.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING"
-                ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(ARCHIVE),
-                         archive=sql.Identifier(ARCHIVE)),
-                {"run": run},
-            )
+            self.conn.execute(_keep_prior(ARCHIVE, "updated", sql.SQL(
+                "(SELECT a.* FROM {archive} a JOIN _legacy_archive s ON s.legacy_table = a.legacy_table"
+                " AND s.legacy_key = a.legacy_key WHERE a.row IS DISTINCT FROM s.row)").format(
+                    archive=sql.Identifier(ARCHIVE))), {"run": run})
             self.conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (legacy_table, legacy_key, restaurant_id, row, run_started_at, run_id)"
@@ -2024,13 +2024,8 @@ class Translation:
                 self.conn.execute(
                     sql.SQL("WITH gone AS (DELETE FROM {archive} a USING unnest(%(tables)s::text[], %(keys)s::text[])"
                             " g (legacy_table, legacy_key) WHERE a.legacy_table = g.legacy_table"
-                            " AND a.legacy_key = g.legacy_key RETURNING a.*)"
-                            " INSERT INTO {changes} (run_id, table_name, legacy_table, legacy_key, action, prior)"
-                            " SELECT %(run)s::integer, {name}, g.legacy_table, g.legacy_key, 'deleted', to_jsonb(g)"
-                            " FROM gone g"
-                            " WHERE g.run_id IS DISTINCT FROM %(run)s::integer ON CONFLICT DO NOTHING")
-                    .format(archive=sql.Identifier(ARCHIVE), changes=sql.Identifier(KEYED_CHANGES),
-                            name=sql.Literal(ARCHIVE)),
+                            " AND a.legacy_key = g.legacy_key RETURNING a.*) {keep}")
+                    .format(archive=sql.Identifier(ARCHIVE), keep=_keep_prior(ARCHIVE, "deleted", sql.Identifier("gone"))),
                     {"tables": gone_tables, "keys": gone_keys, "run": self.importer.run_id},
                 )
         self.count("legacy_archive: rows removed (their legacy row gone, or nothing of it archived now)",
