@@ -94,17 +94,17 @@ def _kind(value):
     return False
 
 
-def _params(fields: list[Field], rows: list[list], connection, *, by_column: bool) -> tuple:
-    """The parameters Django's insert compiler sends for these pre-saved values."""
+def _params(fields: list[Field], rows: list[list], kinds: tuple, connection, *, by_column: bool) -> tuple:
+    """The parameters Django's insert compiler sends for these pre-saved values (`kinds`: `_kind`
+    of each row's each value)."""
     if by_column:
         return tuple(
             [field.get_db_prep_save(row[index], connection=connection) for row in rows]
             for index, field in enumerate(fields)
         )
     params = []
-    for row in rows:
-        for field, value in zip(fields, row):
-            kind = _kind(value)
+    for row, row_kinds in zip(rows, kinds):
+        for field, value, kind in zip(fields, row, row_kinds):
             if kind is None:
                 params.append(field.get_db_prep_save(value, connection=connection))
             elif kind != "DEFAULT":
@@ -168,7 +168,7 @@ def insert(objs: list[Model], *, using: str = "default") -> Insert:
         sql, params, returned = _compiled(objs, fields, using)
         known = None
         for by_column in (False, True):
-            if _same(_params(fields, rows, connection, by_column=by_column), params):
+            if _same(_params(fields, rows, kinds, connection, by_column=by_column), params):
                 known = (sql, returned, by_column)
                 break
         if len(_shapes) < MAX_SHAPES:
@@ -178,7 +178,7 @@ def insert(objs: list[Model], *, using: str = "default") -> Insert:
         sql, params, returned = _compiled(objs, fields, using)
         return Insert(objs=objs, sql=sql, params=params, returned=returned, using=using)
     sql, returned, by_column = known
-    return Insert(objs=objs, sql=sql, params=_params(fields, rows, connection, by_column=by_column),
+    return Insert(objs=objs, sql=sql, params=_params(fields, rows, kinds, connection, by_column=by_column),
                   returned=returned, using=using)
 
 
