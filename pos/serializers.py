@@ -48,6 +48,7 @@ class ModifierSnapshotSerializer(serializers.Serializer):
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
+    stateless = True  # shared inside OrderSerializer's (fynlo.core.api.represented)
     restaurant_id = serializers.IntegerField(read_only=True)
     product_id = serializers.IntegerField(read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
@@ -63,6 +64,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 
 class RefundSerializer(serializers.ModelSerializer):
+    stateless = True  # shared inside OrderSerializer's (fynlo.core.api.represented)
     restaurant_id = serializers.IntegerField(read_only=True)
     amount = money_field(source="payment_amount", read_only=True, help_text="Given back of the payment's amount.")
     tip_amount = money_field(read_only=True, help_text="Given back of the payment's tip.")
@@ -80,6 +82,7 @@ class RefundSerializer(serializers.ModelSerializer):
 
 
 class PaymentSerializer(serializers.ModelSerializer):
+    stateless = True  # shared inside OrderSerializer's (fynlo.core.api.represented)
     restaurant_id = serializers.IntegerField(read_only=True)
     order_id = serializers.IntegerField(read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)

@@ -8,12 +8,17 @@ so it is 404.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from collections.abc import Mapping
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import connection, transaction
+from django.db.models.manager import BaseManager
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, parsers, serializers, status
+from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
+from rest_framework.relations import PKOnlyObject
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -91,7 +96,67 @@ def represented(serializer_class, instance) -> dict:
     """`serializer_class(instance).data` for a `stateless` serializer, by its shared instance."""
     if not getattr(serializer_class, "stateless", False):
         return serializer_class(instance).data
-    return _shared_instance(serializer_class).to_representation(instance)
+    return _represent(_shared_instance(serializer_class), instance)
+
+
+# What DRF's Serializer.to_representation does, field by field, without its per-field machinery
+# where a field reads one plain attribute (most of an order's ~75 values: ~0.2 ms of CPU an order).
+# A field's plan: (name, the attribute read directly or None, the field, the stateless serializer
+# of a nested list's items or None). Anything unusual (an attribute missing, a callable, a source
+# of several steps or "*", a relation's own get_attribute) goes through DRF's field.get_attribute.
+_SIMPLE_GET = serializers.Field.get_attribute
+
+
+def _plan(serializer) -> list[tuple]:
+    plan = serializer.__dict__.get("_fynlo_plan")
+    if plan is None:
+        plan = []
+        for field in serializer._readable_fields:
+            direct = (field.source_attrs[0] if type(field).get_attribute is _SIMPLE_GET
+                      and len(field.source_attrs) == 1 else None)
+            child = getattr(field, "child", None)
+            nested = (child if isinstance(field, serializers.ListSerializer) and _fast(type(child))
+                      and type(field).to_representation is serializers.ListSerializer.to_representation else None)
+            plan.append((field.field_name, direct, field, nested))
+        serializer.__dict__["_fynlo_plan"] = plan
+    return plan
+
+
+def _fast(serializer_class) -> bool:
+    """A stateless serializer whose to_representation is DRF's own: `_represent` gives the same."""
+    return (getattr(serializer_class, "stateless", False)
+            and serializer_class.to_representation is serializers.Serializer.to_representation)
+
+
+def _represent(serializer, instance) -> dict:
+    if not _fast(type(serializer)) or isinstance(instance, Mapping):
+        return serializer.to_representation(instance)
+    ret = {}
+    for name, direct, field, nested in _plan(serializer):
+        value = _MISSING
+        if direct is not None:
+            try:
+                value = getattr(instance, direct)
+            except (AttributeError, ObjectDoesNotExist):
+                value = _MISSING  # DRF's get_attribute decides (a default, None, or skip)
+            if callable(value):
+                value = _MISSING
+        if value is _MISSING:
+            try:
+                value = field.get_attribute(instance)
+            except SkipField:
+                continue
+        if (value.pk if isinstance(value, PKOnlyObject) else value) is None:
+            ret[name] = None
+        elif nested is not None:
+            rows = value.all() if isinstance(value, BaseManager) else value
+            ret[name] = [_represent(nested, row) for row in rows]
+        else:
+            ret[name] = field.to_representation(value)
+    return ret
+
+
+_MISSING = object()
 
 
 def get_or_404(queryset, *, pk, what: str):
