@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -334,11 +335,10 @@ def owner_conninfo(dbname: str | None = None) -> str:
     return make_conninfo(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
 
 
-@pytest.fixture(scope="module")
-def legacy(tmp_path_factory, django_db_setup, django_db_blocker):
-    """The legacy database (created from the DDL file), and its CSVs and dumps."""
-    name = f"{settings.DATABASES['owner']['TEST']['NAME']}_fynlo_v1"
-    folder = tmp_path_factory.mktemp("fynlo_v1")
+@contextmanager
+def legacy_database(django_db_blocker, folder: Path, name: str, rows: dict[str, list[dict]], more_ddl: str):
+    """A legacy database `name` made from the DDL file (and `more_ddl`) holding `rows`, and its CSV
+    files, plain dump (and gzipped) and custom dump in `folder`; dropped afterwards."""
     with django_db_blocker.unblock():
         admin = psycopg.connect(owner_conninfo("postgres"), autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -346,15 +346,15 @@ def legacy(tmp_path_factory, django_db_setup, django_db_blocker):
     url = owner_conninfo(name)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SCHEMA.read_text())
-        conn.execute("ALTER TABLE orders ADD COLUMN kitchen_note text")  # a column nobody told us about
-        for table, rows in legacy_rows().items():
-            for row in rows:
+        conn.execute(more_ddl)
+        for table, table_rows in rows.items():
+            for row in table_rows:
                 columns = ", ".join(row)
                 marks = ", ".join(["%s"] * len(row))
                 conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
         csvs = folder / "csv"
         csvs.mkdir()
-        for table in legacy_rows():
+        for table in rows:
             with open(csvs / f"{table}.csv", "wb") as out, conn.cursor().copy(
                 f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT csv, HEADER)"
             ) as copy:
@@ -367,11 +367,23 @@ def legacy(tmp_path_factory, django_db_setup, django_db_blocker):
     with open(folder / "fynlo_backup.sql", "rb") as plain, gzip.open(folder / "fynlo_backup.sql.gz", "wb") as packed:
         shutil.copyfileobj(plain, packed)
     subprocess.run(["pg_dump", "-Fc", "-f", str(folder / "fynlo_backup.dump"), *base], check=True, env=env)
-    yield {"url": f"postgresql://{params['user']}:{params.get('password') or ''}@{params.get('host') or '127.0.0.1'}:"
-                  f"{params.get('port') or 5432}/{name}",
-           "csv": csvs, "sql": folder / "fynlo_backup.sql", "sql.gz": folder / "fynlo_backup.sql.gz", "dump": folder / "fynlo_backup.dump", "folder": folder}
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield {"url": f"postgresql://{params['user']}:{params.get('password') or ''}@{params.get('host') or '127.0.0.1'}:"
+                      f"{params.get('port') or 5432}/{name}",
+               "csv": csvs, "sql": folder / "fynlo_backup.sql", "sql.gz": folder / "fynlo_backup.sql.gz",
+               "dump": folder / "fynlo_backup.dump", "folder": folder}
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The legacy database (created from the DDL file), and its CSVs and dumps."""
+    name = f"{settings.DATABASES['owner']['TEST']['NAME']}_fynlo_v1"
+    with legacy_database(django_db_blocker, tmp_path_factory.mktemp("fynlo_v1"), name, legacy_rows(),
+                         "ALTER TABLE orders ADD COLUMN kitchen_note text") as made:  # a column nobody told us about
+        yield made
 
 
 def migrate(source, tmp_path, *args) -> tuple[int, str, dict]:
