@@ -7,7 +7,9 @@ CSV files declare none, so there such a column's values stay text."""
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 
 import psycopg
 import pytest
@@ -77,7 +79,7 @@ def archived_text(table: str, key: str, column: str) -> str:
 @pytest.mark.parametrize("kind", ["csv", "sql", "dump", "url"])
 def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind):
     # when the legacy database is imported from one of its sources
-    code, out, _ = migrate(legacy[kind], tmp_path)
+    code, out, report = migrate(legacy[kind], tmp_path)
     assert code == 0, out
     got = archive()
     # then a text column's values are archived as the very text, whatever it looks like
@@ -100,10 +102,38 @@ def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind)
     # a column the importer does not know: JSON where the source declares it jsonb (a dump's CREATE TABLE,
     # the live catalog), else (CSV files) the text as printed
     meta = got[("categories", FOOD)]["legacy_meta"]
+    went = report["where_every_legacy_column_went"]["categories"]
     if kind == "csv":
         assert meta == '{"a": [1, "2", null], "price": 1.5}'
+        assert went["legacy_meta"] == "archive (a column this importer does not know)"
     else:
         assert meta == UNKNOWN_JSON
+        assert went["legacy_meta"] == ("archive (a column this importer does not know); its values as JSON"
+                                       " (the source declares it json)")
+    assert went["legacy_code"] == "archive (a column this importer does not know)"
+
+
+def test_a_json_columns_value_that_jsonb_refuses_is_kept_as_text(legacy, tmp_path):
+    # given CSV files (edited by hand) whose JSON column holds what no jsonb can: NaN, \u0000
+    folder = tmp_path / "csv"
+    shutil.copytree(legacy["csv"], folder)
+    path = folder / "products.csv"
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        header, products = reader.fieldnames, list(reader)
+    products[0].update(dietary_info="[NaN]", modifiers='["\\u0000"]')
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(products)
+    # when they are imported
+    code, out, report = migrate(folder, tmp_path / "import")
+    # then those values are archived as their texts (counted), the import goes on
+    assert code == 0, out
+    product = archive()[("products", TACO)]
+    assert (product["dietary_info"], product["modifiers"]) == ("[NaN]", '["\\u0000"]')
+    assert report["choices"]["legacy_archive: products.dietary_info: a value that is no JSON kept as text"] == 1
+    assert report["choices"]["legacy_archive: products.modifiers: a value that is no JSON kept as text"] == 1
 
 
 def test_a_catch_up_rewrites_an_archive_of_guessed_values_once(legacy, tmp_path):
