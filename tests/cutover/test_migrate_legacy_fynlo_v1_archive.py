@@ -40,7 +40,7 @@ def rows() -> dict[str, list[dict]]:
     return {
         "platforms": [{"id": P1, "name": "Fynlo", "owner_email": "owner@fynlo.test", "created_at": TS}],
         "restaurants": [{"id": R1, "platform_id": P1, "name": "Casa", "created_at": TS,
-                         "payment_methods": '{"cash": {"enabled": true}, "fee": 1.50}'}],
+                         "payment_methods": '{"cash": {"enabled": true}, "fee": 1.50}', "settings": '["a", 1]'}],
         "users": [{"id": MANAGER, "email": "manager@casa.test", "first_name": "Max", "last_name": "Manager",
                    "role": "manager", "restaurant_id": R1, "created_at": TS}],
         "categories": [{"id": FOOD, "restaurant_id": R1, "name": "Food", "description": "123", "color": "true",
@@ -91,7 +91,8 @@ def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind)
     # NULL stays null (a text "null" stays a text)
     assert got[("qr_payments", QR["null"])]["net"] is None
     assert got[("categories", FOOD)]["legacy_code"] == "null"
-    assert {k: got[("categories", FOOD)][k] for k in ("description", "color")} == {"description": "123", "color": "true"}
+    assert {k: got[("categories", FOOD)][k] for k in ("description", "color")} == {
+        "description": "123", "color": "true"}
     assert got[("orders", ORDER)] == {"special_instructions": "NaN", "payment_status": "true"}
     assert {k: got[("products", TACO)][k] for k in ("barcode", "prep_time", "stock_quantity")} == {
         "barcode": "1.50", "prep_time": "0", "stock_quantity": "0"}
@@ -99,6 +100,7 @@ def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind)
     assert got[("products", TACO)]["dietary_info"] == ["vegan", 1] and got[("products", TACO)]["modifiers"] == []
     assert got[("restaurants", R1)]["payment_methods"] == {"cash": {"enabled": True}, "fee": 1.5}
     assert archived_text("restaurants", R1, "payment_methods") == '{"fee": 1.50, "cash": {"enabled": true}}'
+    assert got[("restaurants", R1)]["settings"] == ["a", 1]  # no object (no logo_url in it): the whole value
     # a column the importer does not know: JSON where the source declares it jsonb (a dump's CREATE TABLE,
     # the live catalog), else (CSV files) the text as printed
     meta = got[("categories", FOOD)]["legacy_meta"]

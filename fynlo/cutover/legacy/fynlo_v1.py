@@ -566,7 +566,10 @@ class JsonText(str):
 
 
 def _archive_json(data: dict) -> str:
-    """An archive row as JSON text: JsonText values as they are, every other value encoded."""
+    """An archive row as JSON text: JsonText values as they are, every other value encoded (the whole
+    row at once by the C encoder when it has no JsonText, most rows)."""
+    if not any(value.__class__ is JsonText for value in data.values()):
+        return _ENCODE(data)
     return "{" + ",".join(f"{_ENCODE(column)}:{value if value.__class__ is JsonText else _ENCODE(value)}"
                           for column, value in data.items()) + "}"
 
@@ -688,9 +691,10 @@ class Translation:
                          and COLUMNS[table][column] != TO_ARCHIVE else whole)
                 for column in header
             }
-        # archived values are texts but for the JSON columns: those only the source says are JSON are named
+        # archived values are texts but a JSON column's: named here, those JSON only by the source's word
         for table, where in columns.items():
-            for column in (self.json_columns.get(table, frozenset()) - JSON_COLUMNS.get(table, frozenset())) & where.keys():
+            declared = self.json_columns.get(table, frozenset()) - JSON_COLUMNS.get(table, frozenset())
+            for column in declared & where.keys():
                 where[column] += "; its values as JSON (the source declares it json)"
 
     def count(self, choice: str, n: int = 1) -> None:
