@@ -1,10 +1,12 @@
 """Tables of a `pg_dump` file or of a live database, in PostgreSQL's text COPY format.
 
 A plain dump is indexed once (where each `COPY ... FROM stdin;` block starts, its columns,
-its line and row count); a table is then read from its block alone. A gzip-compressed dump,
+its line and row count, and which columns its `CREATE TABLE` declares json or jsonb); a table is
+then read from its block alone. A gzip-compressed dump,
 and a custom-format one (through `pg_restore -f -`), first become a plain file in a private
 temporary folder: their streams cannot be re-read from the middle. A live database is read
-in one REPEATABLE READ READ ONLY transaction, so every table comes from the same snapshot.
+in one REPEATABLE READ READ ONLY transaction, so every table comes from the same snapshot; its
+catalog says which columns are json or jsonb.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from psycopg import sql
 from fynlo.cutover.common import CutoverError, first_line
 from fynlo.cutover.legacy.source import CHUNK, COPY_TEXT, QUOTED_EMPTY, ParseError, Source, SourceFile
 
-_COPY = re.compile(rb'COPY ((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?) \(([^)]*)\) FROM stdin;\r?\n')
+_NAME = rb'((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)'  # a table's name, as pg_dump writes it
+_COPY = re.compile(rb'COPY ' + _NAME + rb' \(([^)]*)\) FROM stdin;\r?\n')
+_CREATE = re.compile(rb'CREATE (?:UNLOGGED )?TABLE ' + _NAME + rb' \(\r?\n')
+# a column line of a CREATE TABLE whose type is json or jsonb (not an array of them: jsonb[])
+_JSON_COLUMN = re.compile(rb'    ("(?:[^"]|"")+"|[^\s"]+) jsonb?(?=[ ,\r\n]|$)')
 _END = b"\\.\n"
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))", re.S)
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -95,7 +101,8 @@ def _plain_copy(path: Path, folder: Path) -> Path:
             f"(install the PostgreSQL client, or give the plain dump: pg_dump -Fp)"
         )
     with open(target, "wb") as out:
-        done = subprocess.run([pg_restore, "--data-only", "-f", "-", str(path)], stdout=out, stderr=subprocess.PIPE)
+        # the whole plain script (its CREATE TABLE statements declare the json columns), as pg_dump -Fp writes it
+        done = subprocess.run([pg_restore, "-f", "-", str(path)], stdout=out, stderr=subprocess.PIPE)
     if done.returncode != 0:
         raise CutoverError(f"{path}: pg_restore could not read it: {first_line(done.stderr.decode(errors='replace'))}")
     return target
@@ -107,14 +114,14 @@ def open_dump(path: Path, *, tables: list[str] | None, encoding: str) -> Source:
     cleanup = [lambda: shutil.rmtree(folder, ignore_errors=True)]
     try:
         plain = _plain_copy(path, folder)
-        blocks, ignored_statements = _index(plain)
+        blocks, ignored_statements, declared = _index(plain)
     except BaseException:
         cleanup[0]()
         raise
     known = set(tables) if tables is not None else None
     files: dict[str, SourceFile] = {}
     ignored: list[str] = []
-    for table, columns, offset, line, rows in blocks:
+    for name, table, columns, offset, line, rows in blocks:
         if known is not None and table not in known:
             ignored.append(f"COPY {table} (line {line})")
             continue
@@ -123,16 +130,19 @@ def open_dump(path: Path, *, tables: list[str] | None, encoding: str) -> Source:
         files[table] = SourceFile(
             table=table, name=path.name, size=0, encoding=encoding, kind=COPY_TEXT, header=columns, rows=rows,
             start_line=line, _reader=_block_reader(plain, offset, line, encoding),
+            json_columns=declared.get(name, frozenset()),
         )
     return Source(path, files, ignored, cleanup, ignored_statements=ignored_statements)
 
 
-def _index(plain: Path) -> tuple[list, int]:
-    """(table, columns, offset of the first row, line of the COPY statement, rows) of each
-    block, and how many other statements the file holds. Lines outside the blocks (the
-    schema) are read one by one; a block is skipped by searching for its end."""
+def _index(plain: Path) -> tuple[list, int, dict[str, frozenset[str]]]:
+    """(name as written, table, columns, offset of the first row, line of the COPY statement, rows)
+    of each block, how many other statements the file holds, and the json columns its CREATE TABLE
+    statements declare (by the table's name as written). Lines outside the blocks (the schema) are
+    read one by one; a block is skipped by searching for its end."""
     blocks = []
     ignored = 0
+    declarations = _Declarations()
     with open(plain, "rb") as handle:
         line = 0
         while True:
@@ -142,6 +152,7 @@ def _index(plain: Path) -> tuple[list, int]:
             line += 1
             statement = _COPY.fullmatch(raw) if raw.startswith(b"COPY ") else None
             if statement is None:
+                declarations.read(raw)
                 if raw.rstrip().endswith(b";"):
                     ignored += 1
                 continue
@@ -150,13 +161,37 @@ def _index(plain: Path) -> tuple[list, int]:
             if end is None:
                 raise CutoverError(f"{plain.name}:{line}: the COPY block is never ended by \\.")
             rows = _count_lines(handle, body, end)
-            table = _unquote(_NAME_PARTS.findall(statement.group(1).decode())[-1])
-            columns = [_unquote(name.strip()) for name in statement.group(2).decode().split(",")]
-            blocks.append((table, columns, body, line, rows))
+            name = statement.group(1).decode()
+            table = _unquote(_NAME_PARTS.findall(name)[-1])
+            columns = [_unquote(column.strip()) for column in statement.group(2).decode().split(",")]
+            blocks.append((name, table, columns, body, line, rows))
             line += rows + 1  # the rows and the \.
             handle.seek(end)
             handle.readline()
-    return blocks, ignored
+    return blocks, ignored, declarations.tables
+
+
+class _Declarations:
+    """The json and jsonb columns of the tables a dump's CREATE TABLE statements declare, read from
+    the schema's lines as they go by: what tells a JSON value from a text that looks like one."""
+
+    def __init__(self):
+        self.tables: dict[str, frozenset[str]] = {}
+        self._table: str | None = None  # the table whose CREATE TABLE is being read
+        self._columns: list[str] = []
+
+    def read(self, raw: bytes) -> None:
+        if self._table is None:
+            created = _CREATE.fullmatch(raw) if raw.startswith(b"CREATE ") else None
+            if created is not None:
+                self._table, self._columns = created.group(1).decode(), []
+        elif raw.startswith(b")"):
+            self.tables[self._table] = frozenset(self._columns)
+            self._table = None
+        else:
+            column = _JSON_COLUMN.match(raw)
+            if column is not None:
+                self._columns.append(_unquote(column.group(1).decode()))
 
 
 _NAME_PARTS = re.compile(r'"(?:[^"]|"")+"|[^".]+')
@@ -213,12 +248,16 @@ def open_url(url: str, *, tables: list[str] | None) -> Source:
         raise CutoverError(f"cannot connect to the legacy database: {first_line(error)}") from error
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     columns: dict[str, list[str]] = {}
-    for table, column in conn.execute(
-        "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+    json_columns: dict[str, set[str]] = {}
+    # (data_type: a domain's is its base type's, an array's ARRAY)
+    for table, column, data_type in conn.execute(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c"
         " JOIN information_schema.tables t USING (table_schema, table_name)"
         " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position"
     ):
         columns.setdefault(table, []).append(column)
+        if data_type in ("json", "jsonb"):
+            json_columns.setdefault(table, set()).add(column)
     known = set(tables) if tables is not None else None
     files = {}
     ignored = []
@@ -230,6 +269,7 @@ def open_url(url: str, *, tables: list[str] | None) -> Source:
         files[table] = SourceFile(
             table=table, name=table, size=0, kind=COPY_TEXT, header=names, keyed=True, start_line=0,
             _reader=_table_reader(conn, table, names), _counter=_table_counter(conn, table),
+            json_columns=frozenset(json_columns.get(table, ())),
         )
 
     def close() -> None:

@@ -45,7 +45,7 @@ from fynlo.cutover.legacy.source import (
     read_records,
     scan,
 )
-from fynlo.cutover.legacy.validate import RowError, normalise_header
+from fynlo.cutover.legacy.validate import RowError, json_refusal, normalise_header
 from staff.models import LEGACY_METRIC_FIGURES
 
 ID_MAP = "legacy_id_map"
@@ -414,6 +414,28 @@ TIME_STATUS = {"active": "active", "completed": "completed"}
 SUBSCRIPTION_STATUS = {"trial": "active", "expired": "cancelled"}
 SUBSCRIPTION_COLUMNS = ("subscription_status", "subscription_started_at", "subscription_expires_at")
 
+# The legacy columns that are json or jsonb (LEGACY_FYNLO_V1.md, and the legacy DDL the tests keep):
+# their values go to the archive as JSON. Every other column the importer knows (COLUMNS) is archived as
+# the text the legacy database printed, even one that looks like JSON ("123", "true", "null"); a column
+# it does not know, as the source declares it (json_columns).
+JSON_COLUMNS: dict[str, frozenset[str]] = {table: frozenset(columns.split()) for table, columns in {
+    "restaurants": "address business_hours settings tax_configuration payment_methods",
+    "users": "permissions", "user_restaurants": "permissions", "customers": "preferences",
+    "products": "dietary_info modifiers", "orders": "items", "payments": "payment_metadata metadata",
+    "suppliers": "address delivery_days categories notes", "employee_profiles": "emergency_contact availability notes",
+    "time_entries": "location", "subscription_plans": "features",
+    "daily_reports": "hourly_sales hourly_orders top_items top_categories",
+}.items()}
+
+
+def json_columns(table: str, declared: frozenset[str]) -> frozenset[str]:
+    """The columns of a legacy table whose values are JSON: for the columns the importer knows, the
+    legacy schema's (JSON_COLUMNS), so that every source archives them alike; for the others, those the
+    source declares json or jsonb (a dump's CREATE TABLE, a live database's catalog; a CSV file: none)."""
+    known = COLUMNS.get(table, {})
+    return JSON_COLUMNS.get(table, frozenset()) | frozenset(c for c in declared if c not in known)
+
+
 # The columns of each table that a column of ours holds (or that are secrets): the rest of a
 # row goes to the archive.
 _KEPT = {
@@ -448,7 +470,7 @@ ITEM_KEYS = {"product_id", "quantity", "unit_price", "total_price", "modifiers",
 # --catch-up: the targets whose legacy records are not translated again when unchanged (raw hashes,
 # `Translation.raw_hasher`). Bumped when a change of the translation changes what a record becomes.
 RAW_TARGETS = ("orders", "order_items", "payments")
-RAW_VERSION = "fynlo-v1-raw-1"
+RAW_VERSION = "fynlo-v1-raw-2"  # 2: archived values no longer guessed from their text
 PLAIN_MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 
 
@@ -535,13 +557,21 @@ def _flat_address(text: str | None) -> str | None:
     return ", ".join(str(part) for part in parts if part) or None
 
 
-# What a JSON text can start with (after its white space), and a whole JSON number: a text that
-# cannot be JSON is returned as it is without asking json.loads (whose error is costly, and most
-# archived values are such texts: timestamps, keys, words).
-_JSON_WHITESPACE = " \t\n\r"
-_JSON_STARTS = '{["-tfnNI'
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_ARCHIVE_JSON = json.JSONEncoder(default=str)  # json.dumps(data, default=str), without a new encoder per row
+_ENCODE = json.JSONEncoder(default=str).encode  # json.dumps(value, default=str), without a new encoder per call
+
+
+class JsonText(str):
+    """A legacy JSON column's value, as its text, that jsonb takes: it goes into the archive row as it
+    is (PostgreSQL parses it: its numbers keep their digits, 1.50 is not 1.5)."""
+
+
+def _archive_json(data: dict) -> str:
+    """An archive row as JSON text: JsonText values as they are, every other value encoded (the whole
+    row at once by the C encoder when it has no JsonText, most rows)."""
+    if not any(value.__class__ is JsonText for value in data.values()):
+        return _ENCODE(data)
+    return "{" + ",".join(f"{_ENCODE(column)}:{value if value.__class__ is JsonText else _ENCODE(value)}"
+                          for column, value in data.items()) + "}"
 
 
 def _keep_prior(table: str, action: str, rows: sql.Composable) -> sql.Composed:
@@ -556,15 +586,10 @@ def _keep_prior(table: str, action: str, rows: sql.Composable) -> sql.Composed:
 
 
 def _json(text):
+    """A legacy JSON column's value parsed, for the translation (its text when it is no JSON). The
+    archive does not parse: see Translation.archived."""
     if _null(text):
         return None
-    if text.__class__ is str:
-        first = text.lstrip(_JSON_WHITESPACE)[:1]
-        if first and first in "0123456789":
-            if _JSON_NUMBER.fullmatch(text.strip(_JSON_WHITESPACE)) is None:
-                return text
-        elif first not in _JSON_STARTS:
-            return text
     try:
         return json.loads(text)
     except ValueError:
@@ -583,6 +608,7 @@ class Translation:
         for name, file in raw.files.items():
             first = first_record(file)
             self.headers[name] = normalise_header(first[1]) if first else []
+        self.json_columns = {name: json_columns(name, file.json_columns) for name, file in raw.files.items()}
         self.maps: dict[str, KeyMap] = {}
         self.spans = KeyMap(spans=True)
         self.conn = None
@@ -665,6 +691,11 @@ class Translation:
                          and COLUMNS[table][column] != TO_ARCHIVE else whole)
                 for column in header
             }
+        # archived values are texts but a JSON column's: named here, those JSON only by the source's word
+        for table, where in columns.items():
+            declared = self.json_columns.get(table, frozenset()) - JSON_COLUMNS.get(table, frozenset())
+            for column in declared & where.keys():
+                where[column] += "; its values as JSON (the source declares it json)"
 
     def count(self, choice: str, n: int = 1) -> None:
         self.choices[choice] = self.choices.get(choice, 0) + n
@@ -1057,10 +1088,30 @@ class Translation:
     def _archive_extra(self, table: str, row: dict, restaurant=None, key: str = "id") -> None:
         """The columns of a mapped row that no column of ours holds."""
         kept = _KEPT.get(table, ())
-        extra = {column: _json(value) for column, value in row.items()
-                 if column not in kept and not _null(value)}
+        extra = self.archived(table, ((c, v) for c, v in row.items() if c not in kept))
         if extra:
             self.archive(table, row.get(key) or "", restaurant, extra)
+
+    def archived(self, table: str, values, *, nulls: bool = False) -> dict:
+        """(column, value) of a legacy table as the archive keeps them: a JSON column's value as its JSON
+        (JsonText), any other's as the very text the source printed (no type guessed from it: "123",
+        "true", "null" stay texts); NULL as null with `nulls`, else left out. A JSON column's value that
+        jsonb would refuse (a CSV file's NaN) is kept as text, and counted."""
+        json_of = self.json_columns.get(table, ())
+        out = {}
+        for column, value in values:
+            if _null(value):
+                if nulls:
+                    out[column] = None
+            elif column in json_of:
+                if json_refusal(value) is None:
+                    out[column] = JsonText(value)
+                else:
+                    self.count(f"legacy_archive: {table}.{column}: a value that is no JSON kept as text")
+                    out[column] = value
+            else:
+                out[column] = value
+        return out
 
     def archive(self, table: str, key: str, restaurant, data: dict) -> None:
         self.report.archived[table] = self.report.archived.get(table, 0) + 1
@@ -1068,7 +1119,7 @@ class Translation:
             self.archived_keys.add((table, key.strip()))
         if self.importer.dry_run:
             return
-        self.archive_rows.append((table, key.strip(), restaurant or None, _ARCHIVE_JSON.encode(data)))
+        self.archive_rows.append((table, key.strip(), restaurant or None, _archive_json(data)))
         if len(self.archive_rows) >= ARCHIVE_BATCH:
             self._flush_archive()
 
@@ -1133,13 +1184,15 @@ class Translation:
             updated_at=self._updated(row),
         )
         restaurant = self.maps.get("restaurants", {}).get(key)
-        extra = {c: _json(v) for c, v in row.items()
-                 if not _null(v) and (COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE
-                                      or (c in SUBSCRIPTION_COLUMNS and not self.subscriptions_made))}
+        extra = self.archived("restaurants", (
+            (c, v) for c, v in row.items() if COLUMNS["restaurants"].get(c, TO_ARCHIVE) == TO_ARCHIVE
+            or (c in SUBSCRIPTION_COLUMNS and not self.subscriptions_made)))
         if isinstance(settings, dict):
             rest = {k: v for k, v in settings.items() if k != "logo_url"}
             if rest:
                 extra["settings"] = rest
+        else:  # no object, so no logo_url: the whole value is the archive's
+            extra.update(self.archived("restaurants", [("settings", row.get("settings"))]))
         if extra:
             self.archive("restaurants", key, restaurant, extra)
 
@@ -1896,7 +1949,7 @@ class Translation:
         status = (row.get("status") or "").strip().lower()
         if status == "void":
             self.count("time_tracking: void shifts kept only in the archive")
-            self.archive("shifts", key, restaurant, {c: _json(v) for c, v in row.items() if not _null(v)})
+            self.archive("shifts", key, restaurant, self.archived("shifts", row.items()))
             return []
         if (row.get("approval_status") or "").strip().lower() == "approved":
             self.count("time_tracking: approved shifts -> approved")
@@ -1991,8 +2044,7 @@ class Translation:
                     continue
                 key = fields[key_at] if key_at is not None and not _null(fields[key_at]) else file.place(line)
                 restaurant = self._restaurant(fields[restaurant_at]) if restaurant_at is not None else None
-                data = {column: (_json(value) if not _null(value) else None) for column, value in zip(header, fields)}
-                self.archive(table, key, restaurant, data)
+                self.archive(table, key, restaurant, self.archived(table, zip(header, fields), nulls=True))
                 if table in UNMATCHED:
                     self.count(f"{table}: {UNMATCHED[table]}: kept in the archive only")
         self._flush_archive()

@@ -720,9 +720,9 @@ class _Generator:
             for sku, unit, quantity, pence in lines:
                 self.tables["purchase_order_items"].write({
                     "id": self.key("purchase_order_items"), "purchase_order_id": order_key, "inventory_sku": sku,
-                    "quantity_ordered": str(quantity), "unit": unit, "unit_price": pounds(pence),
-                    "total_price": pounds(quantity * pence), "quantity_received": str(quantity),
-                    "quantity_rejected": "0", "created_at": ts(created + timedelta(minutes=8)),
+                    "quantity_ordered": f"{quantity}.00", "unit": unit, "unit_price": pounds(pence),
+                    "total_price": pounds(quantity * pence), "quantity_received": f"{quantity}.00",
+                    "quantity_rejected": "0.00", "created_at": ts(created + timedelta(minutes=8)),
                 })
                 self.movement(rs, sku, "PURCHASE", quantity, unit, created + timedelta(days=2), unit_cost=pounds(pence),
                               total_cost=pounds(quantity * pence), reference_type="purchase_order",
@@ -737,7 +737,7 @@ class _Generator:
         key = self.key("stock_movements", bad=bad)
         self.tables["stock_movements"].write({
             "id": key, "restaurant_id": rs["id"], "inventory_sku": sku, "movement_type": kind,
-            "quantity": str(quantity), "unit": unit, "stock_before": "0", "stock_after": str(quantity),
+            "quantity": f"{quantity}.00", "unit": unit, "stock_before": "0.00", "stock_after": f"{quantity}.00",
             "performed_by": rs["users"][1], "movement_date": ts(when), "created_at": ts(when), **extra,
         })
         return key
@@ -759,7 +759,7 @@ class _Generator:
                 sku, unit, pence = other["skus"][0]
                 self.tables["purchase_order_items"].write({
                     "id": key, "purchase_order_id": first["purchase_order"], "inventory_sku": sku,
-                    "quantity_ordered": "1000", "unit": unit, "unit_price": pounds(pence), "total_price": pounds(
+                    "quantity_ordered": "1000.00", "unit": unit, "unit_price": pounds(pence), "total_price": pounds(
                         1000 * pence), "created_at": ts(when),
                 })
                 self.trap("purchase_item_other_restaurant", key)

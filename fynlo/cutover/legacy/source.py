@@ -95,6 +95,9 @@ class SourceFile:
     _reader: object = field(repr=False, default=None)  # () -> iterator of (place, fields), no header
     _counter: object = field(repr=False, default=None)  # () -> rows (a live table)
     keyed: bool = False  # places are keys (`id=<uuid>`), not line numbers
+    # the columns the source declares json or jsonb (a dump's CREATE TABLE, a live table's catalog); a
+    # CSV file declares no type
+    json_columns: frozenset[str] = frozenset()
 
     def open_bytes(self) -> BinaryIO:
         return self._opener()

@@ -50,6 +50,24 @@ def _reject_constant(constant: str):
 # PostgreSQL's jsonb has no NaN or Infinity, which Python's json would accept.
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
 
+
+def json_refusal(value: str) -> str | None:
+    """Why PostgreSQL's jsonb would refuse a text (None: it takes it). Python's json reads more than
+    jsonb does: NaN and Infinity, \\u0000, a lone surrogate (\\ud800)."""
+    try:
+        parsed = _JSON.decode(value)
+    except (ValueError, RecursionError) as error:
+        return f"is not valid JSON ({error})"
+    if "\\u" in value:
+        if "\\u0000" in value:
+            return "holds \\u0000, which jsonb cannot store"
+        try:
+            json.dumps(parsed, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return "holds a lone surrogate, which jsonb cannot store"
+    return None
+
+
 # Messages for the check constraints that span several columns.
 CHECK_MESSAGES = {
     "users_tenant_check": "a platform_owner has no restaurant_id; every other role has one (users_tenant_check)",
@@ -291,12 +309,9 @@ def converter(spec: TableSpec, column: Column, *, now_text: str, replaced: dict)
                 if type(value) is QuotedEmpty:
                     raise Invalid(f"{name}: an empty string is not JSON")
                 return null()
-            try:
-                _JSON.decode(value)
-            except ValueError as error:
-                raise Invalid(f"{name} is not valid JSON ({error})") from None
-            if "\\u0000" in value:
-                raise Invalid(f"{name}: JSON with \\u0000 cannot be stored")
+            refusal = json_refusal(value)
+            if refusal is not None:
+                raise Invalid(f"{name} {refusal}")
             return csv_text(value)
 
         return convert_json
