@@ -32,7 +32,7 @@ from tests.cutover.test_migrate_legacy_loop import command, owner_execute, run_i
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
-P1, R1, MANAGER, FOOD, TACO, ORDER = u(1), u(11), u(22), u(31), u(41), u(61)
+P1, R1, MANAGER, FOOD, TACO, ORDER, EMPLOYEE = u(1), u(11), u(22), u(31), u(41), u(61), u(71)
 # texts of text columns that a guess would turn into JSON (and one that is JSON text, and an empty one)
 TEXTS = ("123", "1.50", "007", "true", "null", "NaN", "Infinity", '{"a": 1}', "")
 QR = {text: u(900 + n) for n, text in enumerate(TEXTS)}
@@ -44,8 +44,12 @@ def rows() -> dict[str, list[dict]]:
         "platforms": [{"id": P1, "name": "Fynlo", "owner_email": "owner@fynlo.test", "created_at": TS}],
         "restaurants": [{"id": R1, "platform_id": P1, "name": "Casa", "created_at": TS,
                          "payment_methods": '{"cash": {"enabled": true}, "fee": 1.50}', "settings": '["a", 1]'}],
+        # permissions and an emergency contact that are JSON but no object: nothing to map, kept whole
         "users": [{"id": MANAGER, "email": "manager@casa.test", "first_name": "Max", "last_name": "Manager",
-                   "role": "manager", "restaurant_id": R1, "created_at": TS}],
+                   "role": "manager", "restaurant_id": R1, "permissions": '["canManageUsers"]', "created_at": TS}],
+        "employee_profiles": [{"id": EMPLOYEE, "user_id": MANAGER, "restaurant_id": R1, "employee_id": "E1",
+                               "hire_date": "2025-01-15", "hourly_rate": "12.35", "phone": "07700 900001",
+                               "emergency_contact": '"Mia, 07700 900002"', "created_at": TS}],
         "categories": [{"id": FOOD, "restaurant_id": R1, "name": "Food", "description": "123", "color": "true",
                         "legacy_code": "null", "legacy_meta": json.dumps(UNKNOWN_JSON), "created_at": TS}],
         "products": [{"id": TACO, "restaurant_id": R1, "category_id": FOOD, "name": "Taco", "price": "3.50",
@@ -116,6 +120,16 @@ def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind)
         assert went["legacy_meta"] == ("archive (a column this importer does not know); its values as JSON"
                                        " (the source declares it json)")
     assert went["legacy_code"] == "archive (a column this importer does not know)"
+
+
+def test_permissions_and_an_emergency_contact_that_are_no_json_object_are_archived_whole(legacy, tmp_path):
+    code, out, report = migrate(legacy["csv"], tmp_path)
+    assert code == 0, out
+    got = archive()
+    assert got[("users.permissions", MANAGER)] == {"permissions": ["canManageUsers"]}
+    assert got[("employee_profiles.emergency_contact", EMPLOYEE)] == {"emergency_contact": "Mia, 07700 900002"}
+    assert report["choices"]["users: permissions that are no JSON object kept in the archive"] == 1
+    assert report["choices"]["employees: an emergency_contact that is no JSON object kept in the archive"] == 1
 
 
 def test_a_json_columns_value_that_jsonb_refuses_is_kept_as_text(legacy, tmp_path):

@@ -86,7 +86,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "password_hash": "users.password_hash (bcrypt kept; none: must set a password)",
         "supabase_id": TO_ARCHIVE, "auth_provider": TO_ARCHIVE, "first_name": "users.first_name",
         "last_name": "users.last_name", "role": "users.role", "restaurant_id": "users.restaurant_id",
-        "platform_id": "users.platform_id", "permissions": "user_permissions (one row per true flag)",
+        "platform_id": "users.platform_id", "permissions": "user_permissions (one row per true flag; archive when no JSON object)",
         "pin_code": SECRET, "is_active": "users.is_active", "last_login": "users.last_login",
         "current_restaurant_id": "users.restaurant_id (when no other); archive",
         "created_at": "users.created_at", "updated_at": "users.updated_at",
@@ -306,7 +306,8 @@ COLUMNS.update({
         "employee_id": "employees.employee_number", "hire_date": "employees.hire_date",
         "employment_type": "employees.employment_type (seasonal -> contract, the original in the archive too)",
         "hourly_rate": "employees.hourly_rate", "phone": TO_ARCHIVE,
-        "emergency_contact": "employees.emergency_contact_name, emergency_contact_phone; relationship to the archive too",
+        "emergency_contact": "employees.emergency_contact_name, emergency_contact_phone; relationship to the archive too"
+        " (all of it when no JSON object)",
         "max_hours_per_week": TO_ARCHIVE, "min_hours_per_week": TO_ARCHIVE, "availability": TO_ARCHIVE,
         "performance_rating": TO_ARCHIVE, "total_sales": TO_ARCHIVE, "orders_served": TO_ARCHIVE,
         "average_order_time": TO_ARCHIVE, "is_active": "employees.is_active",
@@ -1282,11 +1283,15 @@ class Translation:
     def _user_permissions(self, row, out, where):
         key = (row.get("id") or "").strip()
         flags = _json(row.get("permissions"))
-        if not isinstance(flags, dict):
-            return []
         restaurant = row.get("restaurant_id")
         if _null(restaurant):
             restaurant = self.user_restaurant.get(key) or row.get("current_restaurant_id")
+        if not isinstance(flags, dict):
+            if not _null(row.get("permissions")):  # no flags to grant: the value is the archive's
+                self.count("users: permissions that are no JSON object kept in the archive")
+                self.archive("users.permissions", key, self._restaurant(restaurant),
+                             self.archived("users", [("permissions", row.get("permissions"))]))
+            return []
         produced = []
         for flag, granted in sorted(flags.items()):
             if granted is not True:
@@ -1882,10 +1887,16 @@ class Translation:
         key = (row.get("id") or "").strip()
         restaurant = self._restaurant(row.get("restaurant_id"))
         contact = _json(row.get("emergency_contact"))
-        contact = contact if isinstance(contact, dict) else {}
-        rest = {k: v for k, v in contact.items() if k not in ("name", "phone")}
-        if rest:
-            self.archive("employee_profiles.emergency_contact", key, restaurant, {"emergency_contact": rest})
+        if isinstance(contact, dict):
+            rest = {k: v for k, v in contact.items() if k not in ("name", "phone")}
+            if rest:
+                self.archive("employee_profiles.emergency_contact", key, restaurant, {"emergency_contact": rest})
+        else:
+            whole = self.archived("employee_profiles", [("emergency_contact", row.get("emergency_contact"))])
+            if whole:  # no name or phone to take from it: the whole value is the archive's
+                self.count("employees: an emergency_contact that is no JSON object kept in the archive")
+                self.archive("employee_profiles.emergency_contact", key, restaurant, whole)
+            contact = {}
         kind = (row.get("employment_type") or "").strip().lower()
         if kind in EMPLOYMENT_TYPES:
             self.count(f"employees: employment_type {kind} -> {EMPLOYMENT_TYPES[kind]}")
