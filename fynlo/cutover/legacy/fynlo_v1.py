@@ -32,7 +32,7 @@ from fynlo.core.money import percent_of, quantize
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
 from fynlo.cutover.legacy.ids import KeyMap
-from fynlo.cutover.legacy.rows import KEYED_CHANGES
+from fynlo.cutover.legacy.rows import ARCHIVE, ID_MAP, KEYED_CHANGES
 from fynlo.cutover.legacy.source import (
     QUOTED_EMPTY,
     ROWS,
@@ -48,8 +48,6 @@ from fynlo.cutover.legacy.source import (
 from fynlo.cutover.legacy.validate import RowError, json_refusal, normalise_header
 from staff.models import LEGACY_METRIC_FIGURES
 
-ID_MAP = "legacy_id_map"
-ARCHIVE = "legacy_archive"
 ARCHIVE_BATCH = 5000
 LISTED = 1000  # archive rows a catch-up removes (or would remove) listed in the JSON report
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

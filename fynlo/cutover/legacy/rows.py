@@ -23,6 +23,8 @@ RUNS = "legacy_import_runs"
 ROWS = "legacy_import_rows"
 CHANGES = "legacy_import_changes"
 KEYED_CHANGES = "legacy_import_keyed_changes"  # the same for the fynlo-v1 id map and archive, by legacy key
+ID_MAP = "legacy_id_map"  # fynlo-v1: legacy key -> our id
+ARCHIVE = "legacy_archive"  # fynlo-v1: what no column of ours holds
 
 
 # the transaction that wrote a row's version (t.xmin, a 32-bit xid) as a bigint

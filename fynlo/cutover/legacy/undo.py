@@ -37,7 +37,7 @@ from psycopg import sql
 
 from fynlo.cutover.common import EXIT_DIFFERENCES, EXIT_OK, CutoverError
 from fynlo.cutover.legacy import load
-from fynlo.cutover.legacy.rows import CHANGES, KEYED_CHANGES, ROWS, RUNS, row_hash
+from fynlo.cutover.legacy.rows import ARCHIVE, CHANGES, ID_MAP, KEYED_CHANGES, ROWS, RUNS, row_hash
 from fynlo.cutover.legacy.schema import table_specs
 
 LISTED = 1000  # kept rows listed per table in the JSON report
@@ -45,7 +45,7 @@ SHOWN = 10  # kept keys shown per table in the summary
 CHANGED, UNDER_KEPT, REFERRED_TO, GONE = "changed", "under a kept row", "referred to", "gone"
 RESTORE = "restore"  # a row the run updated (--catch-up), untouched since: its prior version goes back
 KEPT = (CHANGED, UNDER_KEPT, REFERRED_TO)
-KEYED = ("legacy_id_map", "legacy_archive")  # fynlo-v1's, keyed by (legacy table, legacy key)
+KEYED = (ID_MAP, ARCHIVE)  # fynlo-v1's, keyed by (legacy table, legacy key)
 
 
 @dataclass
@@ -177,10 +177,11 @@ def undo_run(run: int, *, dry_run: bool = False, using: str = "owner") -> UndoRe
                     " AND (EXISTS (SELECT 1 FROM {rows} w WHERE w.run_id = r.id)"
                     " OR EXISTS (SELECT 1 FROM {changes} c WHERE c.run_id = r.id)"
                     " OR EXISTS (SELECT 1 FROM {keyed} k WHERE k.run_id = r.id)"
-                    " OR EXISTS (SELECT 1 FROM legacy_id_map m WHERE m.run_id = r.id)"
-                    " OR EXISTS (SELECT 1 FROM legacy_archive a WHERE a.run_id = r.id)) ORDER BY r.id").format(
+                    " OR EXISTS (SELECT 1 FROM {id_map} m WHERE m.run_id = r.id)"
+                    " OR EXISTS (SELECT 1 FROM {archive} a WHERE a.run_id = r.id)) ORDER BY r.id").format(
                 runs=sql.Identifier(RUNS), rows=sql.Identifier(ROWS), changes=sql.Identifier(CHANGES),
-                keyed=sql.Identifier(KEYED_CHANGES)), [run],
+                keyed=sql.Identifier(KEYED_CHANGES), id_map=sql.Identifier(ID_MAP), archive=sql.Identifier(ARCHIVE)),
+            [run],
         )]
         if newer:
             raise CutoverError(
@@ -393,7 +394,7 @@ def summary_lines(report: UndoReport) -> list[str]:
         lines.append(f"{name}: {would}{table.deleted:,} deleted, {table.restored:,} restored, "
                      f"{table.put_back:,} put back")
     if report.kept and report.format == "fynlo-v1":
-        lines.append("legacy_id_map, legacy_archive: left as they are while rows are kept (taken back with the rest)")
+        lines.append(f"{ID_MAP}, {ARCHIVE}: left as they are while rows are kept (taken back with the rest)")
     verb = "would be deleted" if report.dry_run else "deleted"
     restored = "would be restored" if report.dry_run else "restored"
     lines.append(f"{report.deleted:,} rows {verb}, {report.restored:,} {restored}, {report.kept:,} kept")
