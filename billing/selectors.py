@@ -8,9 +8,11 @@ have already scoped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower, NullIf, Trim
 from django.utils import timezone
@@ -87,24 +89,44 @@ def restaurant_for_commission(*, restaurant_id: int) -> Restaurant | None:
     """The restaurant (its id, platform and tier) with `commission_rate`, the commission the
     platform takes in percent: its current subscription's rate, else its platform's active
     plan named by its tier, else the guide's rate for that tier. One query."""
+    return restaurant_for_commission_later(restaurant_id=restaurant_id)()
+
+
+_FOR_COMMISSION = ("pk", "platform_id", "subscription_tier", "subscription_rate", "plan_rate")
+
+
+def restaurant_for_commission_later(*, restaurant_id: int) -> Callable[[], Restaurant | None]:
+    """restaurant_for_commission, its query deferred (in a transaction it goes with the next
+    statement, in its round trip: fynlo.core.postgresql): call what this returns for the restaurant."""
     tier = Lower(Trim(Coalesce(NullIf(OuterRef("subscription_tier"), Value("")), Value(DEFAULT_PLAN.name))))
     plans = SubscriptionPlan.objects.annotate(lower_name=Lower("name")).filter(
         platform_id=OuterRef("platform_id"), lower_name=tier, is_active=True
     )
-    restaurant = (
-        Restaurant.objects.only("pk", "platform_id", "subscription_tier")
-        .annotate(
+    query = (
+        Restaurant.objects.annotate(
             subscription_rate=Subquery(_current_subscriptions(OuterRef("pk")).values("commission_rate")[:1]),
             plan_rate=Subquery(plans.order_by("pk").values("commission_rate")[:1]),
         )
         .filter(pk=restaurant_id)
-        .first()
-    )
-    if restaurant is not None:
+        .order_by("pk")
+        .values_list(*_FOR_COMMISSION)[:1]
+    ).query
+    rows = connection.defer(*query.get_compiler(connection.alias).as_sql(), rows=True)
+
+    def restaurant() -> Restaurant | None:
+        found = rows.fetchall()
+        if not found:
+            return None
+        pk, platform_id, tier, subscription_rate, plan_rate = found[0]
+        restaurant = Restaurant.from_db(connection.alias, ["id", "platform_id", "subscription_tier"],
+                                        [pk, platform_id, tier])
+        restaurant.subscription_rate, restaurant.plan_rate = subscription_rate, plan_rate
         restaurant.commission_rate = next(
-            (rate for rate in (restaurant.subscription_rate, restaurant.plan_rate) if rate is not None),
+            (rate for rate in (subscription_rate, plan_rate) if rate is not None),
             GUIDE_PLANS_BY_NAME.get(_tier(restaurant), DEFAULT_PLAN).commission_rate,
         )
+        return restaurant
+
     return restaurant
 
 

@@ -29,7 +29,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.selectors import restaurant_for_commission
+from billing.selectors import restaurant_for_commission_later
 from billing.services import commission_for
 from fynlo.core.api import get_or_404
 from fynlo.core.money import ZERO, money_text
@@ -555,6 +555,8 @@ def payment_record(
     which the order's locking read answers: no statement more.
     """
     cash_without_drawer = payment_method == PaymentMethod.CASH and drawer_session_id is None
+    # the commission's rate needs nothing of the order: its query goes with the order's lock, one round trip
+    restaurant_of = restaurant_for_commission_later(restaurant_id=restaurant_id)
     order = _lock_order(
         restaurant_id=restaurant_id, order_id=order_id, with_amount_paid=True, with_drawers_open=cash_without_drawer
     )
@@ -583,7 +585,7 @@ def payment_record(
                            status=409, fields={"amount": [message]})
         handed, applied, change = None, amount, ZERO
 
-    restaurant = restaurant_for_commission(restaurant_id=restaurant_id)
+    restaurant = restaurant_of()
     now = timezone.now()
     taken_at = at or now  # the device's time of an offline payment; the order's bump is the server's
     commission = commission_for(

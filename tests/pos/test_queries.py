@@ -42,7 +42,7 @@ ORDER_ROUND_TRIPS = [
     3,  # the order (its id is the stock movements')
     4, 4, 4,  # the stock, the key's response, COMMIT
 ]
-PAYMENT_ROUND_TRIPS = [0, 0, 1, 1, 2, 3, 4, 5, 5]  # ... the key's response with COMMIT
+PAYMENT_ROUND_TRIPS = [0, 0, 1, 1, 2, 2, 3, 4, 4]  # ... the rate with the order's lock; the key's response with COMMIT
 
 # POST orders/ with an Idempotency-Key, a token and tracked stock, in order: a piece of each
 # statement, and what it is.
@@ -66,9 +66,9 @@ PAYMENT_STATEMENTS = [
     ("fynlo_identity_by_token", "the token, its user's row and the restaurant's is_active"),
     ("set_config", "the tenant"),
     ("INSERT INTO idempotency_keys", "the key"),
+    ("restaurant_subscriptions", "the restaurant with its commission rate (subscription, plan, tier)"),
     ("FOR UPDATE", "the order, locked, with what its payments took so far (and, for cash naming no till, "
                    "whether any drawer is open)"),
-    ("restaurant_subscriptions", "the restaurant with its commission rate (subscription, plan, tier)"),
     ("INSERT INTO \"commission_records\"", "the commission, the payment and the order's status and version, in one"),
     ('UPDATE "idempotency_keys"', "the response"),
     ("COMMIT", ""),
