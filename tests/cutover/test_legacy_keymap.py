@@ -55,3 +55,18 @@ def test_a_key_added_after_sealing_is_found(kind):
     found.add("late:key", 2)
     assert found.get("late:key") == 2 and found.get(str(uuid.UUID(int=1))) == 1
     assert (found.exact is None) == (kind is CompactOnly)
+
+
+@MAPS
+def test_a_key_added_again_after_sealing_answers_with_its_last_id(kind):
+    found = kind(spans=True)
+    keys = [str(uuid.UUID(int=(n << 64) | 3)) for n in range(1, 40)]  # the same low half: one slot chain
+    for new_id, key in enumerate(keys, start=1):
+        found.add(key, new_id, 2)
+    found.seal()
+    found.add(keys[5], 100, 4)
+    for n in range(40, 80):  # past half full: the table grows, every key still found
+        found.add(str(uuid.UUID(int=(n << 64) | 3)), n)
+    assert found.get_span(keys[5]) == (100, 4) and found[keys[6]] == 7
+    assert found[str(uuid.UUID(int=(79 << 64) | 3))] == 79
+    assert str(uuid.UUID(int=(80 << 64) | 3)) not in found

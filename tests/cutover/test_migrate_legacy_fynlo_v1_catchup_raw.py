@@ -8,6 +8,7 @@ record be translated again."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,32 @@ def test_ours_changed_and_a_key_met_twice_are_translated_again(export, tmp_path)
                for sample in report["rejects"]["orders"]["sample"]), report["rejects"]["orders"]
     assert report["tables"]["orders"]["deleted"] == 0 and report["tables"]["order_items"]["deleted"] == 0
     assert owner_rows("order_items", "special_instructions", "1").count(("ours",)) == 1
+
+
+def test_an_order_with_fewer_lines_than_its_span_skips_its_remaining_lines_and_no_more(export, tmp_path):
+    # given an import, and a catch-up of an order whose last line went from its legacy record
+    # (the line deleted from ours, the order's id range kept: its span now longer than its list)
+    code, out, imported = migrate(export, tmp_path / "import")
+    assert code == 0, out
+    lines = imported["tables"]["order_items"]["imported"]
+    with open(export / "orders.csv", newline="", encoding="utf-8") as file:
+        shortened = next(row["id"] for row in csv.DictReader(file) if len(json.loads(row["items"])) >= 2)
+
+    def drop_last_line(row) -> bool:
+        if row["id"] != shortened:
+            return False
+        row["items"] = json.dumps(json.loads(row["items"])[:-1])
+        return True
+
+    assert edit(export, "orders", drop_last_line) == 1
+    code, out, report = migrate(export, tmp_path / "shortened", "--catch-up")
+    assert code == 0, out
+    assert report["tables"]["order_items"]["deleted"] == 1
+    # when the same legacy database is caught up again
+    code, out, report = migrate(export, tmp_path / "again", "--catch-up")
+    # then the order's remaining lines are skipped as present, and the deleted one is not counted
+    # among them (nor any line twice): every line of ours present, none new, changed or gone
+    assert code == 0, out
+    assert "orders" not in report["archived"]
+    assert counts(report, "order_items") == (lines - 1, 0, 0, 0, 0)
+    assert report["reconciliation"]["balanced"] is True
