@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fynlo.cutover.legacy.generate_v1 import generate_fynlo_v1
-from tests.cutover.test_migrate_legacy import owner_rows
+from tests.cutover.test_migrate_legacy import owner_rows, owner_value
 from tests.cutover.test_migrate_legacy_catchup_raw import source_figures
 from tests.cutover.test_migrate_legacy_fynlo_v1 import empty_database, migrate, snapshot  # noqa: F401 (a fixture)
 from tests.cutover.test_migrate_legacy_loop import no_bookkeeping, owner_execute  # noqa: F401 (a fixture)
@@ -176,3 +176,25 @@ def test_an_order_with_fewer_lines_than_its_span_skips_its_remaining_lines_and_n
     assert "orders" not in report["archived"]
     assert counts(report, "order_items") == (lines - 1, 0, 0, 0, 0)
     assert report["reconciliation"]["balanced"] is True
+
+
+def test_a_key_not_in_the_lower_case_uuid_form_keeps_its_id_and_its_references(export, tmp_path):
+    # given a legacy order whose key is written in upper case (its payments' references too): the
+    # id map reads it back as text, the lower-case UUID keys as integers
+    with open(export / "payments.csv", newline="", encoding="utf-8") as file:
+        paid = next(row["order_id"] for row in csv.DictReader(file) if row["order_id"] != row["order_id"].upper())
+    upper = paid.upper()
+    assert edit(export, "orders", lambda row: row["id"] == paid and row.update(id=upper) is None) == 1
+    payments = edit(export, "payments", lambda row: row["order_id"] == paid and row.update(order_id=upper) is None)
+    code, out, imported = migrate(export, tmp_path / "import")
+    assert code == 0, out
+    order = owner_value("SELECT new_id FROM legacy_id_map WHERE legacy_table = 'orders' AND legacy_key = %s", [upper])
+    assert owner_value("SELECT count(*) FROM payments WHERE order_id = %s", [order]) == payments
+    # when it is caught up, unchanged
+    code, out, report = migrate(export, tmp_path / "again", "--catch-up")
+    # then the order and its payments are found under the same ids: nothing new, changed or gone
+    assert code == 0, out
+    for table in HOT:
+        assert counts(report, table)[1:] == (0, 0, 0, 0), table
+    assert owner_value("SELECT count(*) FROM payments WHERE order_id = %s", [order]) == payments
+    assert owner_value("SELECT count(*) FROM orders WHERE id = %s", [order]) == 1

@@ -692,7 +692,6 @@ class Translation:
                     # give the lines' ids, then the same keys (span 1) the orders' ids
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True,
                                  grow=importer.catch_up)
-                    self.conn.execute("UPDATE _legacy_keys SET span = 1")
                     self._assign(legacy, target, None)
                 elif legacy in self.raw.files:
                     self._assign(legacy, target, self._keys(legacy))
@@ -746,7 +745,8 @@ class Translation:
         """New keys get ids past the highest of the map and of the table, in created_at order.
         With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
         was first imported) gets a new range: its rows are then new, the old ones gone.
-        `keys` None: those already in _legacy_keys (the previous call's)."""
+        `keys` None: those already in _legacy_keys (the previous call's), one id each (their
+        spans left as they are, rather than every row of the temporary table rewritten)."""
         conn = self.conn
         if keys is not None:
             conn.execute("TRUNCATE _legacy_keys")
@@ -770,30 +770,47 @@ class Translation:
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
                 " SELECT %(name)s, key, %(target)s, base.value + sum(span) OVER (ORDER BY created NULLS LAST, key)"
                 " - span + 1, span, %(run)s::integer"
-                " FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
+                " FROM (SELECT DISTINCT ON (key) key, created, {span} AS span FROM _legacy_keys k"
                 "  WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = k.key)"
                 "  ORDER BY key, created) fresh,"
                 " (SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = %(target)s),"
                 "  (SELECT coalesce(max(id), 0) FROM {table})) AS value) base"
-            ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target)),
+            ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target),
+                     span=sql.SQL("span" if keys is not None else "1")),
             {"name": name, "target": target, "run": run},
         )
-        found = KeyMap(spans=spans)
-        # streamed (a million keys would otherwise sit in the client's memory at once), in key order
-        with conn.cursor(name="legacy_id_map_read") as cursor:
-            cursor.itersize = 20_000
-            cursor.execute(
-                sql.SQL('SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s ORDER BY legacy_key COLLATE "C"')
-                .format(sql.Identifier(ID_MAP)),
-                [name],
-            )
-            for key, new_id, span in cursor:
-                found.add(key, new_id, span)
-        found.seal()
+        found = self._read_map(name, spans)
         if spans:
             self.spans = found
         else:
             self.maps[name] = found
+
+    def _read_map(self, name: str, spans: bool) -> KeyMap:
+        """The id map's entries of a legacy table, sealed. The keys in the lower-case UUID form (all
+        but composite ones) come in key order as blocks of big-endian integers, their halves taken
+        apart by PostgreSQL (KeyMap.extend), rather than a key at a time through Python; in blocks
+        of 64k keys, so a million never sit in the client's memory twice over."""
+        found = KeyMap(spans=spans)
+        uuid_form = sql.SQL("legacy_key COLLATE \"C\" ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'")
+        with self.conn.cursor() as cursor:
+            cursor.execute(sql.SQL(
+                "SELECT string_agg(int8send(('x' || translate(left(legacy_key, 18), '-', ''))::bit(64)::bigint), ''"
+                "  ORDER BY legacy_key COLLATE \"C\"),"
+                " string_agg(int8send(('x' || translate(right(legacy_key, 17), '-', ''))::bit(64)::bigint), ''"
+                "  ORDER BY legacy_key COLLATE \"C\"),"
+                " string_agg(int8send(new_id), '' ORDER BY legacy_key COLLATE \"C\"),"
+                " string_agg(int4send(span), '' ORDER BY legacy_key COLLATE \"C\")"
+                " FROM (SELECT legacy_key, new_id, span, row_number() OVER (ORDER BY legacy_key COLLATE \"C\") >> 16"
+                "  AS block FROM {} WHERE legacy_table = %s AND {}) keys GROUP BY block ORDER BY block"
+            ).format(sql.Identifier(ID_MAP), uuid_form), [name])
+            for highs, lows, ids, spans_ in cursor:
+                found.extend(highs, lows, ids, spans_)
+        for key, new_id, span in self.conn.execute(sql.SQL(
+            'SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND NOT {} ORDER BY legacy_key COLLATE "C"'
+        ).format(sql.Identifier(ID_MAP), uuid_form), [name]):
+            found.add(key, new_id, span)
+        found.seal()
+        return found
 
     def _primary_restaurants(self) -> dict[str, str]:
         """user key -> restaurant key, from user_restaurants (the primary row, else the first)."""

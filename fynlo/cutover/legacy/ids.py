@@ -8,6 +8,7 @@ Ids are paged (64k ids a page, allocated when first touched), so dense legacy id
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from bisect import bisect_left
 
@@ -258,6 +259,24 @@ class KeyMap:
             self.spans.append(span)
         if self.slots is not None:  # added after sealing: found by the table (not sorted again)
             self._place(len(self.high) - 1)
+
+    def extend(self, highs: bytes, lows: bytes, ids: bytes, spans: bytes | None = None) -> None:
+        """Add UUID keys in bulk, before seal(): their halves and ids as big-endian 8-byte integers
+        (spans 4-byte), in ascending key order, after any added so far (the id map read in
+        blocks, a million keys in a fraction of a second rather than a few seconds of add())."""
+        first = len(self.high)
+        for target, data in ((self.high, highs), (self.low, lows), (self.ids, ids), (self.spans, spans)):
+            if target is self.spans and not self.with_spans:
+                continue
+            block = array(target.typecode)
+            block.frombytes(data)
+            if sys.byteorder == "little":
+                block.byteswap()
+            target.extend(block)
+        if first and len(self.high) > first and (
+            (self.high[first - 1], self.low[first - 1]) >= (self.high[first], self.low[first])
+        ):
+            self.ordered = False
 
     def seal(self) -> None:
         """Sort the keys when they were not added in order (duplicates: the last one wins) and
