@@ -786,29 +786,26 @@ class Translation:
             self.maps[name] = found
 
     def _read_map(self, name: str, spans: bool) -> KeyMap:
-        """The id map's entries of a legacy table, sealed. The keys in the lower-case UUID form (all
-        but composite ones) come in key order as blocks of big-endian integers, their halves taken
-        apart by PostgreSQL (KeyMap.extend), rather than a key at a time through Python; in blocks
-        of 64k keys, so a million never sit in the client's memory twice over."""
+        """The id map's entries of a legacy table, sealed, in blocks of up to 64k ids: each block's
+        keys as one text and their ids and spans as big-endian integers (KeyMap.extend), rather
+        than a key at a time through Python; a block with a key not in the lower-case UUID form
+        (composite keys) is read again row by row. (Blocks, so a million keys never sit in the
+        client's memory twice over; both aggregates in the same order, so they stay aligned.)"""
         found = KeyMap(spans=spans)
-        uuid_form = sql.SQL("legacy_key COLLATE \"C\" ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'")
-        with self.conn.cursor() as cursor:
-            cursor.execute(sql.SQL(
-                "SELECT string_agg(int8send(('x' || translate(left(legacy_key, 18), '-', ''))::bit(64)::bigint), ''"
-                "  ORDER BY legacy_key COLLATE \"C\"),"
-                " string_agg(int8send(('x' || translate(right(legacy_key, 17), '-', ''))::bit(64)::bigint), ''"
-                "  ORDER BY legacy_key COLLATE \"C\"),"
-                " string_agg(int8send(new_id), '' ORDER BY legacy_key COLLATE \"C\"),"
-                " string_agg(int4send(span), '' ORDER BY legacy_key COLLATE \"C\")"
-                " FROM (SELECT legacy_key, new_id, span, row_number() OVER (ORDER BY legacy_key COLLATE \"C\") >> 16"
-                "  AS block FROM {} WHERE legacy_table = %s AND {}) keys GROUP BY block ORDER BY block"
-            ).format(sql.Identifier(ID_MAP), uuid_form), [name])
-            for highs, lows, ids, spans_ in cursor:
-                found.extend(highs, lows, ids, spans_)
-        for key, new_id, span in self.conn.execute(sql.SQL(
-            'SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND NOT {} ORDER BY legacy_key COLLATE "C"'
-        ).format(sql.Identifier(ID_MAP), uuid_form), [name]):
-            found.add(key, new_id, span)
+        with self.conn.cursor(name="legacy_id_map_read") as blocks:
+            blocks.itersize = 1
+            blocks.execute(sql.SQL(
+                "SELECT new_id >> 16, string_agg(legacy_key, '' ORDER BY new_id, legacy_key),"
+                " string_agg(int8send(new_id) || int8send(span), '' ORDER BY new_id, legacy_key)"
+                " FROM {} WHERE legacy_table = %s GROUP BY 1"
+            ).format(sql.Identifier(ID_MAP)), [name])
+            for block, keys, numbers in blocks:
+                if found.extend(keys, numbers):
+                    continue
+                for key, new_id, span in self.conn.execute(sql.SQL(
+                    "SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND new_id >> 16 = %s"
+                ).format(sql.Identifier(ID_MAP)), [name, block]):
+                    found.add(key, new_id, span)
         found.seal()
         return found
 

@@ -202,8 +202,7 @@ class KeySet:
 
 
 def _probe(slots: array, mask: int, highs: array, lows: array, high: int, low: int) -> int:
-    """The slot of KeyMap's table that holds the key (high, low), else the free one it would take
-    (a key entered again takes its own slot: the last position wins)."""
+    """The slot of KeyMap's table that holds the key (high, low), else the free one it would take."""
     slot = hash((high, low)) & mask
     while True:
         position = slots[slot] - 1
@@ -213,35 +212,34 @@ def _probe(slots: array, mask: int, highs: array, lows: array, high: int, low: i
 
 
 _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_UUID_TEXTS = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})*\Z")
 
 
 class KeyMap:
     """Legacy key text -> its id (and, with spans, how many ids from it it holds), compact.
 
-    A key in the lower-case UUID form is kept as its two 64-bit halves in arrays sorted by
-    key, found through an open-addressing table of their positions (int32 slots, 2-4 per key:
-    32-40 bytes a key with the halves, 36-44 with spans; a probe or two, where a bisection of a
-    million keys took three binary searches and was most of a catch-up's lookups); any other
-    key (rare: composite keys such as "uuid:currency") in a dict. Keys are added in ascending
-    order (the id map is read `ORDER BY legacy_key COLLATE "C"`, which for these keys is numeric
-    order); when they are not, `seal()` sorts them. A sealed map of at most SMALL keys (platforms,
-    restaurants, users, products: looked up for every row and order line) is also kept as a dict,
-    which answers faster still.
+    A key in the lower-case UUID form is kept as its two 64-bit halves in arrays, in the order
+    added, found through an open-addressing table of their positions (int32 slots, 2-4 per key:
+    32-40 bytes a key with the halves, 36-44 with spans; a probe or two, where the bisection of
+    sorted halves it replaces took three binary searches, most of a catch-up's lookups); any
+    other key (rare: composite keys such as "uuid:currency") in a dict. A key added again keeps
+    its place and takes the new id. A sealed map of at most SMALL keys (platforms, restaurants,
+    users, products: looked up for every row and order line) is also kept as a dict, which
+    answers faster still.
     """
 
     SMALL = 20_000
 
-    __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "ordered", "exact", "slots", "mask")
+    __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "exact", "slots", "mask")
 
     def __init__(self, *, spans: bool = False):
         self.high, self.low, self.ids = array("Q"), array("Q"), array("q")
         self.spans = array("i")
         self.other: dict[str, tuple[int, int]] = {}
         self.with_spans = spans
-        self.ordered = True
         self.exact: dict[str, tuple[int, int]] | None = None
-        self.slots: array | None = None  # position + 1 of each UUID key, by hash((high, low)); 0 free
-        self.mask = 0
+        self.slots = array("i", bytes(4 * 8))  # position + 1 of each UUID key, by hash((high, low)); 0 free
+        self.mask = 7
 
     def add(self, key: str, new_id: int, span: int = 1) -> None:
         if self.exact is not None:
@@ -250,81 +248,73 @@ class KeyMap:
             self.other[key] = (new_id, span)
             return
         high, low = int(key[:8] + key[9:13] + key[14:18], 16), int(key[19:23] + key[24:], 16)
-        if self.ordered and self.high and (self.high[-1], self.low[-1]) >= (high, low):
-            self.ordered = False
+        slot = _probe(self.slots, self.mask, self.high, self.low, high, low)
+        position = self.slots[slot] - 1
+        if position >= 0:
+            self.ids[position] = new_id
+            if self.with_spans:
+                self.spans[position] = span
+            return
         self.high.append(high)
         self.low.append(low)
         self.ids.append(new_id)
         if self.with_spans:
             self.spans.append(span)
-        if self.slots is not None:  # added after sealing: found by the table (not sorted again)
-            self._place(len(self.high) - 1)
+        if not self._grown():
+            self.slots[slot] = len(self.high)
 
-    def extend(self, highs: bytes, lows: bytes, ids: bytes, spans: bytes | None = None) -> None:
-        """Add UUID keys in bulk, before seal(): their halves and ids as big-endian 8-byte integers
-        (spans 4-byte), in ascending key order, after any added so far (the id map read in
-        blocks, a million keys in a fraction of a second rather than a few seconds of add())."""
+    def extend(self, keys: str, numbers: bytes) -> bool:
+        """Add keys in bulk, before seal(): `keys` the texts of keys not in the map yet, each in the
+        lower-case UUID form, one after the other; `numbers` each one's id and span as big-endian
+        8-byte integers. False, and nothing added, when a key is not in that form (the id map read
+        in blocks: a million keys in a fraction of a second, rather than seconds of add())."""
+        count = len(numbers) // 16
+        if len(keys) != 36 * count or _UUID_TEXTS.match(keys) is None:
+            return False
+        halves, pairs = array("Q"), array("q")
+        halves.frombytes(bytes.fromhex(keys.replace("-", "")))
+        pairs.frombytes(numbers)
+        if sys.byteorder == "little":
+            halves.byteswap()
+            pairs.byteswap()
         first = len(self.high)
-        for target, data in ((self.high, highs), (self.low, lows), (self.ids, ids), (self.spans, spans)):
-            if target is self.spans and not self.with_spans:
-                continue
-            block = array(target.typecode)
-            block.frombytes(data)
-            if sys.byteorder == "little":
-                block.byteswap()
-            target.extend(block)
-        if first and len(self.high) > first and (
-            (self.high[first - 1], self.low[first - 1]) >= (self.high[first], self.low[first])
-        ):
-            self.ordered = False
+        self.high.extend(halves[0::2])
+        self.low.extend(halves[1::2])
+        self.ids.extend(pairs[0::2])
+        if self.with_spans:
+            self.spans.extend(array("i", pairs[1::2]))
+        if not self._grown():
+            self._place(range(first, len(self.high)))
+        return True
 
     def seal(self) -> None:
-        """Sort the keys when they were not added in order (duplicates: the last one wins) and
-        index them; a small map is also kept as a dict."""
-        self._sort()
-        self._build_slots()
+        """Done adding: a small map is also kept as a dict."""
         if len(self) <= self.SMALL:
             spans = self.spans if self.with_spans else None
             exact = {key: (self.ids[n], spans[n] if spans else 1) for n, key in enumerate(self._uuid_keys())}
             exact.update(self.other)
             self.exact = exact
 
-    def _sort(self) -> None:
-        if self.ordered:
-            return
-        high, low = self.high, self.low
-        order = sorted(range(len(high)), key=lambda i: (high[i], low[i]))
-        kept = [i for n, i in enumerate(order) if n + 1 == len(order) or (high[i], low[i]) != (
-            high[order[n + 1]], low[order[n + 1]])]
-        self.high = array("Q", (high[i] for i in kept))
-        self.low = array("Q", (low[i] for i in kept))
-        self.ids = array("q", (self.ids[i] for i in kept))
-        if self.with_spans:
-            self.spans = array("i", (self.spans[i] for i in kept))
-        self.ordered = True
-
-    def _build_slots(self) -> None:
-        size = 8
+    def _grown(self) -> bool:
+        """Keep the table at most half full: when the keys outgrew it, a table twice as big (or
+        more) with every key placed anew. True when it was rebuilt."""
+        if 2 * len(self.high) <= self.mask + 1:
+            return False
+        size = self.mask + 1
         while size < 2 * len(self.high):
             size <<= 1
-        self.slots, self.mask = slots, mask = array("i", bytes(4 * size)), size - 1
-        highs, lows = self.high, self.low
-        for position, (high, low) in enumerate(zip(highs, lows)):
-            slots[_probe(slots, mask, highs, lows, high, low)] = position + 1
+        self.slots, self.mask = array("i", bytes(4 * size)), size - 1
+        self._place(range(len(self.high)))
+        return True
 
-    def _place(self, position: int) -> None:
-        """Enter the key at `position` in the table (grown to keep it at most half full)."""
-        if 2 * len(self.high) > self.mask + 1:
-            self._build_slots()  # (places every key, this one included)
-            return
-        high, low = self.high[position], self.low[position]
-        self.slots[_probe(self.slots, self.mask, self.high, self.low, high, low)] = position + 1
+    def _place(self, positions: range) -> None:
+        slots, mask, highs, lows = self.slots, self.mask, self.high, self.low
+        for position in positions:
+            slots[_probe(slots, mask, highs, lows, highs[position], lows[position])] = position + 1
 
     def _index(self, key: str) -> int:
         if _UUID_TEXT.match(key) is None:
             return -1
-        if self.slots is None:
-            self._build_slots()
         high, low = int(key[:8] + key[9:13] + key[14:18], 16), int(key[19:23] + key[24:], 16)
         slots = self.slots
         return slots[_probe(slots, self.mask, self.high, self.low, high, low)] - 1
