@@ -1477,19 +1477,21 @@ class Translation:
         if file is None or not {"order_id", "id"} <= set(header):
             return found
         ids = self.maps.get("payments", {})
+        order_at, id_at = header.index("order_id"), header.index("id")
         for _, fields in read_records(file):
-            if len(fields) != len(header):
+            # (most payments are of orders never refunded: passed over before any other work)
+            if len(fields) != len(header) or fields[order_at].strip() not in wanted:
                 continue
             row = dict(zip(header, fields))
-            order = (row.get("order_id") or "").strip()
-            if order not in wanted or (row.get("id") or "").strip() not in ids:
+            ident = ids.get(fields[id_at].strip())
+            if ident is None:
                 continue
             try:
                 amount = Decimal(row.get("amount") or "0")
             except InvalidOperation:
                 amount = Decimal(0)
             completed = (row.get("status") or "").strip().lower() == "completed"
-            found.setdefault(order, []).append((completed, amount, ids[row["id"].strip()]))
+            found.setdefault(fields[order_at].strip(), []).append((completed, amount, ident))
         return found
 
     # -- stock: suppliers, inventory, the ledger and stock movements, purchase orders --
