@@ -597,6 +597,7 @@ class Translation:
         # function's source; and the keys of the records skipped unchanged (their archive rows stay)
         self.raw_checks: dict[str, tuple] = {}
         self.raw_kept: dict[str, set] = {}
+        self._payments_of: dict[str, list] = {}  # refunded order key -> its payments (prepare: _refunded_payments)
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -693,6 +694,10 @@ class Translation:
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True,
                                  grow=importer.catch_up)
                     self._assign(legacy, target, None)
+                elif legacy == "payments" and legacy in self.raw.files:
+                    tap, by_order = self._refunded_payments()
+                    self._assign(legacy, target, self._keys(legacy, tap=tap))
+                    self._payments_of = by_order()
                 elif legacy in self.raw.files:
                     self._assign(legacy, target, self._keys(legacy))
             if "restaurants" in self.raw.files:
@@ -704,8 +709,10 @@ class Translation:
         self._slugs()
         self._prepare_staff()
 
-    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None):
-        """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length."""
+    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None,
+              tap=None):
+        """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length.
+        `tap`: called with the fields of each record of the header's width, on the way."""
         header = self.headers[table]
         if key not in header:
             return
@@ -714,7 +721,11 @@ class Translation:
         records = 0
         for _, fields in read_records(self.raw.files[table]):
             records += 1
-            if len(fields) != len(header) or _null(fields[key_at]):
+            if len(fields) != len(header):
+                continue
+            if tap is not None:
+                tap(fields)
+            if _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
             if lines_at is not None:
@@ -912,9 +923,6 @@ class Translation:
         return str(found)
 
     def _rows(self, target: str, header: list[str]):
-        if target == "refunds" and not hasattr(self, "_payments_of"):
-            # read before the refunds: a live source reads one table at a time
-            self._payments_of = self._payments_by_order()
         if target == "suppliers":
             self._made_suppliers = set()
         first, *others = sources_of(target)
@@ -933,6 +941,7 @@ class Translation:
         unsure = self.unsure_keys.setdefault(legacy, set()) if self.importer.catch_up else None
         raw_of = self.raw_hasher(target, legacy, header) if target in self.raw_checks else None
         kept = self.raw_kept.setdefault(legacy, set()) if raw_of is not None and whole else None
+        id_at = legacy_header.index("id") if "id" in legacy_header else None
         raw = None
         for line, fields in read_records(file):
             where = place(line)
@@ -941,15 +950,15 @@ class Translation:
                 yield where, Rejected([""] * len(header), RowError(
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
-            row = dict(zip(legacy_header, fields))
             if raw_of is not None:
-                raw, skipped = raw_of(row, fields)
-                if skipped:
+                raw, skipped = raw_of(fields)
+                if skipped:  # (no dict made of a record skipped: most of them, in a catch-up)
                     if kept is not None:
-                        kept.add((row.get("id") or "").strip())
+                        kept.add(fields[id_at].strip() if id_at is not None else "")
                     for rows in skipped:
                         yield where, rows
                     continue
+            row = dict(zip(legacy_header, fields))
             out = dict.fromkeys(header, "")
             try:
                 produced = make(row, out, where)
@@ -975,8 +984,8 @@ class Translation:
             self.read_whole.add(legacy)
 
     def raw_hasher(self, target: str, legacy: str, header: list[str]):
-        """--catch-up: the function of a legacy record of `target` (RAW_TARGETS): (its raw hash, and the
-        Skipped rows it made when it is unchanged since, else None). The raw hash is 64 bits of the sha1
+        """--catch-up: the function of a legacy record's fields of `target` (RAW_TARGETS): (its raw hash,
+        and the Skipped rows it made when it is unchanged since, else None). The raw hash is 64 bits of the sha1
         of the salt (RAW_VERSION, the target, the legacy header, our columns, the row function's source,
         the run's options, and for the orders and their lines every product's id and tenant this run),
         the record's fields (a quoted empty one told from NULL) and what else its translation reads: the
@@ -1001,6 +1010,13 @@ class Translation:
         payments = maps.get("payments", {})
         rates = getattr(self, "restaurant_rates", {})
         customers = self.customers
+        at = {name: index for index, name in enumerate(legacy_header)}
+        id_at, restaurant_at, created_by_at, customer_at, total_at, items_at, order_at, amount_at = (
+            at.get(name) for name in ("id", "restaurant_id", "created_by", "customer_id", "total_amount", "items",
+                                      "order_id", "amount"))
+
+        def value(fields, index):  # (a column the legacy table lacks: None)
+            return None if index is None else fields[index]
 
         def hashed(context: str, fields) -> int:
             head = salt + context.encode()
@@ -1019,22 +1035,22 @@ class Translation:
         def plain(amount) -> bool:
             return amount is None or amount == "" or PLAIN_MONEY.fullmatch(amount) is not None
 
-        def of_order(row, fields):
-            ident = key_of(orders, row.get("id"))
-            restaurant = key_of(restaurants, row.get("restaurant_id"))
-            user = key_of(users, row.get("created_by"))
-            customer = row.get("customer_id")
+        def of_order(fields):
+            ident = key_of(orders, value(fields, id_at))
+            restaurant = key_of(restaurants, value(fields, restaurant_at))
+            user = key_of(users, value(fields, created_by_at))
+            customer = value(fields, customer_at)
             name = customers.get(customer.strip()) if not _null(customer) else None
             raw = hashed(f"{ident}|{restaurant}|{restaurant_values.get(restaurant)}|{user}|{user_values.get(user)}|"
                          f"{name}", fields)
-            amount = row.get("total_amount")
+            amount = value(fields, total_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
 
-        def of_lines(row, fields):
-            ident = key_of(orders, row.get("id"))
-            first, span = self.spans.get_span((row.get("id") or "").strip())
+        def of_lines(fields):
+            ident = key_of(orders, value(fields, id_at))
+            first, span = self.spans.get_span((value(fields, id_at) or "").strip())
             order = order_values.get(ident) if ident else 0
             raw = hashed(f"{ident}|{order}|{first}|{span}", fields)
             if raws is None or not ident or not first or raws.get(first) != raw:
@@ -1045,7 +1061,7 @@ class Translation:
                 # context: it still makes them all (a longer list would have grown the span), and
                 # its items need no parsing
                 return raw, [Skipped(line, order or None, None) for line in whole]
-            items = _json(row.get("items"))
+            items = _json(value(fields, items_at))
             if not isinstance(items, list) or not 0 < len(items) <= span:
                 return raw, None
             lines = range(first, first + len(items))
@@ -1053,16 +1069,16 @@ class Translation:
                 return raw, [Skipped(line, order or None, None) for line in lines]
             return raw, None
 
-        def of_payment(row, fields):
-            ident = key_of(payments, row.get("id"))
-            order = key_of(orders, row.get("order_id"))
+        def of_payment(fields):
+            ident = key_of(payments, value(fields, id_at))
+            order = key_of(orders, value(fields, order_at))
             restaurant = order_values.get(order) if order else 0
             context = f"{ident}|{order}|{restaurant}|{rates.get(restaurant)}"
-            if "restaurant_id" in row:
-                own = key_of(restaurants, row.get("restaurant_id"))
+            if restaurant_at is not None:
+                own = key_of(restaurants, fields[restaurant_at])
                 context += f"|{own}|{restaurant_values.get(own)}"
             raw = hashed(context, fields)
-            amount = row.get("amount")
+            amount = value(fields, amount_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
@@ -1453,8 +1469,6 @@ class Translation:
 
     def _refund_payment(self, order_key: str) -> str:
         """The order's only completed payment, else its largest (counted)."""
-        if not hasattr(self, "_payments_of"):
-            self._payments_of = self._payments_by_order()
         candidates = self._payments_of.get(order_key, [])
         if not candidates:
             return ""
@@ -1464,35 +1478,42 @@ class Translation:
         self.count("refunds: payment chosen as the order's largest")
         return str(max(candidates, key=lambda c: c[1])[2])
 
-    def _payments_by_order(self) -> dict:
-        wanted = set()
+    def _refunded_payments(self):
+        """(a tap for the payments' records, read for their keys; then the payments of refunded orders
+        by order key, (completed, amount, id), once the payments' ids are read). Read with the keys,
+        before the refunds (a live source reads one table at a time), and not in a pass of its own."""
+        wanted, taken = set(), []
         file = self.raw.files.get("refunds")
         header = self.headers.get("refunds", [])
         if file is not None and "order_id" in header:
             at = header.index("order_id")
             wanted = {fields[at].strip() for _, fields in read_records(file) if len(fields) == len(header)}
-        found: dict[str, list] = {}
-        file = self.raw.files.get("payments")
         header = self.headers.get("payments", [])
-        if file is None or not {"order_id", "id"} <= set(header):
-            return found
-        ids = self.maps.get("payments", {})
+        if not wanted or not {"order_id", "id"} <= set(header):
+            return None, lambda: {}
         order_at, id_at = header.index("order_id"), header.index("id")
-        for _, fields in read_records(file):
+
+        def tap(fields) -> None:
             # (most payments are of orders never refunded: passed over before any other work)
-            if len(fields) != len(header) or fields[order_at].strip() not in wanted:
-                continue
-            row = dict(zip(header, fields))
-            ident = ids.get(fields[id_at].strip())
-            if ident is None:
-                continue
-            try:
-                amount = Decimal(row.get("amount") or "0")
-            except InvalidOperation:
-                amount = Decimal(0)
-            completed = (row.get("status") or "").strip().lower() == "completed"
-            found.setdefault(fields[order_at].strip(), []).append((completed, amount, ident))
-        return found
+            if fields[order_at].strip() in wanted:
+                row = dict(zip(header, fields))
+                try:
+                    amount = Decimal(row.get("amount") or "0")
+                except InvalidOperation:
+                    amount = Decimal(0)
+                completed = (row.get("status") or "").strip().lower() == "completed"
+                taken.append((fields[order_at].strip(), completed, amount, fields[id_at].strip()))
+
+        def by_order() -> dict:
+            found: dict[str, list] = {}
+            ids = self.maps.get("payments", {})
+            for order, completed, amount, key in taken:
+                ident = ids.get(key)
+                if ident is not None:
+                    found.setdefault(order, []).append((completed, amount, ident))
+            return found
+
+        return tap, by_order
 
     # -- stock: suppliers, inventory, the ledger and stock movements, purchase orders --
 
