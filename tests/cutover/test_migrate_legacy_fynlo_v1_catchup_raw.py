@@ -186,7 +186,7 @@ def test_a_key_not_in_the_lower_case_uuid_form_keeps_its_id_and_its_references(e
     upper = paid.upper()
     assert edit(export, "orders", lambda row: row["id"] == paid and row.update(id=upper) is None) == 1
     payments = edit(export, "payments", lambda row: row["order_id"] == paid and row.update(order_id=upper) is None)
-    code, out, imported = migrate(export, tmp_path / "import")
+    code, out, _ = migrate(export, tmp_path / "import")
     assert code == 0, out
     order = owner_value("SELECT new_id FROM legacy_id_map WHERE legacy_table = 'orders' AND legacy_key = %s", [upper])
     assert owner_value("SELECT count(*) FROM payments WHERE order_id = %s", [order]) == payments

@@ -1490,7 +1490,7 @@ class Translation:
             wanted = {fields[at].strip() for _, fields in read_records(file) if len(fields) == len(header)}
         header = self.headers.get("payments", [])
         if not wanted or not {"order_id", "id"} <= set(header):
-            return None, lambda: {}
+            return None, dict
         order_at, id_at = header.index("order_id"), header.index("id")
 
         def tap(fields) -> None:
