@@ -430,9 +430,10 @@ class _Importer:
         return ()
 
     def _seed_query(self, spec: TableSpec, recorded_columns: list[str]):
-        """Per 16k ids one bytea of 8-byte big-endian integers (id, tenant columns, recorded:
+        """Per 16k ids one line of 8-byte big-endian integers in hex (id, tenant columns, recorded:
         catchup.Recorded.selected), ids ascending, so a table's dense ids fill the id maps a slice at
-        a time; binary, so neither side writes or parses a million decimal numbers."""
+        a time; so neither side writes or parses a million decimal numbers (hex by encode(), whatever
+        the server's bytea_output)."""
         values = load.sql.SQL(" || ").join(
             load.sql.SQL("int8send({})").format(value) for value in
             [load.sql.SQL("t.id")]
@@ -440,7 +441,7 @@ class _Importer:
             + catch_up_rows.Recorded.selected(recorded_columns)
         )
         return load.sql.SQL(
-            "SELECT string_agg(x.line, '' ORDER BY x.id) FROM (SELECT t.id, {} AS line"
+            "SELECT encode(string_agg(x.line, '' ORDER BY x.id), 'hex') FROM (SELECT t.id, {} AS line"
             " FROM {} t{}) x GROUP BY x.id >> 14"
         ).format(values, load.sql.Identifier(spec.name), catch_up_rows.Recorded.join(spec.name))
 
@@ -1155,9 +1156,9 @@ class _Importer:
 
 
 def _int64s(line: bytes) -> array:
-    """The 8-byte big-endian integers of a bytea as COPY's text writes it (\\\\x and hex digits)."""
+    """The 8-byte big-endian integers of a line of hex digits."""
     numbers = array("q")
-    numbers.frombytes(bytes.fromhex(line.rstrip(b"\n").removeprefix(b"\\\\x").decode()))
+    numbers.frombytes(bytes.fromhex(line.rstrip(b"\n").decode()))
     if sys.byteorder == "little":
         numbers.byteswap()
     return numbers
