@@ -8,7 +8,7 @@ from fynlo.cutover.legacy.ids import KeyMap
 
 
 class CompactOnly(KeyMap):
-    """A map too big for the dict: every answer comes from the sorted halves."""
+    """A map too big for the dict: every answer comes from the table of the halves."""
 
     SMALL = 0
 
@@ -55,3 +55,38 @@ def test_a_key_added_after_sealing_is_found(kind):
     found.add("late:key", 2)
     assert found.get("late:key") == 2 and found.get(str(uuid.UUID(int=1))) == 1
     assert (found.exact is None) == (kind is CompactOnly)
+
+
+@MAPS
+def test_a_key_added_again_after_sealing_answers_with_its_last_id(kind):
+    found = kind(spans=True)
+    keys = [str(uuid.UUID(int=(n << 64) | 3)) for n in range(1, 40)]  # the same low half: one slot chain
+    for new_id, key in enumerate(keys, start=1):
+        found.add(key, new_id, 2)
+    found.seal()
+    found.add(keys[5], 100, 4)
+    for n in range(40, 80):  # past half full: the table grows, every key still found
+        found.add(str(uuid.UUID(int=(n << 64) | 3)), n)
+    assert found.get_span(keys[5]) == (100, 4) and found[keys[6]] == 7
+    assert found[str(uuid.UUID(int=(79 << 64) | 3))] == 79
+    assert str(uuid.UUID(int=(80 << 64) | 3)) not in found
+
+
+@MAPS
+def test_keys_added_in_blocks_are_found_as_keys_added_one_by_one(kind):
+    keys = [str(uuid.UUID(int=(n * 0x9E3779B97F4A7C15 % (1 << 128)) | (1 << 127))) for n in range(1, 300)]
+    one_by_one, in_blocks = kind(spans=True), kind(spans=True)
+    for new_id, key in enumerate(keys, start=1):
+        one_by_one.add(key, new_id, new_id % 3)
+    for block in (range(0, 100), range(100, 250), range(250, len(keys))):  # as _read_map's query gives them
+        assert in_blocks.extend("".join(keys[n] for n in block),
+                                b"".join((n + 1).to_bytes(8, "big") + ((n + 1) % 3).to_bytes(8, "big") for n in block))
+    # a block with a key in another form is refused whole (read again key by key)
+    assert not in_blocks.extend(keys[0].upper() + keys[1], (7).to_bytes(16, "big") * 2)
+    assert not in_blocks.extend(keys[0] + "x", (7).to_bytes(16, "big"))
+    in_blocks.add("a1b2:currency", 999)
+    one_by_one.seal()
+    in_blocks.seal()
+    assert list(in_blocks) == keys + ["a1b2:currency"] and len(in_blocks) == len(keys) + 1
+    assert all(in_blocks.get_span(key) == one_by_one.get_span(key) for key in keys)
+    assert in_blocks["a1b2:currency"] == 999 and str(uuid.UUID(int=5)) not in in_blocks

@@ -8,12 +8,13 @@ record be translated again."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 from fynlo.cutover.legacy.generate_v1 import generate_fynlo_v1
-from tests.cutover.test_migrate_legacy import owner_rows
+from tests.cutover.test_migrate_legacy import owner_rows, owner_value
 from tests.cutover.test_migrate_legacy_catchup_raw import source_figures
 from tests.cutover.test_migrate_legacy_fynlo_v1 import empty_database, migrate, snapshot  # noqa: F401 (a fixture)
 from tests.cutover.test_migrate_legacy_loop import no_bookkeeping, owner_execute  # noqa: F401 (a fixture)
@@ -146,3 +147,54 @@ def test_ours_changed_and_a_key_met_twice_are_translated_again(export, tmp_path)
                for sample in report["rejects"]["orders"]["sample"]), report["rejects"]["orders"]
     assert report["tables"]["orders"]["deleted"] == 0 and report["tables"]["order_items"]["deleted"] == 0
     assert owner_rows("order_items", "special_instructions", "1").count(("ours",)) == 1
+
+
+def test_an_order_with_fewer_lines_than_its_span_skips_its_remaining_lines_and_no_more(export, tmp_path):
+    # given an import, and a catch-up of an order whose last line went from its legacy record
+    # (the line deleted from ours, the order's id range kept: its span now longer than its list)
+    code, out, imported = migrate(export, tmp_path / "import")
+    assert code == 0, out
+    lines = imported["tables"]["order_items"]["imported"]
+    with open(export / "orders.csv", newline="", encoding="utf-8") as file:
+        shortened = next(row["id"] for row in csv.DictReader(file) if len(json.loads(row["items"])) >= 2)
+
+    def drop_last_line(row) -> bool:
+        if row["id"] != shortened:
+            return False
+        row["items"] = json.dumps(json.loads(row["items"])[:-1])
+        return True
+
+    assert edit(export, "orders", drop_last_line) == 1
+    code, out, report = migrate(export, tmp_path / "shortened", "--catch-up")
+    assert code == 0, out
+    assert report["tables"]["order_items"]["deleted"] == 1
+    # when the same legacy database is caught up again
+    code, out, report = migrate(export, tmp_path / "again", "--catch-up")
+    # then the order's remaining lines are skipped as present, and the deleted one is not counted
+    # among them (nor any line twice): every line of ours present, none new, changed or gone
+    assert code == 0, out
+    assert "orders" not in report["archived"]
+    assert counts(report, "order_items") == (lines - 1, 0, 0, 0, 0)
+    assert report["reconciliation"]["balanced"] is True
+
+
+def test_a_key_not_in_the_lower_case_uuid_form_keeps_its_id_and_its_references(export, tmp_path):
+    # given a legacy order whose key is written in upper case (its payments' references too): the
+    # id map reads it back as text, the lower-case UUID keys as integers
+    with open(export / "payments.csv", newline="", encoding="utf-8") as file:
+        paid = next(row["order_id"] for row in csv.DictReader(file) if row["order_id"] != row["order_id"].upper())
+    upper = paid.upper()
+    assert edit(export, "orders", lambda row: row["id"] == paid and row.update(id=upper) is None) == 1
+    payments = edit(export, "payments", lambda row: row["order_id"] == paid and row.update(order_id=upper) is None)
+    code, out, _ = migrate(export, tmp_path / "import")
+    assert code == 0, out
+    order = owner_value("SELECT new_id FROM legacy_id_map WHERE legacy_table = 'orders' AND legacy_key = %s", [upper])
+    assert owner_value("SELECT count(*) FROM payments WHERE order_id = %s", [order]) == payments
+    # when it is caught up, unchanged
+    code, out, report = migrate(export, tmp_path / "again", "--catch-up")
+    # then the order and its payments are found under the same ids: nothing new, changed or gone
+    assert code == 0, out
+    for table in HOT:
+        assert counts(report, table)[1:] == (0, 0, 0, 0), table
+    assert owner_value("SELECT count(*) FROM payments WHERE order_id = %s", [order]) == payments
+    assert owner_value("SELECT count(*) FROM orders WHERE id = %s", [order]) == 1

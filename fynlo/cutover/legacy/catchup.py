@@ -205,12 +205,14 @@ class Recorded:
         self.ours_changed = IdSet()
 
     @staticmethod
-    def selected(columns: list[str]) -> sql.Composable:
-        """Three integer columns (0 where none): the source hash's 64 bits, ours changed (1), the raw hash."""
-        return sql.SQL(
-            "coalesce(('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint, 0),"
-            " CASE WHEN r.row_id IS NULL OR {untouched} THEN 0 ELSE 1 END, coalesce(r.raw_hash, 0)"
-        ).format(untouched=untouched(columns))
+    def selected(columns: list[str]) -> list[sql.Composable]:
+        """Three integers (0 where none): the source hash's 64 bits (its first 8 bytes, as
+        bit(64)::bigint reads them), ours changed (1), the raw hash."""
+        return [
+            sql.SQL("coalesce(('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint, 0)"),
+            sql.SQL("CASE WHEN r.row_id IS NULL OR {untouched} THEN 0 ELSE 1 END").format(untouched=untouched(columns)),
+            sql.SQL("coalesce(r.raw_hash, 0)"),
+        ]
 
     @staticmethod
     def join(table: str) -> sql.Composable:

@@ -622,6 +622,7 @@ class Translation:
         # function's source; and the keys of the records skipped unchanged (their archive rows stay)
         self.raw_checks: dict[str, tuple] = {}
         self.raw_kept: dict[str, set] = {}
+        self._payments_of: dict[str, list] = {}  # refunded order key -> its payments (prepare: _refunded_payments)
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -722,8 +723,11 @@ class Translation:
                     # give the lines' ids, then the same keys (span 1) the orders' ids
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True,
                                  grow=importer.catch_up)
-                    self.conn.execute("UPDATE _legacy_keys SET span = 1")
                     self._assign(legacy, target, None)
+                elif legacy == "payments" and legacy in self.raw.files:
+                    tap, by_order = self._refunded_payments()
+                    self._assign(legacy, target, self._keys(legacy, tap=tap))
+                    self._payments_of = by_order()
                 elif legacy in self.raw.files:
                     self._assign(legacy, target, self._keys(legacy))
             if "restaurants" in self.raw.files:
@@ -735,8 +739,10 @@ class Translation:
         self._slugs()
         self._prepare_staff()
 
-    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None):
-        """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length."""
+    def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None,
+              tap=None):
+        """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length.
+        `tap`: called with the fields of each record of the header's width, on the way."""
         header = self.headers[table]
         if key not in header:
             return
@@ -745,7 +751,11 @@ class Translation:
         records = 0
         for _, fields in read_records(self.raw.files[table]):
             records += 1
-            if len(fields) != len(header) or _null(fields[key_at]):
+            if len(fields) != len(header):
+                continue
+            if tap is not None:
+                tap(fields)
+            if _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
             if lines_at is not None:
@@ -776,7 +786,8 @@ class Translation:
         """New keys get ids past the highest of the map and of the table, in created_at order.
         With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
         was first imported) gets a new range: its rows are then new, the old ones gone.
-        `keys` None: those already in _legacy_keys (the previous call's)."""
+        `keys` None: those already in _legacy_keys (the previous call's), one id each (their
+        spans left as they are, rather than every row of the temporary table rewritten)."""
         conn = self.conn
         if keys is not None:
             conn.execute("TRUNCATE _legacy_keys")
@@ -800,30 +811,44 @@ class Translation:
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
                 " SELECT %(name)s, key, %(target)s, base.value + sum(span) OVER (ORDER BY created NULLS LAST, key)"
                 " - span + 1, span, %(run)s::integer"
-                " FROM (SELECT DISTINCT ON (key) key, created, span FROM _legacy_keys k"
+                " FROM (SELECT DISTINCT ON (key) key, created, {span} AS span FROM _legacy_keys k"
                 "  WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = k.key)"
                 "  ORDER BY key, created) fresh,"
                 " (SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = %(target)s),"
                 "  (SELECT coalesce(max(id), 0) FROM {table})) AS value) base"
-            ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target)),
+            ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target),
+                     span=sql.SQL("span" if keys is not None else "1")),
             {"name": name, "target": target, "run": run},
         )
-        found = KeyMap(spans=spans)
-        # streamed (a million keys would otherwise sit in the client's memory at once), in key order
-        with conn.cursor(name="legacy_id_map_read") as cursor:
-            cursor.itersize = 20_000
-            cursor.execute(
-                sql.SQL('SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s ORDER BY legacy_key COLLATE "C"')
-                .format(sql.Identifier(ID_MAP)),
-                [name],
-            )
-            for key, new_id, span in cursor:
-                found.add(key, new_id, span)
-        found.seal()
+        found = self._read_map(name, spans)
         if spans:
             self.spans = found
         else:
             self.maps[name] = found
+
+    def _read_map(self, name: str, spans: bool) -> KeyMap:
+        """The id map's entries of a legacy table, sealed, in blocks of up to 64k ids: each block's
+        keys as one text and their ids and spans as big-endian integers (KeyMap.extend), rather
+        than a key at a time through Python; a block with a key not in the lower-case UUID form
+        (composite keys) is read again row by row. (Blocks, so a million keys never sit in the
+        client's memory twice over; both aggregates in the same order, so they stay aligned.)"""
+        found = KeyMap(spans=spans)
+        with self.conn.cursor(name="legacy_id_map_read") as blocks:
+            blocks.itersize = 1
+            blocks.execute(sql.SQL(
+                "SELECT new_id >> 16, string_agg(legacy_key, '' ORDER BY new_id, legacy_key),"
+                " string_agg(int8send(new_id) || int8send(span), '' ORDER BY new_id, legacy_key)"
+                " FROM {} WHERE legacy_table = %s GROUP BY 1"
+            ).format(sql.Identifier(ID_MAP)), [name])
+            for block, keys, numbers in blocks:
+                if found.extend(keys, numbers):
+                    continue
+                for key, new_id, span in self.conn.execute(sql.SQL(
+                    "SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND new_id >> 16 = %s"
+                ).format(sql.Identifier(ID_MAP)), [name, block]):
+                    found.add(key, new_id, span)
+        found.seal()
+        return found
 
     def _primary_restaurants(self) -> dict[str, str]:
         """user key -> restaurant key, from user_restaurants (the primary row, else the first)."""
@@ -928,9 +953,6 @@ class Translation:
         return str(found)
 
     def _rows(self, target: str, header: list[str]):
-        if target == "refunds" and not hasattr(self, "_payments_of"):
-            # read before the refunds: a live source reads one table at a time
-            self._payments_of = self._payments_by_order()
         if target == "suppliers":
             self._made_suppliers = set()
         first, *others = sources_of(target)
@@ -949,6 +971,7 @@ class Translation:
         unsure = self.unsure_keys.setdefault(legacy, set()) if self.importer.catch_up else None
         raw_of = self.raw_hasher(target, legacy, header) if target in self.raw_checks else None
         kept = self.raw_kept.setdefault(legacy, set()) if raw_of is not None and whole else None
+        id_at = legacy_header.index("id") if "id" in legacy_header else None
         raw = None
         for line, fields in read_records(file):
             where = place(line)
@@ -957,15 +980,15 @@ class Translation:
                 yield where, Rejected([""] * len(header), RowError(
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
-            row = dict(zip(legacy_header, fields))
             if raw_of is not None:
-                raw, skipped = raw_of(row, fields)
-                if skipped:
+                raw, skipped = raw_of(fields)
+                if skipped:  # (no dict made of a record skipped: most of them, in a catch-up)
                     if kept is not None:
-                        kept.add((row.get("id") or "").strip())
+                        kept.add(fields[id_at].strip() if id_at is not None else "")
                     for rows in skipped:
                         yield where, rows
                     continue
+            row = dict(zip(legacy_header, fields))
             out = dict.fromkeys(header, "")
             try:
                 produced = make(row, out, where)
@@ -991,8 +1014,8 @@ class Translation:
             self.read_whole.add(legacy)
 
     def raw_hasher(self, target: str, legacy: str, header: list[str]):
-        """--catch-up: the function of a legacy record of `target` (RAW_TARGETS): (its raw hash, and the
-        Skipped rows it made when it is unchanged since, else None). The raw hash is 64 bits of the sha1
+        """--catch-up: the function of a legacy record's fields of `target` (RAW_TARGETS): (its raw hash,
+        and the Skipped rows it made when it is unchanged since, else None). The raw hash is 64 bits of the sha1
         of the salt (RAW_VERSION, the target, the legacy header, our columns, the row function's source,
         the run's options, and for the orders and their lines every product's id and tenant this run),
         the record's fields (a quoted empty one told from NULL) and what else its translation reads: the
@@ -1017,6 +1040,13 @@ class Translation:
         payments = maps.get("payments", {})
         rates = getattr(self, "restaurant_rates", {})
         customers = self.customers
+        at = {name: index for index, name in enumerate(legacy_header)}
+        id_at, restaurant_at, created_by_at, customer_at, total_at, items_at, order_at, amount_at = (
+            at.get(name) for name in ("id", "restaurant_id", "created_by", "customer_id", "total_amount", "items",
+                                      "order_id", "amount"))
+
+        def value(fields, index):  # (a column the legacy table lacks: None)
+            return None if index is None else fields[index]
 
         def hashed(context: str, fields) -> int:
             head = salt + context.encode()
@@ -1035,27 +1065,33 @@ class Translation:
         def plain(amount) -> bool:
             return amount is None or amount == "" or PLAIN_MONEY.fullmatch(amount) is not None
 
-        def of_order(row, fields):
-            ident = key_of(orders, row.get("id"))
-            restaurant = key_of(restaurants, row.get("restaurant_id"))
-            user = key_of(users, row.get("created_by"))
-            customer = row.get("customer_id")
+        def of_order(fields):
+            ident = key_of(orders, value(fields, id_at))
+            restaurant = key_of(restaurants, value(fields, restaurant_at))
+            user = key_of(users, value(fields, created_by_at))
+            customer = value(fields, customer_at)
             name = customers.get(customer.strip()) if not _null(customer) else None
             raw = hashed(f"{ident}|{restaurant}|{restaurant_values.get(restaurant)}|{user}|{user_values.get(user)}|"
                          f"{name}", fields)
-            amount = row.get("total_amount")
+            amount = value(fields, total_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
 
-        def of_lines(row, fields):
-            ident = key_of(orders, row.get("id"))
-            first, span = self.spans.get_span((row.get("id") or "").strip())
+        def of_lines(fields):
+            ident = key_of(orders, value(fields, id_at))
+            first, span = self.spans.get_span((value(fields, id_at) or "").strip())
             order = order_values.get(ident) if ident else 0
             raw = hashed(f"{ident}|{order}|{first}|{span}", fields)
             if raws is None or not ident or not first or raws.get(first) != raw:
                 return raw, None
-            items = _json(row.get("items"))
+            whole = range(first, first + span)
+            if span and all(unchanged(line, raw) for line in whole):
+                # every line of the span written (or found unchanged) from this very record and
+                # context: it still makes them all (a longer list would have grown the span), and
+                # its items need no parsing
+                return raw, [Skipped(line, order or None, None) for line in whole]
+            items = _json(value(fields, items_at))
             if not isinstance(items, list) or not 0 < len(items) <= span:
                 return raw, None
             lines = range(first, first + len(items))
@@ -1063,16 +1099,16 @@ class Translation:
                 return raw, [Skipped(line, order or None, None) for line in lines]
             return raw, None
 
-        def of_payment(row, fields):
-            ident = key_of(payments, row.get("id"))
-            order = key_of(orders, row.get("order_id"))
+        def of_payment(fields):
+            ident = key_of(payments, value(fields, id_at))
+            order = key_of(orders, value(fields, order_at))
             restaurant = order_values.get(order) if order else 0
             context = f"{ident}|{order}|{restaurant}|{rates.get(restaurant)}"
-            if "restaurant_id" in row:
-                own = key_of(restaurants, row.get("restaurant_id"))
+            if restaurant_at is not None:
+                own = key_of(restaurants, fields[restaurant_at])
                 context += f"|{own}|{restaurant_values.get(own)}"
             raw = hashed(context, fields)
-            amount = row.get("amount")
+            amount = value(fields, amount_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
@@ -1489,8 +1525,6 @@ class Translation:
 
     def _refund_payment(self, order_key: str) -> str:
         """The order's only completed payment, else its largest (counted)."""
-        if not hasattr(self, "_payments_of"):
-            self._payments_of = self._payments_by_order()
         candidates = self._payments_of.get(order_key, [])
         if not candidates:
             return ""
@@ -1500,33 +1534,42 @@ class Translation:
         self.count("refunds: payment chosen as the order's largest")
         return str(max(candidates, key=lambda c: c[1])[2])
 
-    def _payments_by_order(self) -> dict:
-        wanted = set()
+    def _refunded_payments(self):
+        """(a tap for the payments' records, read for their keys; then the payments of refunded orders
+        by order key, (completed, amount, id), once the payments' ids are read). Read with the keys,
+        before the refunds (a live source reads one table at a time), and not in a pass of its own."""
+        wanted, taken = set(), []
         file = self.raw.files.get("refunds")
         header = self.headers.get("refunds", [])
         if file is not None and "order_id" in header:
             at = header.index("order_id")
             wanted = {fields[at].strip() for _, fields in read_records(file) if len(fields) == len(header)}
-        found: dict[str, list] = {}
-        file = self.raw.files.get("payments")
         header = self.headers.get("payments", [])
-        if file is None or not {"order_id", "id"} <= set(header):
+        if not wanted or not {"order_id", "id"} <= set(header):
+            return None, dict
+        order_at, id_at = header.index("order_id"), header.index("id")
+
+        def tap(fields) -> None:
+            # (most payments are of orders never refunded: passed over before any other work)
+            if fields[order_at].strip() in wanted:
+                row = dict(zip(header, fields))
+                try:
+                    amount = Decimal(row.get("amount") or "0")
+                except InvalidOperation:
+                    amount = Decimal(0)
+                completed = (row.get("status") or "").strip().lower() == "completed"
+                taken.append((fields[order_at].strip(), completed, amount, fields[id_at].strip()))
+
+        def by_order() -> dict:
+            found: dict[str, list] = {}
+            ids = self.maps.get("payments", {})
+            for order, completed, amount, key in taken:
+                ident = ids.get(key)
+                if ident is not None:
+                    found.setdefault(order, []).append((completed, amount, ident))
             return found
-        ids = self.maps.get("payments", {})
-        for _, fields in read_records(file):
-            if len(fields) != len(header):
-                continue
-            row = dict(zip(header, fields))
-            order = (row.get("order_id") or "").strip()
-            if order not in wanted or (row.get("id") or "").strip() not in ids:
-                continue
-            try:
-                amount = Decimal(row.get("amount") or "0")
-            except InvalidOperation:
-                amount = Decimal(0)
-            completed = (row.get("status") or "").strip().lower() == "completed"
-            found.setdefault(order, []).append((completed, amount, ids[row["id"].strip()]))
-        return found
+
+        return tap, by_order
 
     # -- stock: suppliers, inventory, the ledger and stock movements, purchase orders --
 
