@@ -259,6 +259,7 @@ class _Importer:
                                            updated=sum(t.updated for t in tables),
                                            deleted=sum(t.deleted for t in tables),
                                            conflicts=sum(t.conflicts + t.kept_not_deleted for t in tables))
+                    self._analyze_bookkeeping(sum(t.imported + t.updated for t in tables))
             except psycopg.OperationalError as error:
                 raise CutoverError(f"database connection lost: {first_line(error)}") from error
             finally:
@@ -271,6 +272,14 @@ class _Importer:
                 self._close()
         self.report.seconds = clock.monotonic() - started
         return self.report
+
+    def _analyze_bookkeeping(self, written: int) -> None:
+        """Statistics of the bookkeeping a big run grew (its rows' hashes; fynlo-v1's id map and archive):
+        never analyzed, a catch-up right after an import planned its reads of them for a few thousand
+        rows, not millions (parallel workers, sorts spilled to disk)."""
+        tables = [bookkeeping.ROWS] + ([bookkeeping.ID_MAP, bookkeeping.ARCHIVE] if self.translation is not None else [])
+        for table in tables:
+            load.analyze_if_grown(self.conn, table, written, threshold=ANALYZE_THRESHOLD)
 
     def _view(self, raw: Source) -> Source:
         """The source as our tables: the guide's files as they are, or the fynlo-v1 format's

@@ -300,6 +300,17 @@ def analyze(conn: psycopg.Connection, table: str) -> None:
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
+def analyze_if_grown(conn: psycopg.Connection, table: str, added: int, *, threshold: int) -> bool:
+    """ANALYZE `table` when `added` rows (at least `threshold`) are a tenth or more of what its
+    statistics last counted, or it has none (as autovacuum would, but now: the next run's queries
+    are planned from them). Whether it did."""
+    counted = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table]).fetchone()
+    if added < threshold or counted is None or (counted[0] >= 0 and added * 10 < counted[0]):
+        return False
+    analyze(conn, table)
+    return True
+
+
 # --- Batches ------------------------------------------------------------------------------------
 
 
