@@ -43,7 +43,8 @@ def rows() -> dict[str, list[dict]]:
     return {
         "platforms": [{"id": P1, "name": "Fynlo", "owner_email": "owner@fynlo.test", "created_at": TS}],
         "restaurants": [{"id": R1, "platform_id": P1, "name": "Casa", "created_at": TS,
-                         "payment_methods": '{"cash": {"enabled": true}, "fee": 1.50}', "settings": '["a", 1]'}],
+                         "payment_methods": '{"cash": {"enabled": true}, "fee": 1.50}', "settings": '["a", 1]',
+                         "floor_plan_layout": '{"tables": [{"n": 1, "x": 0.50}]}'}],
         # permissions and an emergency contact that are JSON but no object: nothing to map, kept whole
         "users": [{"id": MANAGER, "email": "manager@casa.test", "first_name": "Max", "last_name": "Manager",
                    "role": "manager", "restaurant_id": R1, "permissions": '["canManageUsers"]', "created_at": TS}],
@@ -68,7 +69,8 @@ def legacy(tmp_path_factory, django_db_setup, django_db_blocker):
     name = f"{settings.DATABASES['owner']['TEST']['NAME']}_fynlo_v1_archive"
     # two columns nobody told us about: a text one and a jsonb one
     with legacy_database(django_db_blocker, tmp_path_factory.mktemp("fynlo_v1_archive"), name, rows(),
-                         "ALTER TABLE categories ADD COLUMN legacy_code text, ADD COLUMN legacy_meta jsonb") as made:
+                         "ALTER TABLE categories ADD COLUMN legacy_code text, ADD COLUMN legacy_meta jsonb;"
+                         " ALTER TABLE restaurants ADD COLUMN floor_plan_layout jsonb") as made:
         yield made
 
 
@@ -108,6 +110,8 @@ def test_the_archive_keeps_text_as_text_and_json_as_json(legacy, tmp_path, kind)
     assert got[("restaurants", R1)]["payment_methods"] == {"cash": {"enabled": True}, "fee": 1.5}
     assert archived_text("restaurants", R1, "payment_methods") == '{"fee": 1.50, "cash": {"enabled": true}}'
     assert got[("restaurants", R1)]["settings"] == ["a", 1]  # no object (no logo_url in it): the whole value
+    # a known JSON column the legacy DDL added later: JSON from every source, CSV included
+    assert got[("restaurants", R1)]["floor_plan_layout"] == {"tables": [{"n": 1, "x": 0.5}]}
     # a column the importer does not know: JSON where the source declares it jsonb (a dump's CREATE TABLE,
     # the live catalog), else (CSV files) the text as printed
     meta = got[("categories", FOOD)]["legacy_meta"]
@@ -191,7 +195,9 @@ def test_the_known_json_columns_are_those_of_the_legacy_ddl():
         declarations.read(line)
     declared = {(table, column) for table, columns in declarations.tables.items() for column in columns}
     known = {(table, column) for table, columns in JSON_COLUMNS.items() for column in columns}
-    # every jsonb column of it is known as JSON; the importer knows two more (LEGACY_FYNLO_V1.md): the
-    # payments' metadata (its name in the migrations) and time_entries.location (a table the DDL leaves out)
-    assert known - declared == {("payments", "metadata"), ("time_entries", "location")}
+    # every jsonb column of it is known as JSON; the importer knows three more: the payments' metadata
+    # (its name in the migrations) and time_entries.location (a table the DDL leaves out), both in
+    # LEGACY_FYNLO_V1.md, and restaurants.floor_plan_layout (JSONB in the legacy models, a later column)
+    assert known - declared == {("payments", "metadata"), ("time_entries", "location"),
+                                ("restaurants", "floor_plan_layout")}
     assert declared <= known

@@ -72,7 +72,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "timezone": "restaurant_settings timezone", "business_hours": "restaurant_settings opening_hours",
         "settings": "restaurants.logo_url (logo_url); the rest archive",
         "tax_configuration": "restaurant_settings vat_rate, service_charge_rate",
-        "payment_methods": TO_ARCHIVE,
+        "payment_methods": TO_ARCHIVE, "floor_plan_layout": TO_ARCHIVE,
         "subscription_plan": "restaurants.subscription_tier, restaurant_subscriptions.plan_id",
         "subscription_status": "restaurant_subscriptions.status",
         "subscription_started_at": "restaurant_subscriptions.start_date",
@@ -418,7 +418,7 @@ SUBSCRIPTION_COLUMNS = ("subscription_status", "subscription_started_at", "subsc
 # the text the legacy database printed, even one that looks like JSON ("123", "true", "null"); a column
 # it does not know, as the source declares it (json_columns).
 JSON_COLUMNS: dict[str, frozenset[str]] = {table: frozenset(columns.split()) for table, columns in {
-    "restaurants": "address business_hours settings tax_configuration payment_methods",
+    "restaurants": "address business_hours settings tax_configuration payment_methods floor_plan_layout",
     "users": "permissions", "user_restaurants": "permissions", "customers": "preferences",
     "products": "dietary_info modifiers", "orders": "items", "payments": "payment_metadata metadata",
     "suppliers": "address delivery_days categories notes", "employee_profiles": "emergency_contact availability notes",
