@@ -215,6 +215,15 @@ _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 _UUID_TEXTS = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})*\Z")
 
 
+def big_endian(code: str, data: bytes) -> array:
+    """An array of `code` (8-byte "q" or "Q") of the big-endian integers in `data`."""
+    numbers = array(code)
+    numbers.frombytes(data)
+    if sys.byteorder == "little":
+        numbers.byteswap()
+    return numbers
+
+
 class KeyMap:
     """Legacy key text -> its id (and, with spans, how many ids from it it holds), compact.
 
@@ -271,12 +280,7 @@ class KeyMap:
         count = len(numbers) // 16
         if len(keys) != 36 * count or _UUID_TEXTS.match(keys) is None:
             return False
-        halves, pairs = array("Q"), array("q")
-        halves.frombytes(bytes.fromhex(keys.replace("-", "")))
-        pairs.frombytes(numbers)
-        if sys.byteorder == "little":
-            halves.byteswap()
-            pairs.byteswap()
+        halves, pairs = big_endian("Q", bytes.fromhex(keys.replace("-", ""))), big_endian("q", numbers)
         first = len(self.high)
         self.high.extend(halves[0::2])
         self.low.extend(halves[1::2])

@@ -14,7 +14,6 @@ run writes nothing, and a run killed at any moment is finished by running it aga
 from __future__ import annotations
 
 import csv
-import sys
 import time as clock
 import zoneinfo
 from array import array
@@ -1166,11 +1165,7 @@ class _Importer:
 
 def _int64s(line: bytes) -> array:
     """The 8-byte big-endian integers of a line of hex digits."""
-    numbers = array("q")
-    numbers.frombytes(bytes.fromhex(line.rstrip(b"\n").decode()))
-    if sys.byteorder == "little":
-        numbers.byteswap()
-    return numbers
+    return ids.big_endian("q", bytes.fromhex(line.rstrip(b"\n").decode()))
 
 
 def _fields_of(text: str) -> list[str]:
