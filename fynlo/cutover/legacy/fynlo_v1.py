@@ -39,6 +39,7 @@ from fynlo.cutover.legacy.source import (
     ParseError,
     QuotedEmpty,
     Rejected,
+    SkippedRun,
     Source,
     SourceFile,
     first_record,
@@ -1085,18 +1086,16 @@ class Translation:
             raw = hashed(f"{ident}|{order}|{first}|{span}", fields)
             if raws is None or not ident or not first or raws.get(first) != raw:
                 return raw, None
-            whole = range(first, first + span)
-            if span and all(unchanged(line, raw) for line in whole):
+            if span and all(unchanged(line, raw) for line in range(first, first + span)):
                 # every line of the span written (or found unchanged) from this very record and
                 # context: it still makes them all (a longer list would have grown the span), and
-                # its items need no parsing
-                return raw, [Skipped(line, order or None, None) for line in whole]
+                # its items need no parsing; counted as one run
+                return raw, [SkippedRun(first, span, order or None)]
             items = _json(value(fields, items_at))
             if not isinstance(items, list) or not 0 < len(items) <= span:
                 return raw, None
-            lines = range(first, first + len(items))
-            if all(unchanged(line, raw) for line in lines):
-                return raw, [Skipped(line, order or None, None) for line in lines]
+            if all(unchanged(line, raw) for line in range(first, first + len(items))):
+                return raw, [SkippedRun(first, len(items), order or None)]
             return raw, None
 
         def of_payment(fields):

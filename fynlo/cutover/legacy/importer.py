@@ -46,6 +46,7 @@ from fynlo.cutover.legacy.source import (
     CSV,
     ParseError,
     Rejected,
+    SkippedRun,
     Source,
     SourceFile,
     first_record,
@@ -600,12 +601,22 @@ class _Importer:
             recorded.raws if skip else None, recorded.ours_changed if skip else None, state.seen, target.plan.source)
         seen_add = state.seen.add
         figures_of = self.report.reconciliation.source.setdefault(target.spec.name, {})
-        raw_row, skipped = fynlo_v1.RawRow, fynlo_v1.Skipped
+        raw_row, skipped, skipped_run = fynlo_v1.RawRow, fynlo_v1.Skipped, SkippedRun
 
         def key(fields):
             kind = fields.__class__
             if kind is raw_row:
                 return fields.raw
+            if kind is skipped_run:
+                count = fields.count
+                for ident in range(fields.first, fields.first + count):
+                    seen_add(ident)  # (the translation skips no id met already)
+                figures = figures_of.get(fields.restaurant)
+                if figures is None:
+                    figures = figures_of[fields.restaurant] = Figures()
+                figures.count += count
+                target.unchanged_present += count - 1  # (and one by the acceptor)
+                return 0
             if kind is not skipped:
                 return None
             seen_add(fields.ident)  # (the translation skips no id met already)
@@ -790,15 +801,18 @@ class _Importer:
                                 target.rejected_keys.add(target.key_of(fields))
                     self._reject(routed, fields, line, error, rejects, reconciliation)
                     table.rejected += 1
+                if fields.__class__ is SkippedRun:  # (rows, not one)
+                    counted += fields.count - 1
+                    in_batch += fields.count - 1
                 counted += 1
                 in_batch += 1
-                if in_batch == batch_size:
+                if in_batch >= batch_size:
                     in_batch = 0
                     for target in targets:
                         target.skipped += target.unchanged_present + target.unchanged_kept
                         self._flush(table, target, rejects)
                         self._record_raw(target)
-                if counted == PROGRESS_STEP:
+                if counted >= PROGRESS_STEP:
                     table.rows_in += counted
                     progress.update(counted)
                     counted = 0

@@ -65,6 +65,18 @@ class Rejected(list):
         self.error = error
 
 
+class SkippedRun(list):
+    """`count` rows of ours with consecutive ids from `first`, made from one record unchanged since
+    and not made again (the lines of a fynlo-v1 order): counted by the importer as that many rows,
+    with one call rather than one a row."""
+
+    __slots__ = ("first", "count", "restaurant")
+
+    def __init__(self, first: int, count: int, restaurant):
+        super().__init__()
+        self.first, self.count, self.restaurant = first, count, restaurant
+
+
 def codec_name(encoding: str) -> str:
     """The codec to read with: UTF-8 reads (and drops) a byte-order mark too."""
     try:
