@@ -1,0 +1,64 @@
+"""The compact id indexes' bulk setters (fynlo/cutover/legacy/ids.py IdMap, IdMap64, IdSet): ids
+with gaps (rows deleted since an import) go in as slices of their consecutive runs, and end up
+exactly as one id at a time would leave them."""
+
+import random
+
+import pytest
+
+from fynlo.cutover.legacy.ids import PAGE_SIZE, IdMap, IdMap64, IdSet, _dense_runs
+
+
+def gapped_ids(seed: int, count: int, gap_every: int) -> list[int]:
+    """`count` ascending ids from near a page's end, with a gap about every `gap_every` of them."""
+    rng = random.Random(seed)
+    ids, ident = [], PAGE_SIZE - 500
+    while len(ids) < count:
+        ident += 1 + (rng.randrange(gap_every) == 0) * rng.randrange(1, 4)
+        ids.append(ident)
+    return ids
+
+
+@pytest.mark.parametrize("gap_every", [1, 7, 1000, 10**9])
+def test_dense_runs_cover_the_keys_with_consecutive_runs(gap_every):
+    keys = gapped_ids(gap_every, 5000, gap_every)
+    runs = list(_dense_runs(keys, 0, len(keys)))
+    assert runs[0][0] == 0 and runs[-1][1] == len(keys)
+    assert all(a[1] == b[0] for a, b in zip(runs, runs[1:]))
+    for low, high in runs:
+        assert keys[low:high] == list(range(keys[low], keys[low] + high - low))
+    if gap_every == 10**9:
+        assert runs == [(0, len(keys))]
+
+
+@pytest.mark.parametrize("kind", [IdMap, IdMap64])
+@pytest.mark.parametrize("gap_every", [3, 1000])
+def test_set_many_with_gaps_matches_setting_one_at_a_time(kind, gap_every):
+    keys = gapped_ids(gap_every, 200_000, gap_every)
+    rng = random.Random(1)
+    values = [rng.choice([0, 1, 5, 2**30]) for _ in keys]
+    bulk, single = kind(), kind()
+    single.set(keys[10], 99)  # an occupied slot: its run is set key by key
+    bulk.set(keys[10], 99)
+    bulk.set_many(keys, values)
+    for key, value in zip(keys, values):
+        if value:
+            single.set(key, value)
+    assert bulk.count == single.count == len(bulk)
+    assert bulk.pages.keys() == single.pages.keys()
+    assert all(bulk.pages[n] == single.pages[n] for n in bulk.pages)
+    assert bulk.get(keys[10]) == (values[10] or 99)
+
+
+@pytest.mark.parametrize("gap_every", [3, 1000])
+def test_add_many_with_gaps_matches_adding_one_at_a_time(gap_every):
+    keys = gapped_ids(gap_every, 200_000, gap_every)
+    bulk, single = IdSet(), IdSet()
+    for some in (bulk, single):
+        some.add(keys[20])
+    bulk.add_many(keys)
+    for key in keys:
+        single.add(key)
+    assert bulk.count == single.count == len(keys)
+    assert bulk.pages == single.pages
+    assert keys[-1] in bulk and keys[-1] + 1 not in bulk and keys[0] - 1 not in bulk
