@@ -32,3 +32,21 @@ def test_a_table_is_analyzed_when_a_run_grew_it_by_a_tenth_and_not_for_a_few_row
     assert counted(conn, "bookkeeping_probe") == 20_000
     assert load.analyze_if_grown(conn, "bookkeeping_probe", 2_100, threshold=100)
     assert counted(conn, "bookkeeping_probe") == 21_000
+
+
+def test_on_its_own_connection_a_grown_table_is_vacuumed_too():
+    # (the importer's connections are autocommit: the pages a run wrote are marked all-visible by it;
+    # the test's own connection runs no query, so holds no snapshot that would keep them from it)
+    conn = load.connect(connections["owner"].get_connection_params(), timezone="UTC")
+    try:
+        conn.execute("CREATE TABLE bookkeeping_vacuum_probe (n int)")
+        conn.execute("INSERT INTO bookkeeping_vacuum_probe SELECT generate_series(1, 20000)")
+        visible = "SELECT relallvisible FROM pg_class WHERE oid = 'bookkeeping_vacuum_probe'::regclass"
+        assert conn.execute(visible).fetchone()[0] == 0
+
+        assert load.analyze_if_grown(conn, "bookkeeping_vacuum_probe", 20_000, threshold=10_000)
+        assert counted(conn, "bookkeeping_vacuum_probe") == 20_000
+        assert conn.execute(visible).fetchone()[0] > 0
+    finally:
+        conn.execute("DROP TABLE IF EXISTS bookkeeping_vacuum_probe")
+        conn.close()
