@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from array import array
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from math import isfinite
@@ -31,7 +32,7 @@ from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
 from fynlo.core.money import percent_of, quantize
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
-from fynlo.cutover.legacy.ids import KeyMap
+from fynlo.cutover.legacy.ids import IdSet, KeyMap
 from fynlo.cutover.legacy.rows import ARCHIVE, ID_MAP, KEYED_CHANGES
 from fynlo.cutover.legacy.source import (
     QUOTED_EMPTY,
@@ -470,7 +471,8 @@ ITEM_KEYS = {"product_id", "quantity", "unit_price", "total_price", "modifiers",
 # --catch-up: the targets whose legacy records are not translated again when unchanged (raw hashes,
 # `Translation.raw_hasher`). Bumped when a change of the translation changes what a record becomes.
 RAW_TARGETS = ("orders", "order_items", "payments")
-RAW_VERSION = "fynlo-v1-raw-2"  # 2: archived values no longer guessed from their text
+# 2: archived values no longer guessed from their text; 3: a record's fields hashed once (`raw_hasher`)
+RAW_VERSION = "fynlo-v1-raw-3"
 PLAIN_MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 
 
@@ -489,6 +491,37 @@ class Skipped(list):
     def __init__(self, ident: int, restaurant, amount):
         super().__init__()
         self.ident, self.restaurant, self.amount = ident, restaurant, amount
+
+
+class OrdersStash:
+    """--catch-up: what the pass of the legacy orders learnt of each record, for the pass of their
+    lines over the same file, which then parses none of the records it skips: each record's line,
+    its order's id, its lines' first id and span, the digest of its fields (20 bytes), and the
+    fields themselves of the records the orders' pass did not skip (changed, new, refused: few).
+    `complete` once the orders' pass has read the whole file."""
+
+    __slots__ = ("file", "lines", "idents", "firsts", "spans", "digests", "fields", "complete")
+
+    def __init__(self, file):
+        self.file = file
+        self.lines: list = []
+        self.idents, self.firsts, self.spans = array("q"), array("q"), array("q")
+        self.digests = bytearray()
+        self.fields: dict[int, list] = {}
+        self.complete = False
+
+    def add(self, line, known: tuple | None, fields: list | None) -> None:
+        """A record: `known` (ident, first, span, digest) as its raw hash found them (None: not
+        hashed), its `fields` when the lines' pass must have them."""
+        index = len(self.lines)
+        self.lines.append(line)
+        ident, first, span, digest = known or (0, 0, 0, bytes(20))
+        self.idents.append(ident)
+        self.firsts.append(first)
+        self.spans.append(span)
+        self.digests += digest
+        if fields is not None or known is None:
+            self.fields[index] = fields
 
 
 def looks_like(raw: Source) -> bool:
@@ -624,6 +657,8 @@ class Translation:
         self.raw_checks: dict[str, tuple] = {}
         self.raw_kept: dict[str, set] = {}
         self._payments_of: dict[str, list] = {}  # refunded order key -> its payments (prepare: _refunded_payments)
+        self.orders_stash: OrdersStash | None = None  # --catch-up: the orders' pass, for their lines'
+        self._hashed_order: tuple | None = None  # (ident, first, span, digest) of the record just hashed
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -974,15 +1009,30 @@ class Translation:
         kept = self.raw_kept.setdefault(legacy, set()) if raw_of is not None and whole else None
         id_at = legacy_header.index("id") if "id" in legacy_header else None
         raw = None
-        for line, fields in read_records(file):
+        records, stash = read_records(file), None
+        if raw_of is not None and target == "orders" and raw_of.stashes:
+            stash = self.orders_stash = OrdersStash(file)
+        elif target == "order_items" and raw_of is not None and self.orders_stash is not None:
+            stash, self.orders_stash = self.orders_stash, None
+            if stash.complete and stash.file is file and raw_of.from_digest is not None:
+                records = self._stashed_lines(stash, raw_of.from_digest)
+            stash = None
+        for line, fields in records:
             where = place(line)
+            if fields.__class__ is SkippedRun:  # (decided from the orders' pass: the record not read)
+                yield where, fields
+                continue
             if len(fields) != len(legacy_header):
                 whole = False
+                if stash is not None:
+                    stash.add(line, None, fields)
                 yield where, Rejected([""] * len(header), RowError(
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
             if raw_of is not None:
                 raw, skipped = raw_of(fields)
+                if stash is not None:
+                    stash.add(line, self._hashed_order, None if skipped else fields)
                 if skipped:  # (no dict made of a record skipped: most of them, in a catch-up)
                     if kept is not None:
                         kept.add(fields[id_at].strip() if id_at is not None else "")
@@ -1013,6 +1063,38 @@ class Translation:
                         yield sub_place, made
         if whole:
             self.read_whole.add(legacy)
+        if stash is not None:
+            stash.complete = True
+
+    def _stashed_lines(self, stash: OrdersStash, from_digest):
+        """The legacy orders' records for their lines' pass, from the orders' pass: (line, a SkippedRun)
+        for each whose lines are all unchanged since (decided as `of_lines` decides, from the digest
+        of its fields), (line, fields) for the others, read again from the file only when the orders'
+        pass did not keep them. A record whose lines' first id was met before this run's (the same
+        key twice) is never skipped."""
+        count = len(stash.lines)
+        decided: list = [None] * count
+        firsts, spans, idents, digests, kept = stash.firsts, stash.spans, stash.idents, stash.digests, stash.fields
+        met = IdSet()
+        wanted = set()
+        for index in range(count):
+            first = firsts[index]
+            if index in kept:
+                met.add(first)
+                continue
+            run = from_digest(idents[index], first, spans[index], bytes(digests[20 * index:20 * index + 20]))
+            if run is not None and met.add(first):
+                decided[index] = run
+            else:
+                met.add(first)
+                wanted.add(index)
+        if wanted:  # (rare: lines changed in ours, or a key twice) those records read again
+            for index, (_, fields) in enumerate(read_records(stash.file)):
+                if index in wanted:
+                    kept[index] = fields
+        for index, line in enumerate(stash.lines):
+            run = decided[index]
+            yield line, run if run is not None else kept[index]
 
     def raw_hasher(self, target: str, legacy: str, header: list[str]):
         """--catch-up: the function of a legacy record's fields of `target` (RAW_TARGETS): (its raw hash,
@@ -1049,12 +1131,16 @@ class Translation:
         def value(fields, index):  # (a column the legacy table lacks: None)
             return None if index is None else fields[index]
 
-        def hashed(context: str, fields) -> int:
-            head = salt + context.encode()
+        sha1 = hashlib.sha1
+
+        def digest_of(fields) -> bytes:  # (a quoted empty field told from NULL)
+            body = "\x00".join(fields).encode()
             if "" in fields:
-                head += b"\x01" + bytes([f.__class__ is QuotedEmpty for f in fields])
-            digest = hashlib.sha1(head + b"\x00" + "\x00".join(fields).encode()).digest()
-            return int.from_bytes(digest[:8], "big", signed=True) or 1
+                body = b"\x01" + bytes([f.__class__ is QuotedEmpty for f in fields]) + b"\x00" + body
+            return sha1(body).digest()
+
+        def hashed(context: str, digest: bytes) -> int:
+            return int.from_bytes(sha1(salt + context.encode() + b"\x00" + digest).digest()[:8], "big", signed=True) or 1
 
         def unchanged(ident, raw) -> bool:
             return raws is not None and bool(ident) and raws.get(ident) == raw and ident not in changed and (
@@ -1066,36 +1152,52 @@ class Translation:
         def plain(amount) -> bool:
             return amount is None or amount == "" or PLAIN_MONEY.fullmatch(amount) is not None
 
+        stashes = target == "orders" and raws is not None and items_at is not None and bool(self.spans)
+
         def of_order(fields):
             ident = key_of(orders, value(fields, id_at))
             restaurant = key_of(restaurants, value(fields, restaurant_at))
             user = key_of(users, value(fields, created_by_at))
             customer = value(fields, customer_at)
             name = customers.get(customer.strip()) if not _null(customer) else None
+            digest = digest_of(fields)
             raw = hashed(f"{ident}|{restaurant}|{restaurant_values.get(restaurant)}|{user}|{user_values.get(user)}|"
-                         f"{name}", fields)
+                         f"{name}", digest)
+            if stashes:  # (for the lines' pass: OrdersStash)
+                self._hashed_order = (ident, *self.spans.get_span((value(fields, id_at) or "").strip()), digest)
             amount = value(fields, total_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
 
-        def of_lines(fields):
-            ident = key_of(orders, value(fields, id_at))
-            first, span = self.spans.get_span((value(fields, id_at) or "").strip())
+        def lines_from_digest(ident: int, first: int, span: int, digest: bytes):
+            """(the raw hash of an order's record for its lines, and a SkippedRun of them when every
+            one is unchanged since, else None)."""
             order = order_values.get(ident) if ident else 0
-            raw = hashed(f"{ident}|{order}|{first}|{span}", fields)
+            raw = hashed(f"{ident}|{order}|{first}|{span}", digest)
             if raws is None or not ident or not first or raws.get(first) != raw:
                 return raw, None
             if span and all(unchanged(line, raw) for line in range(first, first + span)):
                 # every line of the span written (or found unchanged) from this very record and
                 # context: it still makes them all (a longer list would have grown the span), and
                 # its items need no parsing; counted as one run
-                return raw, [SkippedRun(first, span, order or None)]
+                return raw, SkippedRun(first, span, order or None)
+            return raw, None
+
+        def of_lines(fields):
+            key = (value(fields, id_at) or "").strip()
+            ident = key_of(orders, key)
+            first, span = self.spans.get_span(key)
+            raw, run = lines_from_digest(ident, first, span, digest_of(fields))
+            if run is not None:
+                return raw, [run]
+            if raws is None or not ident or not first or raws.get(first) != raw:
+                return raw, None
             items = _json(value(fields, items_at))
             if not isinstance(items, list) or not 0 < len(items) <= span:
                 return raw, None
             if all(unchanged(line, raw) for line in range(first, first + len(items))):
-                return raw, [SkippedRun(first, len(items), order or None)]
+                return raw, [SkippedRun(first, len(items), order_values.get(ident) or None)]
             return raw, None
 
         def of_payment(fields):
@@ -1106,13 +1208,18 @@ class Translation:
             if restaurant_at is not None:
                 own = key_of(restaurants, fields[restaurant_at])
                 context += f"|{own}|{restaurant_values.get(own)}"
-            raw = hashed(context, fields)
+            raw = hashed(context, digest_of(fields))
             amount = value(fields, amount_at)
             if unchanged(ident, raw) and plain(amount):
                 return raw, [Skipped(ident, restaurant or None, amount)]
             return raw, None
 
-        return {"orders": of_order, "order_items": of_lines, "payments": of_payment}[target]
+        function = {"orders": of_order, "order_items": of_lines, "payments": of_payment}[target]
+        function.stashes = stashes
+        function.from_digest = None
+        if target == "order_items" and raws is not None:
+            function.from_digest = lambda *known: lines_from_digest(*known)[1]
+        return function
 
     def _updated(self, row) -> str:
         """`updated_at` is NULL until a row's first change: then it is its created_at."""
