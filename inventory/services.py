@@ -19,7 +19,7 @@ from django.utils import timezone
 from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from fynlo.core.services import model_update
-from fynlo.core.statements import cached_related, columns, from_row, insert, width
+from fynlo.core.statements import cached_related, columns, from_row, insert, new_row, width
 from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
@@ -252,7 +252,8 @@ def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, uni
               reference_type: str | None = None, reference_id: int | None = None, notes: str | None = None,
               user=None, oversold_offline: bool = False) -> StockMovement:
     cost = item.unit_cost if unit_cost is None else unit_cost
-    return cached_related(StockMovement(
+    return cached_related(new_row(
+        StockMovement,
         restaurant_id=item.restaurant_id,
         inventory_item_id=item.pk,
         movement_type=movement_type,

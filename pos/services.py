@@ -33,7 +33,7 @@ from billing.services import commission_for
 from fynlo.core.api import get_or_404
 from fynlo.core.money import ZERO, money_text
 from fynlo.core.services import model_update
-from fynlo.core.statements import cached_related, insert, raw, update
+from fynlo.core.statements import cached_related, insert, new_row, raw, update
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryItem, Product
 from inventory.selectors import ModifierMenu, modifier_menu, modifier_menu_later, products_by_id
@@ -304,7 +304,8 @@ def order_create(
     # an offline sale that takes stock below zero is flagged by the order's insert itself
     products_used, items_used = _stock_use(lines, menu)
     oversold = offline and stock_oversold(locked=locked, products=products_used, items=items_used)
-    order = cached_related(Order(
+    order = cached_related(new_row(
+        Order,
         restaurant_id=restaurant_id,
         client_reference=client_reference,
         **({"created_at": client_created_at} if client_created_at else {}),
@@ -319,7 +320,8 @@ def order_create(
         created_by_id=user.pk if user is not None else None,
     ), created_by=user)
     order_items = [
-        cached_related(OrderItem(
+        cached_related(new_row(
+            OrderItem,
             restaurant_id=restaurant_id,
             product_id=line.product.pk,
             quantity=line.quantity,
