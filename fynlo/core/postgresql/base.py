@@ -176,6 +176,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
         self.reads: dict[int, DeferredRows] = {}  # the deferred reads, by their place in `deferred`
         self.begin_deferred = False  # the transaction's BEGIN is not sent yet
+        self._binder = None  # a psycopg cursor of the current connection, only to bind deferred statements
 
     def get_connection_params(self):
         params = super().get_connection_params()
@@ -203,7 +204,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return read
         if read is not None:
             self.reads[len(self.deferred)] = read
-        self.deferred.append(self.connection.cursor().mogrify(sql, params))
+        binder = self._binder
+        if binder is None or binder.connection is not self.connection:
+            # one per connection: a new cursor is a new adapter map and empty dumper caches, each time
+            binder = self._binder = self.connection.cursor()
+        self.deferred.append(binder.mogrify(sql, params))
         return read
 
     def take_deferred(self) -> tuple[list[str], list[str], dict[int, DeferredRows]]:
@@ -315,4 +320,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _close(self):
         self.alive_at = None
         self.deferred, self.reads, self.begin_deferred = [], {}, False
+        self._binder = None
         super()._close()
