@@ -23,7 +23,10 @@ Three sides, measured in the same run:
 With PgBouncer (/usr/sbin/pgbouncer, Debian's package, installed with apt-get when missing and
 root, as the tests install it; else left out saying why), the API with RLS and the floor run once more through a PgBouncer in transaction mode
 started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL server
-connections, default 10); BENCH_PGBOUNCER=0 leaves it out.
+connections, default 10); BENCH_PGBOUNCER=0 leaves it out. BENCH_RLS_CONTROL=1: an A/A run, the copy
+keeps its policies, so the `RLS overhead` printed is what the bench itself makes of two equal
+databases (its bias and noise), not the policies' cost. Each round starts with the tables an order
+rewrites vacuumed in both databases (REWRITTEN_TABLES: autovacuum is off on the CI cluster).
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
 short rounds whose order rotates, so that drift on a shared machine hits every side alike; the
@@ -69,6 +72,15 @@ ORDER_TABLES = [
     "stock_movements", "order_items", "refunds", "payments", "commission_records", "idempotency_keys",
     "order_number_counters", "orders",
 ]
+# The few rows every order rewrites (the stock, the day's number, a token's last use): autovacuum is off
+# on the CI cluster (/etc/postgresql/15/main/conf.d/90-ci.conf), so their dead versions and index
+# entries pile up for as long as the database lives (40 stock rows: 11k dead versions, 287 pages after
+# ~12k orders), and faster in the RLS database, which takes the floor's and PgBouncer's orders too,
+# than in its copy, which takes only the `RLS dropped` side's; each order reads them again. Every
+# bench database has them vacuumed before each round (as autovacuum would in production), so each
+# round's sides start from the same state, whatever ran before. (idempotency_keys' dead versions, one
+# per order, are never read again: vacuuming them would only add I/O between rounds.)
+REWRITTEN_TABLES = ["inventory_items", "order_number_counters", "api_tokens"]
 
 
 @dataclass
@@ -143,7 +155,15 @@ def seed(restaurants: int) -> list[Till]:
                 restaurant.pk, user.pk, key, json.dumps(body).encode(), [p.pk for p in products],
                 [line["quantity"] for line in body["items"]],
             ))
+    # the same start whatever earlier runs left (see REWRITTEN_TABLES), with fresh statistics
+    with connect("owner") as owner:
+        vacuum(owner, [*ORDER_TABLES, *REWRITTEN_TABLES], analyze=True)
     return tills
+
+
+def vacuum(conn, tables: list[str], *, analyze: bool = False) -> None:
+    """VACUUM (ANALYZE) these tables, on an autocommit connection as their owner."""
+    conn.execute(f"VACUUM {'(ANALYZE) ' if analyze else ''}{', '.join(dict.fromkeys(tables))}")
 
 
 def _owner_connection(database: str):
@@ -154,8 +174,9 @@ def _owner_connection(database: str):
     return psycopg.connect(**{**connections["owner"].get_connection_params(), "dbname": database}, autocommit=True)
 
 
-def copy_without_rls(source: str) -> str:
-    """A copy of the bench database with every RLS policy dropped; its name."""
+def copy_without_rls(source: str, *, control: bool = False) -> str:
+    """A copy of the bench database with every RLS policy dropped; its name. `control`: the copy keeps
+    its policies (an A/A run: the RLS overhead printed is then the bench's own bias, ~1.0x)."""
     from django.db import connections
 
     target = f"{source}_norls"
@@ -163,6 +184,8 @@ def copy_without_rls(source: str) -> str:
     with _owner_connection("postgres") as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    if control:
+        return target
     with _owner_connection(target) as conn:
         for table, policy in conn.execute(
             "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema()"
@@ -635,7 +658,8 @@ def run() -> bool:
     floor_params = {**connections["default"].get_connection_params(), "dbname": database}
     floor_params.pop("prepare_threshold", None)
     no_pgbouncer = _pgbouncer_wanted()
-    plain = copy_without_rls(database)
+    control = os.environ.get("BENCH_RLS_CONTROL", "") not in ("", "0")
+    plain = copy_without_rls(database, control=control)
     sides: list[tuple[str, str, object]] = []  # (key, label, session factory)
 
     with ExitStack() as stack:
@@ -684,6 +708,9 @@ def run() -> bool:
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         by_key = {side[0]: side for side in sides}
         for number in range(rounds):
+            for name in (database, plain):
+                with _owner_connection(name) as conn:
+                    vacuum(conn, REWRITTEN_TABLES)
             for key in rotation(list(by_key), number):
                 session_for = by_key[key][2]
                 measured[key].append(load(
@@ -717,6 +744,8 @@ def run() -> bool:
     ]
     print(f"  per-round ratios (in round order): {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
     median_ratio = statistics.median(ratios)
+    if control:
+        print("  BENCH_RLS_CONTROL: the `RLS dropped` side's copy kept its policies (A/A): the ratio below is the bench's own bias")
     ok &= report("RLS overhead (time per order at full load, median of rounds)",
                  median_ratio / figures["plain"], 1 / figures["plain"], TARGET)
     return ok and errors == 0

@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.TenantMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "fynlo.core.middleware.LazyMessageMiddleware",  # Django's, its storage made when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -209,6 +209,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "fynlo.core.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "fynlo.core.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login_client": env_str("LOGIN_THROTTLE_CLIENT", "20/min"),

@@ -19,7 +19,7 @@ from django.utils import timezone
 from fynlo.core.api import get_or_404
 from fynlo.core.money import quantize
 from fynlo.core.services import model_update
-from fynlo.core.statements import columns, from_row, insert, width
+from fynlo.core.statements import cached_related, columns, from_row, insert, new_row, width
 from inventory.errors import InsufficientStock, InventoryError
 from inventory.models import (
     Category,
@@ -252,9 +252,10 @@ def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, uni
               reference_type: str | None = None, reference_id: int | None = None, notes: str | None = None,
               user=None, oversold_offline: bool = False) -> StockMovement:
     cost = item.unit_cost if unit_cost is None else unit_cost
-    return StockMovement(
+    return cached_related(new_row(
+        StockMovement,
         restaurant_id=item.restaurant_id,
-        inventory_item=item,
+        inventory_item_id=item.pk,
         movement_type=movement_type,
         quantity=quantity,
         unit_cost=cost,
@@ -262,9 +263,9 @@ def _movement(item: InventoryItem, *, movement_type: str, quantity: Decimal, uni
         reference_type=reference_type,
         reference_id=reference_id,
         notes=notes,
-        created_by=user,
+        created_by_id=user.pk if user is not None else None,
         oversold_offline=oversold_offline,
-    )
+    ), inventory_item=item, created_by=user)
 
 
 @transaction.atomic

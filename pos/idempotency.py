@@ -44,6 +44,9 @@ from pos.models import IdempotencyRecord
 from tenants.context import tenant_context
 
 HEADER = "Idempotency-Key"
+# what request.headers.get(HEADER) reads, without building request.headers from every header (the
+# order path reads no other)
+META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
@@ -62,7 +65,7 @@ def request_hash(request) -> str:
 
 
 def _key(request) -> str | None:
-    raw = request.headers.get(HEADER)
+    raw = request.META.get(META_KEY)
     if raw is None:
         return None
     key = raw.strip()

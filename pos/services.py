@@ -25,7 +25,6 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,7 +33,7 @@ from billing.services import commission_for
 from fynlo.core.api import get_or_404
 from fynlo.core.money import ZERO, money_text
 from fynlo.core.services import model_update
-from fynlo.core.statements import insert, update
+from fynlo.core.statements import cached_related, insert, new_row, raw, update
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryItem, Product
 from inventory.selectors import ModifierMenu, modifier_menu, modifier_menu_later, products_by_id
@@ -119,12 +118,13 @@ def _insert_order(order: Order, items: list[OrderItem], *, day: datetime.date | 
     today by default.
     """
     day = day or timezone.localdate()
-    order.order_number = RawSQL(
+    order.order_number = raw(
         "SELECT %s || lpad(last_number::text, greatest(4, length(last_number::text)), '0') FROM next_number",
         [f"{order.restaurant_id}-{day:%Y%m%d}-"],
     )
+    new_order_id = raw("SELECT id FROM new_order", [])
     for item in items:
-        item.order_id = RawSQL("SELECT id FROM new_order", [])
+        item.order_id = new_order_id
     new_order, new_items = insert([order]), insert(items)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -299,12 +299,13 @@ def order_create(
         # who served it: the user's employee record, looked up by the insert itself (RawSQL, not a
         # Subquery: its text is the same every time, so the insert's is compiled once, see
         # fynlo.core.statements)
-        served_by = RawSQL(SERVED_BY, [restaurant_id, user.pk])
+        served_by = raw(SERVED_BY, [restaurant_id, user.pk])
 
     # an offline sale that takes stock below zero is flagged by the order's insert itself
     products_used, items_used = _stock_use(lines, menu)
     oversold = offline and stock_oversold(locked=locked, products=products_used, items=items_used)
-    order = Order(
+    order = cached_related(new_row(
+        Order,
         restaurant_id=restaurant_id,
         client_reference=client_reference,
         **({"created_at": client_created_at} if client_created_at else {}),
@@ -316,18 +317,19 @@ def order_create(
         **price.order_fields(),
         version=1,
         served_by_id=served_by,
-        created_by=user,
-    )
+        created_by_id=user.pk if user is not None else None,
+    ), created_by=user)
     order_items = [
-        OrderItem(
+        cached_related(new_row(
+            OrderItem,
             restaurant_id=restaurant_id,
-            product=line.product,
+            product_id=line.product.pk,
             quantity=line.quantity,
             unit_price=priced.unit_price,
             total_price=priced.total_price,
             special_instructions=line.special_instructions,
             modifiers=line.modifiers,
-        )
+        ), product=line.product)
         for line, priced in zip(lines, price.lines)
     ]
     _insert_order(order, order_items, day=timezone.localdate(client_created_at) if client_created_at else None)

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models.manager import BaseManager
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import exceptions, negotiation, parsers, serializers, status
 from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
 from rest_framework.relations import PKOnlyObject
@@ -245,6 +245,21 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class ContentNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's, with its answer for the usual request worked out directly: no format asked for (no
+    suffix, no query string) and an Accept header that is absent or `*/*` (the first renderer, its
+    media type), or exactly the first renderer's media type. Anything else goes through DRF's
+    parsing of the Accept header, as before (~1.5% of an order's CPU)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if renderers and not format_suffix and not request.META.get("QUERY_STRING"):
+            accept = request.META.get("HTTP_ACCEPT")
+            first = renderers[0]
+            if accept is None or accept == "*/*" or accept == first.media_type:
+                return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class CursorPages(CursorPagination):

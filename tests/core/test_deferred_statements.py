@@ -188,3 +188,32 @@ def test_out_of_autocommit_each_commit_or_rollback_starts_the_next_transaction()
         cursor.execute("SELECT array_agg(n ORDER BY n) FROM deferred_kept")
         assert cursor.fetchone()[0] == [1, 3]
         cursor.execute("DROP TABLE deferred_kept")
+
+
+def test_deferred_statements_are_bound_as_a_new_cursor_binds_them_and_a_new_connection_gets_its_own_binder():
+    import datetime
+    import uuid
+    from decimal import Decimal
+
+    from psycopg.types.json import Jsonb
+
+    values = [
+        [1], [40000], [3_000_000_000], [10**30], [-5], [Decimal("12.50")], [Decimal("-0.001")], ["it's"], [None],
+        [True], [[1, 2, 3]], [[70000, 1]], [["a", "b"]], [[Decimal("1.5")]], [Jsonb({"a": [1, "x"]})], [Jsonb([])],
+        [datetime.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)], [datetime.date(2026, 1, 2)],
+        [uuid.UUID(int=5)], [1], [Decimal("3")], [[1]],
+    ]
+    with transaction.atomic():
+        connection.ensure_connection()
+        fresh = [connection.connection.cursor().mogrify("SELECT %s", value) for value in values]
+        for value in values:
+            connection.defer("SELECT %s", value)
+        bound, binder = list(connection.deferred), connection._binder
+        connection.deferred = []  # nothing of this is sent
+    assert bound == fresh
+
+    connection.close()
+    with transaction.atomic():
+        connection.defer("SELECT %s", [1])
+        connection.deferred = []
+    assert connection._binder is not binder and connection._binder.connection is connection.connection

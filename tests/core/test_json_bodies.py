@@ -56,3 +56,31 @@ def test_no_endpoint_parses_json_with_drfs_parser_directly():
         JSONParser in view.parser_classes for view in views.values()
         if any(issubclass(parser, parsers.JSONParser) for parser in view.parser_classes)
     )
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json; indent=4", "text/html",
+                                    "*/*;q=0.8", "application/*", "text/html, */*", "application/xml"])
+@pytest.mark.parametrize("query", ["", "format=json", "format=api", "page_size=3"])
+def test_the_content_negotiation_answers_as_drfs_own(accept, query):
+    from django.http import Http404
+    from rest_framework.exceptions import NotAcceptable
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from fynlo.core.api import ContentNegotiation
+
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(APIRequestFactory().get(f"/api/v1/orders/{'?' + query if query else ''}", **headers))
+    for renderers in ([JSONRenderer()], [JSONRenderer(), BrowsableAPIRenderer()], [BrowsableAPIRenderer(), JSONRenderer()]):
+        answers = []
+        for negotiator in (DefaultContentNegotiation(), ContentNegotiation()):
+            try:
+                renderer, media_type = negotiator.select_renderer(request, renderers)
+                answers.append((renderer, media_type))
+            except NotAcceptable as refused:
+                answers.append(("406", str(refused.detail)))
+            except Http404:
+                answers.append("404")
+        assert answers[0] == answers[1], (accept, query, renderers)

@@ -93,3 +93,18 @@ def test_another_expression_is_compiled_each_time(shop):
     sent = statements.insert(objs)
     assert len(statements._shapes) == before
     assert (sent.sql, sent.params) == _orm(_movements(item, ["-1"], notes=Value("x")))[:2]
+
+
+@pytest.mark.parametrize("model, values", [
+    (OrderItem, {"restaurant_id": 3, "product_id": 4, "quantity": 2, "unit_price": Decimal("1.50"),
+                 "total_price": Decimal("3.00"), "modifiers": []}),
+    (StockMovement, {"restaurant_id": 3, "inventory_item_id": 9, "movement_type": "sale", "quantity": Decimal("-2"),
+                     "unit_cost": Decimal("1.25"), "total_cost": Decimal("2.50"), "created_by_id": None}),
+])
+def test_new_row_builds_the_row_the_keyword_constructor_builds(model, values):
+    built, expected = statements.new_row(model, **values), model(**values)
+
+    assert {k: v for k, v in vars(built).items() if k != "_state"} == {k: v for k, v in vars(expected).items() if k != "_state"}
+    assert built._state.adding and built._state.db is None
+    with pytest.raises(TypeError, match="unexpected keyword arguments: product"):
+        statements.new_row(model, product=None, **values)
