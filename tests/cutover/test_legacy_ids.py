@@ -62,3 +62,20 @@ def test_add_many_with_gaps_matches_adding_one_at_a_time(gap_every):
     assert bulk.count == single.count == len(keys)
     assert bulk.pages == single.pages
     assert keys[-1] in bulk and keys[-1] + 1 not in bulk and keys[0] - 1 not in bulk
+
+
+def test_runs_are_checked_as_one_id_at_a_time_would_check_them():
+    # (a catch-up asks of each unchanged order's lines at once: all of them hold the raw hash, none
+    # changed in ours, none met yet; runs inside a page and across a page's end)
+    rng = random.Random(7)
+    values, changed = IdMap64(), IdSet()
+    for key in range(PAGE_SIZE - 300, PAGE_SIZE + 300):
+        values.set(key, rng.choice([5, 5, 5, 9]))
+        if rng.randrange(20) == 0:
+            changed.add(key)
+    for first in range(PAGE_SIZE - 310, PAGE_SIZE + 290):
+        for count in (1, 2, 3, 5, 8, 9, 17, 70):
+            span = range(first, first + count)
+            assert values.holds_run(first, count, 5) == all(values.get(key) == 5 for key in span), (first, count)
+            assert changed.none_in(first, count) == (not any(key in changed for key in span)), (first, count)
+    assert IdSet().none_in(10, 3) and not IdMap64().holds_run(10, 3, 5)

@@ -1082,7 +1082,7 @@ class Translation:
             if index in kept:
                 met.add(first)
                 continue
-            run = from_digest(idents[index], first, spans[index], bytes(digests[20 * index:20 * index + 20]))
+            run = from_digest(idents[index], first, spans[index], digests[20 * index:20 * index + 20])[1]
             if run is not None and met.add(first):
                 decided[index] = run
             else:
@@ -1177,7 +1177,9 @@ class Translation:
             raw = hashed(f"{ident}|{order}|{first}|{span}", digest)
             if raws is None or not ident or not first or raws.get(first) != raw:
                 return raw, None
-            if span and all(unchanged(line, raw) for line in range(first, first + span)):
+            if span and raws.holds_run(first, span, raw) and changed.none_in(first, span) and (
+                seen.none_in(first, span)
+            ):
                 # every line of the span written (or found unchanged) from this very record and
                 # context: it still makes them all (a longer list would have grown the span), and
                 # its items need no parsing; counted as one run
@@ -1218,7 +1220,7 @@ class Translation:
         function.stashes = stashes
         function.from_digest = None
         if target == "order_items" and raws is not None:
-            function.from_digest = lambda *known: lines_from_digest(*known)[1]
+            function.from_digest = lines_from_digest
         return function
 
     def _updated(self, row) -> str:

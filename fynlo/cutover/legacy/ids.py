@@ -67,6 +67,16 @@ class IdMap:
                         self.set(keys[index], values[index])
 
 
+    def holds_run(self, first: int, count: int, value: int) -> bool:
+        """Whether ids first .. first + count - 1 all hold `value` (non-zero): one slice compared
+        when they are on one page."""
+        low = first & PAGE_MASK
+        if low + count <= PAGE_SIZE:
+            page = self.pages.get(first >> PAGE_BITS)
+            return page is not None and page[low:low + count].count(value) == count
+        return all(self.get(key) == value for key in range(first, first + count))
+
+
 class IdMap64(IdMap):
     """id -> a non-zero 64-bit value (a hash: 0 is stored as 1); 8 bytes per dense id."""
 
@@ -109,6 +119,18 @@ class IdSet:
 
     def __len__(self) -> int:
         return self.count
+
+    def none_in(self, first: int, count: int) -> bool:
+        """Whether none of ids first .. first + count - 1 is in the set: their bits read at once
+        when they are on one page."""
+        low = first & PAGE_MASK
+        if low + count <= PAGE_SIZE:
+            page = self.pages.get(first >> PAGE_BITS)
+            if page is None:
+                return True
+            bits = int.from_bytes(page[low >> 3:((low + count - 1) >> 3) + 1], "little") >> (low & 7)
+            return not bits & ((1 << count) - 1)
+        return not any(key in self for key in range(first, first + count))
 
     def add_many(self, keys: list[int]) -> None:
         """Add ids (ascending): a run of consecutive ids not there yet as whole bytes where it can."""
