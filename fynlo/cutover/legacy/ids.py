@@ -362,7 +362,8 @@ class KeyMap:
             slots[_probe(slots, mask, highs, lows, highs[position], lows[position])] = position + 1
 
     def _index(self, key: str) -> int:
-        """The key's position, else -1 (the probe inlined: a catch-up looks up millions of keys)."""
+        """The key's position, else -1 (`_probe` inlined, the same walk: a catch-up looks up millions
+        of keys, and the call is a tenth of a lookup)."""
         if len(key) != 36 or _UUID_TEXT.match(key) is None:
             return -1
         value = int(key.replace("-", ""), 16)
