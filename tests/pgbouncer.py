@@ -138,13 +138,18 @@ logfile = {workdir / "pgbouncer.log"}
     command = [str(PGBOUNCER), str(workdir / "pgbouncer.ini")]
     if user is not None:
         command[1:1] = ["-u", user.pw_name]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its stderr goes to a file, not a pipe: it logs every login there as well as to its logfile,
+    # and a pipe nobody reads fills after some two hundred connections, its next write blocks, and with it
+    # the whole single-process PgBouncer (every client then waits, new ones time out).
+    with open(workdir / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     bouncer = PgBouncer(port=port, pool_size=pool_size, workdir=workdir, process=process)
     try:
         if not wait_for_port(port, seconds=START_SECONDS, process=process):
             process.kill()
-            _, stderr = process.communicate(timeout=5)
-            last = (stderr.decode(errors="replace") + bouncer.log()).strip().splitlines()[-1:] or ["no output"]
+            process.wait(timeout=5)
+            output = (workdir / "stderr.log").read_text(errors="replace") + bouncer.log()
+            last = output.strip().splitlines()[-1:] or ["no output"]
             raise PgBouncerUnavailable(f"pgbouncer did not start on port {port}: {last[0]}")
         yield bouncer
     finally:

@@ -119,3 +119,18 @@ def test_a_session_level_setting_would_cross_to_another_client(django_db_blocker
             second.close()
     assert leaked == "4242"
     assert local == ""
+
+
+def test_hundreds_of_logins_in_a_row_do_not_stall_it(django_db_blocker):
+    """PgBouncer writes a line for every login and every close to its stderr as well as to its log.
+    That stderr once went to a pipe nobody read: after some two hundred connections the pipe was
+    full, PgBouncer's next write blocked, and with it every client (the bench's connections timed
+    out). 600 connections, one after the other, each within its connect timeout."""
+    runtime = connections["default"].settings_dict
+    with running_pgbouncer(pool_size=2) as bouncer:
+        for number in range(600):
+            with psycopg.connect(
+                host=bouncer.host, port=bouncer.port, dbname=runtime["NAME"], user=runtime["USER"],
+                password=runtime["PASSWORD"] or None, autocommit=True, prepare_threshold=None, connect_timeout=5,
+            ) as conn:
+                assert conn.execute("SELECT %s::int", [number]).fetchone()[0] == number
