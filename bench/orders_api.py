@@ -40,11 +40,6 @@ API's orders/s as a ratio of the floor's (target at least 0.5x, and through PgBo
 the RLS overhead as the median over rounds of (time per order with RLS) / (time per order
 without): the median, because a burst of other load on the machine skews one round, not the
 pair's comparison (target at most 1.05x).
-
-A settling round runs first, as the others, and is not counted (its ratio is printed): the side
-that runs first after the warm-ups was 1.39x-1.50x slower than its pair in each of three runs, with and
-without policies on the other side (A/A: 1.393x in that round, the others 0.80x-1.03x), a cost of
-going first, not of RLS; counted, it moved the median by half a round's rank.
 """
 
 from __future__ import annotations
@@ -712,21 +707,16 @@ def run() -> bool:
         measured: dict[str, list[Round]] = {key: [] for key, _, _ in sides}
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         by_key = {side[0]: side for side in sides}
-        settling: dict[str, Round] = {}
-        for number in range(-1, rounds):  # (round -1: settling, not counted)
+        for number in range(rounds):
             for name in (database, plain):
                 with _owner_connection(name) as conn:
                     vacuum(conn, REWRITTEN_TABLES)
-            for key in rotation(list(by_key), max(number, 0)):
+            for key in rotation(list(by_key), number):
                 session_for = by_key[key][2]
-                result = load(
+                measured[key].append(load(
                     session_for, tills, clients=clients, seconds=seconds / rounds, server=server_of.get(key),
                     bouncer=bouncer.process.pid if bouncer is not None and key.endswith("_pgbouncer") else None,
-                )
-                if number < 0:
-                    settling[key] = result
-                else:
-                    measured[key].append(result)
+                ))
     figures = {}
     for key, label, _ in sides:
         rps, p50, p99, count, errors, client_cpu, server_cpu, bouncer_cpu = summary(measured[key])
@@ -752,9 +742,6 @@ def run() -> bool:
         for rls, plain in zip(measured["rls"], measured["plain"])
         if rls.latencies and plain.latencies
     ]
-    first, second = settling.get("rls"), settling.get("plain")
-    if first is not None and second is not None and first.latencies and second.latencies:
-        print(f"  settling round (not counted): {(first.seconds / len(first.latencies)) / (second.seconds / len(second.latencies)):.3f}")
     print(f"  per-round ratios (in round order): {', '.join(f'{ratio:.3f}' for ratio in ratios)}")
     median_ratio = statistics.median(ratios)
     if control:
