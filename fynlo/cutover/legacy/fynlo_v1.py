@@ -659,6 +659,10 @@ class Translation:
         self._payments_of: dict[str, list] = {}  # refunded order key -> its payments (prepare: _refunded_payments)
         self.orders_stash: OrdersStash | None = None  # --catch-up: the orders' pass, for their lines'
         self._hashed_order: tuple | None = None  # (ident, first, span, digest) of the record just hashed
+        # --catch-up: prepare reads no span of an order already in the map; one whose `items` grew is
+        # given a new range by the lines' pass (_grow_lines), past the next free line id (read once)
+        self.grows_lines = False
+        self._next_line: int | None = None
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
@@ -754,11 +758,21 @@ class Translation:
             for legacy, target in (("platforms", "platforms"), ("restaurants", "restaurants"), ("users", "users"),
                                    ("categories", "categories"), ("products", "products"), ("orders", "orders"),
                                    ("payments", "payments"), ("refunds", "refunds")):
-                if legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"]:
+                if legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"] and (
+                    importer.catch_up
+                ):
+                    # a catch-up: the maps read first; one read of orders.csv gives the keys not in them,
+                    # with their lines' span (only theirs parsed), their lines' ids, then their orders'
+                    # ids; an order already mapped whose `items` grew is met by the lines' pass
+                    known, known_orders = self._read_map(ITEMS_MAP, True), self._read_map(legacy, False)
+                    self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items", known=known),
+                                 spans=True, known=known)
+                    self._assign(legacy, target, None, known=known_orders)
+                    self.grows_lines = True
+                elif legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"]:
                     # one read of orders.csv: the orders' keys with their lines' span (the items counted)
                     # give the lines' ids, then the same keys (span 1) the orders' ids
-                    self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True,
-                                 grow=importer.catch_up)
+                    self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True)
                     self._assign(legacy, target, None)
                 elif legacy == "payments" and legacy in self.raw.files:
                     tap, by_order = self._refunded_payments()
@@ -776,9 +790,10 @@ class Translation:
         self._prepare_staff()
 
     def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None,
-              tap=None):
+              tap=None, known: KeyMap | None = None):
         """(key, created, span) of each row; with `lines` (a JSON list column), the span is the list's length.
-        `tap`: called with the fields of each record of the header's width, on the way."""
+        `tap`: called with the fields of each record of the header's width, on the way. `known`: the
+        keys in it are left out (their lists not parsed)."""
         header = self.headers[table]
         if key not in header:
             return
@@ -794,6 +809,8 @@ class Translation:
             if _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
+            if known is not None and fields[key_at].strip() in known:
+                continue
             if lines_at is not None:
                 items = _json(fields[lines_at])
                 yield fields[key_at].strip(), created, (len(items) if isinstance(items, list) else 0)
@@ -818,12 +835,15 @@ class Translation:
                     if granted is True:
                         yield f"{fields[key_at].strip()}:{flag}", fields[created_at] if created_at is not None else "", 1
 
-    def _assign(self, name: str, target: str, keys, *, spans: bool = False, grow: bool = False) -> None:
+    def _assign(self, name: str, target: str, keys, *, spans: bool = False, grow: bool = False,
+                known: KeyMap | None = None) -> None:
         """New keys get ids past the highest of the map and of the table, in created_at order.
         With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
         was first imported) gets a new range: its rows are then new, the old ones gone.
         `keys` None: those already in _legacy_keys (the previous call's), one id each (their
-        spans left as they are, rather than every row of the temporary table rewritten)."""
+        spans left as they are, rather than every row of the temporary table rewritten). `known`: the
+        map as read before (the keys given are not in it): the entries of the keys given are added to
+        it, rather than the whole map read again."""
         conn = self.conn
         if keys is not None:
             conn.execute("TRUNCATE _legacy_keys")
@@ -856,7 +876,15 @@ class Translation:
                      span=sql.SQL("span" if keys is not None else "1")),
             {"name": name, "target": target, "run": run},
         )
-        found = self._read_map(name, spans)
+        if known is None:
+            found = self._read_map(name, spans)
+        else:
+            found = known
+            for key, new_id, span in conn.execute(sql.SQL(
+                "SELECT m.legacy_key, m.new_id, m.span FROM {} m WHERE m.legacy_table = %s"
+                " AND m.legacy_key IN (SELECT key FROM _legacy_keys)"
+            ).format(sql.Identifier(ID_MAP)), [name]):
+                found.add(key, new_id, span)
         if spans:
             self.spans = found
         else:
@@ -1010,6 +1038,7 @@ class Translation:
         id_at = legacy_header.index("id") if "id" in legacy_header else None
         raw = None
         records, stash = read_records(file), None
+        grow = self._grow_lines(legacy_header) if target == "order_items" and self.grows_lines else None
         if raw_of is not None and target == "orders" and raw_of.stashes:
             stash = self.orders_stash = OrdersStash(file)
         elif target == "order_items" and raw_of is not None and self.orders_stash is not None:
@@ -1029,6 +1058,8 @@ class Translation:
                 yield where, Rejected([""] * len(header), RowError(
                     None, f"the row has {len(fields)} fields, the header {len(legacy_header)}"))
                 continue
+            if grow is not None:
+                grow(fields)
             if raw_of is not None:
                 raw, skipped = raw_of(fields)
                 if stash is not None:
@@ -1065,6 +1096,48 @@ class Translation:
             self.read_whole.add(legacy)
         if stash is not None:
             stash.complete = True
+
+    def _grow_lines(self, header: list[str]):
+        """--catch-up, the lines' pass: the function of a legacy order's fields that gives the order a
+        new range of line ids, before its lines are hashed or made, when its `items` has more elements
+        than its span (prepare read no span of an order already mapped; an order unchanged since is
+        skipped before this). Its map entry as it was is kept for --undo; the new range starts at the
+        next free line id (read at the first such order, then counted on)."""
+        if "id" not in header or "items" not in header:
+            return None
+        id_at, items_at = header.index("id"), header.index("items")
+        statement = sql.SQL(
+            "WITH gone AS (DELETE FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = %(key)s"
+            " RETURNING m.*), logged AS ({keep}) SELECT count(*) FROM gone"
+        ).format(map=sql.Identifier(ID_MAP), keep=_keep_prior(ID_MAP, "deleted", sql.Identifier("gone")))
+        insert = sql.SQL(
+            "INSERT INTO {} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
+            " VALUES (%(name)s, %(key)s, 'order_items', %(first)s, %(span)s, %(run)s::integer)"
+        ).format(sql.Identifier(ID_MAP))
+
+        def grow(fields) -> None:
+            key = fields[id_at].strip()
+            first, span = self.spans.get_span(key)
+            if not first:
+                return
+            items = _json(fields[items_at])
+            if not isinstance(items, list) or len(items) <= span:
+                return
+            conn, values = self.conn, {"name": ITEMS_MAP, "key": key, "span": len(items), "run": self.importer.run_id}
+            with conn.transaction(force_rollback=self.importer.dry_run):
+                if self._next_line is None:
+                    self._next_line = conn.execute(sql.SQL(
+                        "SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {} WHERE target_table"
+                        " = 'order_items'), (SELECT coalesce(max(id), 0) FROM order_items)) + 1"
+                    ).format(sql.Identifier(ID_MAP))).fetchone()[0]
+                values["first"] = self._next_line
+                conn.execute(statement, values)
+                conn.execute(insert, values)
+            self._next_line += len(items)
+            self.spans.add(key, values["first"], len(items))
+            self.count("orders.items: orders with more lines than when first imported, given new line ids")
+
+        return grow
 
     def _stashed_lines(self, stash: OrdersStash, from_digest):
         """The legacy orders' records for their lines' pass, from the orders' pass: (line, a SkippedRun)
