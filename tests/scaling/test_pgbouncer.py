@@ -96,7 +96,7 @@ def test_no_tenant_crosses_pooled_server_connections(through_pgbouncer):
 def _connect(bouncer, settings_dict) -> psycopg.Connection:
     return psycopg.connect(
         host=bouncer.host, port=bouncer.port, dbname=settings_dict["NAME"], user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"] or None, autocommit=True, prepare_threshold=None,
+        password=settings_dict["PASSWORD"] or None, autocommit=True, prepare_threshold=None, connect_timeout=5,
     )
 
 
@@ -129,8 +129,5 @@ def test_hundreds_of_logins_in_a_row_do_not_stall_it(django_db_blocker):
     runtime = connections["default"].settings_dict
     with running_pgbouncer(pool_size=2) as bouncer:
         for number in range(600):
-            with psycopg.connect(
-                host=bouncer.host, port=bouncer.port, dbname=runtime["NAME"], user=runtime["USER"],
-                password=runtime["PASSWORD"] or None, autocommit=True, prepare_threshold=None, connect_timeout=5,
-            ) as conn:
+            with _connect(bouncer, runtime) as conn:
                 assert conn.execute("SELECT %s::int", [number]).fetchone()[0] == number

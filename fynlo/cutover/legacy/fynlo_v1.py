@@ -618,6 +618,14 @@ def _keep_prior(table: str, action: str, rows: sql.Composable) -> sql.Composed:
     ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(table), action=sql.Literal(action), rows=rows)
 
 
+def _highest_taken(target: str) -> sql.Composed:
+    """The highest id of `target` taken: by its rows, or by a range the id map gives a legacy key."""
+    return sql.SQL(
+        "greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = {target}),"
+        " (SELECT coalesce(max(id), 0) FROM {table}))"
+    ).format(map=sql.Identifier(ID_MAP), target=sql.Literal(target), table=sql.Identifier(target))
+
+
 def _json(text):
     """A legacy JSON column's value parsed, for the translation (its text when it is no JSON). The
     archive does not parse: see Translation.archived."""
@@ -758,22 +766,17 @@ class Translation:
             for legacy, target in (("platforms", "platforms"), ("restaurants", "restaurants"), ("users", "users"),
                                    ("categories", "categories"), ("products", "products"), ("orders", "orders"),
                                    ("payments", "payments"), ("refunds", "refunds")):
-                if legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"] and (
-                    importer.catch_up
-                ):
-                    # a catch-up: the maps read first; one read of orders.csv gives the keys not in them,
-                    # with their lines' span (only theirs parsed), their lines' ids, then their orders'
-                    # ids; an order already mapped whose `items` grew is met by the lines' pass
-                    known, known_orders = self._read_map(ITEMS_MAP, True), self._read_map(legacy, False)
+                if legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"]:
+                    # one read of orders.csv: the orders' keys with their lines' span (the items counted)
+                    # give the lines' ids, then the same keys (span 1) the orders' ids. A catch-up reads
+                    # the maps first and passes on only the keys not in them (only their items parsed);
+                    # an order already mapped whose `items` grew is met by the lines' pass (_grow_lines)
+                    known = self._read_map(ITEMS_MAP, True) if importer.catch_up else None
+                    known_orders = self._read_map(legacy, False) if importer.catch_up else None
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items", known=known),
                                  spans=True, known=known)
                     self._assign(legacy, target, None, known=known_orders)
-                    self.grows_lines = True
-                elif legacy == "orders" and legacy in self.raw.files and "items" in self.headers["orders"]:
-                    # one read of orders.csv: the orders' keys with their lines' span (the items counted)
-                    # give the lines' ids, then the same keys (span 1) the orders' ids
-                    self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items"), spans=True)
-                    self._assign(legacy, target, None)
+                    self.grows_lines = importer.catch_up
                 elif legacy == "payments" and legacy in self.raw.files:
                     tap, by_order = self._refunded_payments()
                     self._assign(legacy, target, self._keys(legacy, tap=tap))
@@ -809,16 +812,17 @@ class Translation:
             if _null(fields[key_at]):
                 continue
             created = fields[created_at] if created_at is not None else ""
-            if known is not None and fields[key_at].strip() in known:
+            found = fields[key_at].strip()
+            if known is not None and found in known:
                 continue
             if lines_at is not None:
                 items = _json(fields[lines_at])
-                yield fields[key_at].strip(), created, (len(items) if isinstance(items, list) else 0)
+                yield found, created, (len(items) if isinstance(items, list) else 0)
             elif suffixes is None:
-                yield fields[key_at].strip(), created, 1
+                yield found, created, 1
             else:
                 for suffix in suffixes:
-                    yield f"{fields[key_at].strip()}:{suffix}", created, 1
+                    yield f"{found}:{suffix}", created, 1
         # the file read whole: its rows counted (as scan counts them), so _count need not read it again
         self._counts.setdefault(table, records)
 
@@ -835,15 +839,12 @@ class Translation:
                     if granted is True:
                         yield f"{fields[key_at].strip()}:{flag}", fields[created_at] if created_at is not None else "", 1
 
-    def _assign(self, name: str, target: str, keys, *, spans: bool = False, grow: bool = False,
-                known: KeyMap | None = None) -> None:
+    def _assign(self, name: str, target: str, keys, *, spans: bool = False, known: KeyMap | None = None) -> None:
         """New keys get ids past the highest of the map and of the table, in created_at order.
-        With `grow` (--catch-up), a key whose span grew (an order with more lines than when it
-        was first imported) gets a new range: its rows are then new, the old ones gone.
         `keys` None: those already in _legacy_keys (the previous call's), one id each (their
         spans left as they are, rather than every row of the temporary table rewritten). `known`: the
         map as read before (the keys given are not in it): the entries of the keys given are added to
-        it, rather than the whole map read again."""
+        it, rather than the whole map read again. (A key whose span grew: _grow_lines.)"""
         conn = self.conn
         if keys is not None:
             conn.execute("TRUNCATE _legacy_keys")
@@ -851,17 +852,6 @@ class Translation:
                 for key, created, span in keys:
                     copy.write_row((key, created or None, span))
         run = self.importer.run_id
-        if grow:
-            # each entry as it was kept first (not in a dry run: no run, and rolled back anyway)
-            grown = conn.execute(
-                sql.SQL("WITH gone AS (DELETE FROM {map} m USING _legacy_keys k WHERE m.legacy_table = %(name)s"
-                        " AND m.legacy_key = k.key AND k.span > m.span RETURNING m.*),"
-                        " logged AS ({keep}) SELECT count(*) FROM gone").format(
-                    map=sql.Identifier(ID_MAP), keep=_keep_prior(ID_MAP, "deleted", sql.Identifier("gone"))),
-                {"name": name, "run": run},
-            ).fetchone()[0]
-            if grown:
-                self.count("orders.items: orders with more lines than when first imported, given new line ids", grown)
         conn.execute(
             sql.SQL(
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
@@ -870,9 +860,8 @@ class Translation:
                 " FROM (SELECT DISTINCT ON (key) key, created, {span} AS span FROM _legacy_keys k"
                 "  WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.legacy_table = %(name)s AND m.legacy_key = k.key)"
                 "  ORDER BY key, created) fresh,"
-                " (SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {map} WHERE target_table = %(target)s),"
-                "  (SELECT coalesce(max(id), 0) FROM {table})) AS value) base"
-            ).format(map=sql.Identifier(ID_MAP), table=sql.Identifier(target),
+                " (SELECT {taken} AS value) base"
+            ).format(map=sql.Identifier(ID_MAP), taken=_highest_taken(target),
                      span=sql.SQL("span" if keys is not None else "1")),
             {"name": name, "target": target, "run": run},
         )
@@ -1126,10 +1115,8 @@ class Translation:
             conn, values = self.conn, {"name": ITEMS_MAP, "key": key, "span": len(items), "run": self.importer.run_id}
             with conn.transaction(force_rollback=self.importer.dry_run):
                 if self._next_line is None:
-                    self._next_line = conn.execute(sql.SQL(
-                        "SELECT greatest((SELECT coalesce(max(new_id + span - 1), 0) FROM {} WHERE target_table"
-                        " = 'order_items'), (SELECT coalesce(max(id), 0) FROM order_items)) + 1"
-                    ).format(sql.Identifier(ID_MAP))).fetchone()[0]
+                    self._next_line = conn.execute(
+                        sql.SQL("SELECT {} + 1").format(_highest_taken("order_items"))).fetchone()[0]
                 values["first"] = self._next_line
                 conn.execute(statement, values)
                 conn.execute(insert, values)
