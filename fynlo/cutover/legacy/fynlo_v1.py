@@ -778,8 +778,10 @@ class Translation:
                     self._assign(legacy, target, None, known=known_orders)
                     self.grows_lines = importer.catch_up
                 elif legacy == "payments" and legacy in self.raw.files:
+                    # a catch-up's: the map read first, only the keys not in it passed on (as the orders')
                     tap, by_order = self._refunded_payments()
-                    self._assign(legacy, target, self._keys(legacy, tap=tap))
+                    known = self._read_map(legacy, False) if importer.catch_up else None
+                    self._assign(legacy, target, self._keys(legacy, tap=tap, known=known), known=known)
                     self._payments_of = by_order()
                 elif legacy in self.raw.files:
                     self._assign(legacy, target, self._keys(legacy))
@@ -803,9 +805,11 @@ class Translation:
         key_at, created_at = header.index(key), (header.index(created) if created in header else None)
         lines_at = header.index(lines) if lines is not None else None
         records = 0
-        for _, fields in read_records(self.raw.files[table]):
+        # a record that starts with a known key (a CSV file's first column) is not even parsed
+        skip = (lambda head: head.strip() in known) if known is not None and key_at == 0 and tap is None else None
+        for _, fields in read_records(self.raw.files[table], skip=skip):
             records += 1
-            if len(fields) != len(header):
+            if fields is None or len(fields) != len(header):
                 continue
             if tap is not None:
                 tap(fields)

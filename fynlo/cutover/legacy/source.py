@@ -124,11 +124,12 @@ class SourceFile:
         return f"{self.table} {line}" if self.keyed else str(line)
 
 
-def read_records(source_file: SourceFile) -> Iterator[tuple[object, list[str]]]:
-    """(place, fields) of every row of a table, its header left out. Raises ParseError."""
+def read_records(source_file: SourceFile, *, skip=None) -> Iterator[tuple[object, list[str] | None]]:
+    """(place, fields) of every row of a table, its header left out. Raises ParseError.
+    `skip`: see `records` (a CSV file's; the other kinds' records are all parsed)."""
     if source_file.kind == CSV:
         with source_file.open_text() as stream:
-            iterator = records(stream)
+            iterator = records(stream, skip=skip)
             next(iterator, None)
             yield from iterator
         return
@@ -317,11 +318,15 @@ class _Feed:
         return line
 
 
-def records(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
+def records(stream: TextIO, *, skip=None) -> Iterator[tuple[int, list[str] | None]]:
     """(line where the record starts, fields) for each record; the header is line 1.
 
     Lines without a quote (most of them) are split directly; the others go through csv's
     reader in strict mode. Empty lines are skipped. Raises ParseError.
+
+    `skip`: a function of a line's text before its first comma; a record on one line (its quotes
+    balanced) for which it is true comes as (line, None), not parsed or checked (a caller that
+    needs only the records it does not know yet: a catch-up's keys, fynlo_v1.Translation._keys).
     """
     lines = iter(stream)
     feed = _Feed(lines)
@@ -330,6 +335,11 @@ def records(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
     try:
         for line in lines:
             number += 1
+            if skip is not None and number > 1:
+                comma = line.find(",")
+                if comma > 0 and skip(line[:comma]) and not line.count('"') % 2:
+                    yield number, None
+                    continue
             if '"' not in line:
                 if "\x00" in line:
                     raise ParseError(number, "NUL character in the data")
