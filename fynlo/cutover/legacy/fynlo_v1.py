@@ -618,6 +618,10 @@ def _keep_prior(table: str, action: str, rows: sql.Composable) -> sql.Composed:
     ).format(changes=sql.Identifier(KEYED_CHANGES), name=sql.Literal(table), action=sql.Literal(action), rows=rows)
 
 
+# raw_hasher: how many distinct values of a restaurant or user column have their ids kept
+FEW_KEYS = 10_000
+
+
 def _highest_taken(target: str) -> sql.Composed:
     """The highest id of `target` taken: by its rows, or by a range the id map gives a legacy key."""
     return sql.SQL(
@@ -1213,6 +1217,22 @@ class Translation:
         def key_of(keys: KeyMap, value) -> int:
             return 0 if _null(value) else (keys.get(value.strip()) or 0)
 
+        def few(keys: KeyMap):
+            """key_of for a column of few distinct values (a restaurant, a user): each value's id kept
+            after its first lookup (a million records, a few hundred values), up to FEW_KEYS of them."""
+            known: dict = {}
+
+            def of(value) -> int:
+                found = known.get(value)
+                if found is None:
+                    found = key_of(keys, value)
+                    if len(known) < FEW_KEYS:
+                        known[value] = found
+                return found
+            return of
+
+        restaurant_of, user_of = few(restaurants), few(users)
+
         def plain(amount) -> bool:
             return amount is None or amount == "" or PLAIN_MONEY.fullmatch(amount) is not None
 
@@ -1220,8 +1240,8 @@ class Translation:
 
         def of_order(fields):
             ident = key_of(orders, value(fields, id_at))
-            restaurant = key_of(restaurants, value(fields, restaurant_at))
-            user = key_of(users, value(fields, created_by_at))
+            restaurant = restaurant_of(value(fields, restaurant_at))
+            user = user_of(value(fields, created_by_at))
             customer = value(fields, customer_at)
             name = customers.get(customer.strip()) if not _null(customer) else None
             digest = digest_of(fields)
@@ -1272,7 +1292,7 @@ class Translation:
             restaurant = order_values.get(order) if order else 0
             context = f"{ident}|{order}|{restaurant}|{rates.get(restaurant)}"
             if restaurant_at is not None:
-                own = key_of(restaurants, fields[restaurant_at])
+                own = restaurant_of(fields[restaurant_at])
                 context += f"|{own}|{restaurant_values.get(own)}"
             raw = hashed(context, digest_of(fields))
             amount = value(fields, amount_at)

@@ -227,10 +227,12 @@ class _Importer:
             self._connect()
             try:
                 self._restore_leftovers()
+                if self.catch_up and self.run_id is not None:
+                    # started first: the database works on the first tables' seeding queries while the
+                    # translation's prepare (its id map: all it writes) runs here
+                    self._prefetch(source)
                 if self.translation is not None:
                     self.translation.prepare()
-                if self.catch_up and self.run_id is not None:
-                    self._prefetch(source)
                 needed = self.needed = self._needed_values(source)
                 for name in self.order:
                     if name == SETTINGS_SOURCE:
