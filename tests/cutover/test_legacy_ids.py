@@ -79,3 +79,21 @@ def test_runs_are_checked_as_one_id_at_a_time_would_check_them():
             assert values.holds_run(first, count, 5) == all(values.get(key) == 5 for key in span), (first, count)
             assert changed.none_in(first, count) == (not any(key in changed for key in span)), (first, count)
     assert IdSet().none_in(10, 3) and not IdMap64().holds_run(10, 3, 5)
+
+
+def test_add_run_matches_adding_one_at_a_time():
+    # (a catch-up counts each unchanged order's lines as met with one call: runs inside a page,
+    # across a page's end, over ids already there)
+    rng = random.Random(11)
+    for _ in range(2000):
+        bulk, single = IdSet(), IdSet()
+        for key in rng.sample(range(3 * PAGE_SIZE), rng.randrange(6)):
+            bulk.add(key)
+            single.add(key)
+        first = rng.choice([rng.randrange(3 * PAGE_SIZE), PAGE_SIZE - rng.randrange(1, 70)])
+        count = rng.choice([0, 1, 2, 3, 7, 8, 9, 63, 64, 65, 200])
+        bulk.add_run(first, count)
+        for key in range(first, first + count):
+            single.add(key)
+        assert bulk.count == single.count, (first, count)
+        assert bulk.pages == single.pages, (first, count)

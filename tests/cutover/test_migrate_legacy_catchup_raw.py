@@ -251,3 +251,22 @@ def test_a_catch_up_looks_new_unique_keys_up_in_ours(tmp_path, monkeypatch, look
         "504": "duplicate order_number 'R10-2': orders id 501 in the database has it (orders_order_number_key)",
     }, rejected
     assert report["tables"]["orders"]["imported"] == 1
+
+
+def test_a_catch_up_seeds_ids_spread_over_many_blocks(tmp_path):
+    # given orders whose ids lie in blocks far apart (the seeding query reads a table 16k ids at a
+    # time and jumps over the empty blocks), one of them since changed in ours
+    rows = same_rows()()
+    far = [str(16384 * 3 + 5), str(16384 * 300 + 1), "2000000000"]
+    for number, ident in enumerate(far):
+        rows["orders"].append({**order(rows, "501"), "id": ident, "order_number": f"R10-F{number}"})
+    source = write_export(tmp_path / "export", rows)
+    assert migrate(source)[0] == 0
+    owner_execute(f"UPDATE orders SET table_number = 'T99' WHERE id = {far[1]}")
+    # when the same export is caught up
+    code, out, report = migrate(source, "--catch-up")
+    # then every order was found in ours with its bookkeeping: none new, none gone, ours kept
+    assert code == 0, out
+    orders = report["tables"]["orders"]
+    assert (orders["imported"], orders["deleted"], orders["kept_ours"], orders["already_present"]) == (0, 0, 1, 5), orders
+    assert owner_rows("orders", "id, table_number", "id")[-2:] == [(int(far[1]), "T99"), (int(far[2]), None)]

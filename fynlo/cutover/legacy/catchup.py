@@ -206,18 +206,21 @@ class Recorded:
 
     @staticmethod
     def selected(columns: list[str]) -> list[sql.Composable]:
-        """Three integers (0 where none): the source hash's 64 bits (its first 8 bytes, as
-        bit(64)::bigint reads them), ours changed (1), the raw hash."""
+        """Three 8-byte big-endian integers (bytea; 0 where none): the source hash's 64 bits (its
+        first 8 bytes as they are), ours changed (1), the raw hash."""
+        zero = sql.SQL("'\\x0000000000000000'::bytea")
         return [
-            sql.SQL("coalesce(('x' || left(encode(r.source_hash, 'hex'), 16))::bit(64)::bigint, 0)"),
-            sql.SQL("CASE WHEN r.row_id IS NULL OR {untouched} THEN 0 ELSE 1 END").format(untouched=untouched(columns)),
-            sql.SQL("coalesce(r.raw_hash, 0)"),
+            sql.SQL("coalesce(substring(r.source_hash FROM 1 FOR 8), {zero})").format(zero=zero),
+            sql.SQL("CASE WHEN r.row_id IS NULL OR {untouched} THEN {zero} ELSE '\\x0000000000000001'::bytea END").format(
+                untouched=untouched(columns), zero=zero),
+            sql.SQL("int8send(coalesce(r.raw_hash, 0))"),
         ]
 
     @staticmethod
-    def join(table: str) -> sql.Composable:
-        return sql.SQL(" LEFT JOIN {} r ON r.table_name = {} AND r.row_id = t.id").format(
-            sql.Identifier(ROWS), sql.Literal(table))
+    def join(table: str, low: sql.Composable, high: sql.Composable) -> sql.Composable:
+        """The table's bookkeeping of ids low .. high - 1 (`t`'s, which the query bounds alike)."""
+        return sql.SQL(" LEFT JOIN {} r ON r.table_name = {} AND r.row_id = t.id AND r.row_id >= {} AND r.row_id < {}").format(
+            sql.Identifier(ROWS), sql.Literal(table), low, high)
 
 
 

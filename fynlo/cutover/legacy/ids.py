@@ -132,6 +132,22 @@ class IdSet:
             return not bits & ((1 << count) - 1)
         return not any(key in self for key in range(first, first + count))
 
+    def add_run(self, first: int, count: int) -> None:
+        """Add ids first .. first + count - 1: their bits set at once when they are on one page."""
+        low = first & PAGE_MASK
+        if low + count > PAGE_SIZE or count <= 0:
+            for key in range(first, first + count):
+                self.add(key)
+            return
+        number = first >> PAGE_BITS
+        page = self.pages.get(number)
+        if page is None:
+            page = self.pages[number] = bytearray(_EMPTY_SET_PAGE)
+        start, end = low >> 3, ((low + count - 1) >> 3) + 1
+        bits, run = int.from_bytes(page[start:end], "little"), ((1 << count) - 1) << (low & 7)
+        page[start:end] = (bits | run).to_bytes(end - start, "little")
+        self.count += count - (bits & run).bit_count()
+
     def add_many(self, keys: list[int]) -> None:
         """Add ids (ascending): a run of consecutive ids not there yet as whole bytes where it can."""
         pages = self.pages

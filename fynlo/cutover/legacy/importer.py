@@ -444,17 +444,26 @@ class _Importer:
         """Per 16k ids one line of 8-byte big-endian integers in hex (id, tenant columns, recorded:
         catchup.Recorded.selected), ids ascending, so a table's dense ids fill the id maps a slice at
         a time; so neither side writes or parses a million decimal numbers (hex by encode(), whatever
-        the server's bytea_output)."""
+        the server's bytea_output). Block by block (id >> 14): the blocks that hold ids found one
+        index probe each, then each block's rows and bookkeeping by index range scans, so the
+        database neither sorts nor hashes the whole table (for 3M order lines, with the default
+        work_mem, ~400 MB of temporary files and 3.5s before the first line) and the lines come
+        from the start."""
+        name = load.sql.Identifier(spec.name)
         values = load.sql.SQL(" || ").join(
-            load.sql.SQL("int8send({})").format(value) for value in
-            [load.sql.SQL("t.id")]
-            + [load.sql.SQL("coalesce(t.{}, 0)").format(load.sql.Identifier(c)) for c in self._tenant_columns(spec)]
+            [load.sql.SQL("int8send(t.id::bigint)")]
+            + [load.sql.SQL("int8send(coalesce(t.{}, 0)::bigint)").format(load.sql.Identifier(c))
+               for c in self._tenant_columns(spec)]
             + catch_up_rows.Recorded.selected(recorded_columns)
         )
+        low, high = load.sql.SQL("(b.n << 14)"), load.sql.SQL("((b.n + 1) << 14)")
         return load.sql.SQL(
-            "SELECT encode(string_agg(x.line, '' ORDER BY x.id), 'hex') FROM (SELECT t.id, {} AS line"
-            " FROM {} t{}) x GROUP BY x.id >> 14"
-        ).format(values, load.sql.Identifier(spec.name), catch_up_rows.Recorded.join(spec.name))
+            "WITH RECURSIVE b (n) AS (SELECT (SELECT min(id) FROM {table})::bigint >> 14"
+            " UNION ALL SELECT (SELECT min(id) FROM {table} WHERE id >= (b.n + 1) << 14)::bigint >> 14"
+            " FROM b WHERE b.n IS NOT NULL)"
+            " SELECT x.line FROM b, LATERAL (SELECT encode(string_agg({values}, '' ORDER BY t.id), 'hex') AS line"
+            " FROM {table} t{join} WHERE t.id >= {low} AND t.id < {high}) x WHERE x.line IS NOT NULL"
+        ).format(table=name, values=values, join=catch_up_rows.Recorded.join(spec.name, low, high), low=low, high=high)
 
     def _prefetch(self, source: Source) -> None:
         """--catch-up: the seeding queries of the tables read whole this run, run ahead (catchup.Prefetch)."""
@@ -601,7 +610,7 @@ class _Importer:
         skip = recorded is not None and len(recorded.raws)
         self.translation.raw_checks[target.spec.name] = (
             recorded.raws if skip else None, recorded.ours_changed if skip else None, state.seen, target.plan.source)
-        seen_add = state.seen.add
+        seen_add, seen_run = state.seen.add, state.seen.add_run
         figures_of = self.report.reconciliation.source.setdefault(target.spec.name, {})
         raw_row, skipped, skipped_run = fynlo_v1.RawRow, fynlo_v1.Skipped, SkippedRun
 
@@ -611,8 +620,7 @@ class _Importer:
                 return fields.raw
             if kind is skipped_run:
                 count = fields.count
-                for ident in range(fields.first, fields.first + count):
-                    seen_add(ident)  # (the translation skips no id met already)
+                seen_run(fields.first, count)  # (the translation skips no id met already: none_in)
                 figures = figures_of.get(fields.restaurant)
                 if figures is None:
                     figures = figures_of[fields.restaurant] = Figures()
