@@ -23,6 +23,13 @@ dump. The limit: `psql \\copy` of the CSV files into the legacy DDL (tests/data/
 in an empty database; that database is then the live URL source. The subject: migrate_legacy
 from the CSV folder, from the dump (targets >= 0.8x) and from the URL (>= 0.6x), end to end;
 rows counted are the legacy rows plus the order lines, the same for both sides.
+
+After the import from the CSV folder, the write floor of what it wrote (unless BENCH_LEGACY_FLOOR=0):
+our tables' rows and the import's bookkeeping (id map, archive, row hashes), as that import left
+them, loaded the fastest way PostgreSQL offers into an emptied copy of the database: foreign keys
+and secondary indexes dropped, `psql \\copy` of each table, then the indexes built and the keys
+added. What no importer writing those rows can beat; printed with the legacy `\\copy` as a
+ratio, beside the target's.
 """
 
 from __future__ import annotations
@@ -222,6 +229,61 @@ def fynlo_v1_subject(source, database: str, label: str) -> tuple[dict, float, fl
     return report, wall, rss
 
 
+def write_floor(database: str) -> dict[str, float]:
+    """The write floor of a fynlo-v1 import (see the module's docstring): seconds of each part."""
+    from fynlo.cutover.legacy.schema import table_specs
+
+    from django.db import connections
+
+    bookkeeping = ["legacy_id_map", "legacy_archive", "legacy_import_rows"]
+    folder = Path(tempfile.mkdtemp(prefix="fynlo_bench_floor_", dir=os.environ.get("BENCH_LEGACY_DIR")))
+    name = f"{database}_floor"
+    url = database_url("owner", database)
+    admin = psycopg_connect(database_url("owner", "postgres"))  # (not the template's: it must have no session)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        env = {**os.environ, "PGOPTIONS": "-c TimeZone=UTC"}
+        with psycopg_connect(url) as conn:
+            tables = [table for table in [*table_specs(), *bookkeeping]
+                      if conn.execute(f'SELECT EXISTS (SELECT FROM "{table}")').fetchone()[0]]
+        for table in tables:
+            subprocess.run([psql_binary() or "psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
+                            f"\\copy {table} TO '{folder / table}.csv' WITH (FORMAT csv, HEADER true)"], env=env, check=True)
+        connections.close_all()
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{database}"')
+        floor_url = database_url("owner", name)
+        with psycopg_connect(floor_url) as conn:
+            conn.execute("SET client_min_messages = warning")
+            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            keys = conn.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)", [tables]).fetchall()
+            indexes = conn.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(%s)"
+                " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)", [tables]).fetchall()
+            for table, key, _ in keys:
+                conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{key}"')
+            for index, _ in indexes:
+                conn.execute(f"DROP INDEX {index}")
+            seconds = {"ours": 0.0, "bookkeeping": 0.0}
+            for table in tables:
+                seconds["bookkeeping" if table in bookkeeping else "ours"] += psql_copy(
+                    floor_url, env, table, folder / f"{table}.csv")
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            started = time.perf_counter()
+            for _, definition in indexes:
+                conn.execute(definition)
+            for table, key, definition in keys:
+                conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{key}" {definition}')
+            seconds["indexes and keys"] = time.perf_counter() - started
+        return seconds
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_fynlo_v1(database: str, orders: int) -> bool:
     folder, dump, manifest = fynlo_v1_export(orders)
     limit_seconds, url = fynlo_v1_limit(folder, database)
@@ -241,6 +303,14 @@ def run_fynlo_v1(database: str, orders: int) -> bool:
             print(f"  fynlo-v1 from {label:<4}: migrate_legacy {total_rows / wall:,.0f} rows/s ({wall:.1f}s) ratio "
                   f"{ratio:.2f}x (target >= {target}x); peak RSS {rss:,.0f} MB (target <= {TARGET_RSS_MB} MB) "
                   f"{'PASS' if passed else 'FAIL'}")
+            if label == "csv" and os.environ.get("BENCH_LEGACY_FLOOR", "1") != "0":
+                floor = write_floor(database)
+                ours = floor["ours"] + floor["indexes and keys"]
+                print(f"  the write floor of what that import wrote (psql \\copy with keys and secondary indexes set "
+                      f"aside): our rows {floor['ours']:.1f}s, the bookkeeping {floor['bookkeeping']:.1f}s, indexes "
+                      f"and keys put back {floor['indexes and keys']:.1f}s; the legacy \\copy is {limit_seconds / ours:.2f}x "
+                      f"of our rows' floor, {limit_seconds / (ours + floor['bookkeeping']):.2f}x with the bookkeeping "
+                      f"(the best ratio any importer writing them could reach)")
     finally:
         admin = connect("owner")
         admin.autocommit = True

@@ -19,6 +19,7 @@ SMOKE = {
     "storage_urls": ({"BENCH_PRODUCTS": "500"}, "rewrite_storage_urls on 500 product URLs"),
     # both formats: the guide's exports, then the real legacy Fynlo database (CSV, dump, URL)
     "legacy_import": ({"BENCH_LEGACY_ORDERS": "200"}, ("end to end: migrate_legacy", "fynlo-v1 from csv",
+                                                       "the write floor of what that import wrote",
                                                        "fynlo-v1 from dump", "fynlo-v1 from url")),
     # the full import, a mutated copy, the catch-up: its counts must be the mutation's
     "legacy_catchup": ({"BENCH_LEGACY_ORDERS": "2000"}, ("catch-up vs full import", "counts as mutated")),
