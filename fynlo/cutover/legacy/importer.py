@@ -459,7 +459,7 @@ class _Importer:
         low, high = load.sql.SQL("(b.n << 14)"), load.sql.SQL("((b.n + 1) << 14)")
         return load.sql.SQL(
             "WITH RECURSIVE b (n) AS (SELECT (SELECT min(id) FROM {table})::bigint >> 14"
-            " UNION ALL SELECT (SELECT min(id) FROM {table} WHERE id >= (b.n + 1) << 14)::bigint >> 14"
+            " UNION ALL SELECT (SELECT min(id) FROM {table} WHERE id >= {high})::bigint >> 14"
             " FROM b WHERE b.n IS NOT NULL)"
             " SELECT x.line FROM b, LATERAL (SELECT encode(string_agg({values}, '' ORDER BY t.id), 'hex') AS line"
             " FROM {table} t{join} WHERE t.id >= {low} AND t.id < {high}) x WHERE x.line IS NOT NULL"
