@@ -25,8 +25,10 @@ root, as the tests install it; else left out saying why), the API with RLS and t
 started as the tests start theirs (tests/pgbouncer.py; BENCH_PGBOUNCER_POOL server
 connections, default 10); BENCH_PGBOUNCER=0 leaves it out. BENCH_RLS_CONTROL=1: an A/A run, the copy
 keeps its policies, so the `RLS overhead` printed is what the bench itself makes of two equal
-databases (its bias and noise), not the policies' cost. Each round starts with the tables an order
-rewrites vacuumed in both databases (REWRITTEN_TABLES: autovacuum is off on the CI cluster).
+databases (its bias and noise), not the policies' cost. Each side writes into its own copy of the
+seeded database, so no side's orders slow another's; each round starts with the tables an order
+rewrites vacuumed and those it grows analyzed in every copy (REWRITTEN_TABLES, GROWN_TABLES:
+autovacuum is off on the CI cluster).
 
 Each side gets BENCH_SECONDS (default 30) of load in total, in BENCH_ROUNDS (default 10)
 short rounds whose order rotates, so that drift on a shared machine hits every side alike; the
@@ -75,12 +77,18 @@ ORDER_TABLES = [
 # The few rows every order rewrites (the stock, the day's number, a token's last use): autovacuum is off
 # on the CI cluster (/etc/postgresql/15/main/conf.d/90-ci.conf), so their dead versions and index
 # entries pile up for as long as the database lives (40 stock rows: 11k dead versions, 287 pages after
-# ~12k orders), and faster in the RLS database, which takes the floor's and PgBouncer's orders too,
-# than in its copy, which takes only the `RLS dropped` side's; each order reads them again. Every
+# ~12k orders); each order reads them again. Every
 # bench database has them vacuumed before each round (as autovacuum would in production), so each
 # round's sides start from the same state, whatever ran before. (idempotency_keys' dead versions, one
 # per order, are never read again: vacuuming them would only add I/O between rounds.)
 REWRITTEN_TABLES = ["inventory_items", "order_number_counters", "api_tokens"]
+# The tables every order grows. Their statistics are refreshed before each round too, as autovacuum's
+# ANALYZE would: a connection keeps the plans of the foreign-key checks it made while the orders table
+# was nearly empty (a sequential scan of `orders` for each order line's `(restaurant_id, order_id)`),
+# until an ANALYZE invalidates them; without it, a connection that lives through the run (a gunicorn
+# worker's, PgBouncer's) got slower with every order (the floor's statements on one connection: 4.4 ->
+# 8.2 ms an order over 6,000 orders, a new connection 4.4 ms all along), one that is made anew does not.
+GROWN_TABLES = ["orders", "order_items", "stock_movements", "idempotency_keys"]
 
 
 @dataclass
@@ -174,17 +182,17 @@ def _owner_connection(database: str):
     return psycopg.connect(**{**connections["owner"].get_connection_params(), "dbname": database}, autocommit=True)
 
 
-def copy_without_rls(source: str, *, control: bool = False) -> str:
-    """A copy of the bench database with every RLS policy dropped; its name. `control`: the copy keeps
-    its policies (an A/A run: the RLS overhead printed is then the bench's own bias, ~1.0x)."""
+def copy_database(source: str, suffix: str, *, drop_policies: bool = False) -> str:
+    """A copy of the bench database (`<source>_<suffix>`), its name; `drop_policies`: with every RLS
+    policy dropped (the `RLS dropped` side)."""
     from django.db import connections
 
-    target = f"{source}_norls"
+    target = f"{source}_{suffix}"
     connections.close_all()
     with _owner_connection("postgres") as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-    if control:
+    if not drop_policies:
         return target
     with _owner_connection(target) as conn:
         for table, policy in conn.execute(
@@ -620,8 +628,8 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, int, int, float, 
 
 def rotation(keys: list[str], number: int) -> list[str]:
     """Round `number`'s order of the sides: the sides rotate, but the two RLS sides run one right
-    after the other, which first alternating, so that what the side before leaves behind (the
-    floor's writes go to the RLS database: autovacuum, dirty pages) falls on both alike."""
+    after the other, which first alternating, so that what the side before leaves behind (dirty
+    pages for the checkpointer, the machine's caches) falls on both alike."""
     units: list[list[str]] = [["rls", "plain"] if number % 2 == 0 else ["plain", "rls"]]
     units += [[key] for key in keys if key not in ("rls", "plain")]
     shift = number % len(units)
@@ -655,15 +663,23 @@ def run() -> bool:
     warmup = min(5.0, seconds / rounds)
     tills = seed(restaurants)
     api_statements = api_statements_per_order(tills[0])
-    floor_params = {**connections["default"].get_connection_params(), "dbname": database}
-    floor_params.pop("prepare_threshold", None)
     no_pgbouncer = _pgbouncer_wanted()
     control = os.environ.get("BENCH_RLS_CONTROL", "") not in ("", "0")
-    plain = copy_without_rls(database, control=control)
+    # Every side writes into a database of its own, copied from the seeded one: a side's orders (and
+    # the dead versions they leave) slow the orders that come after them in the same database, so a
+    # database shared by several sides would be handicapped against one that takes a single side's.
+    # The two RLS sides' databases are both copies, made alike (the seeded database itself has a past).
+    copies = {key: copy_database(database, suffix, drop_policies=key == "plain" and not control)
+              for key, suffix in [("rls", "rls"), ("plain", "norls"), ("floor", "floor"),
+                                  *([("rls_pgbouncer", "pgb"), ("floor_pgbouncer", "pgbfloor")] if no_pgbouncer is None else [])]}
+    databases = copies
+    floor_params = {**connections["default"].get_connection_params(), "dbname": databases["floor"]}
+    floor_params.pop("prepare_threshold", None)
     sides: list[tuple[str, str, object]] = []  # (key, label, session factory)
 
     with ExitStack() as stack:
-        stack.callback(drop_database, plain)
+        for copy in copies.values():
+            stack.callback(drop_database, copy)
         bouncer = None
         if no_pgbouncer is None:
             from tests.pgbouncer import running_pgbouncer
@@ -671,9 +687,9 @@ def run() -> bool:
             bouncer = stack.enter_context(running_pgbouncer(pool_size=pool))
         servers = []
         stack.callback(lambda: [stop_server(server) for server in servers])
-        with_rls, rls_port = start_server(database, threads=threads, worker_class=worker_class, workers=workers)
+        with_rls, rls_port = start_server(databases["rls"], threads=threads, worker_class=worker_class, workers=workers)
         servers.append(with_rls)
-        without_rls, plain_port = start_server(plain, threads=threads, worker_class=worker_class, workers=workers)
+        without_rls, plain_port = start_server(databases["plain"], threads=threads, worker_class=worker_class, workers=workers)
         servers.append(without_rls)
         sides += [
             ("rls", "with RLS   ", lambda: ApiSession(rls_port)),
@@ -682,10 +698,11 @@ def run() -> bool:
         ]
         if bouncer is not None:
             bounced, bounced_port = start_server(
-                database, threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class, workers=workers
+                databases["rls_pgbouncer"], threads=threads, via=(bouncer.host, bouncer.port), worker_class=worker_class, workers=workers
             )
             servers.append(bounced)
-            bounced_params = {**floor_params, "host": bouncer.host, "port": bouncer.port}
+            bounced_params = {**floor_params, "dbname": databases["floor_pgbouncer"], "host": bouncer.host,
+                              "port": bouncer.port}
             sides += [
                 ("rls_pgbouncer", "PgBouncer  ", lambda: ApiSession(bounced_port)),
                 ("floor_pgbouncer", "floor, PgB.", lambda: FloorSession(bounced_params)),
@@ -708,9 +725,10 @@ def run() -> bool:
         server_of = dict(zip(["rls", "plain", "rls_pgbouncer"], servers))
         by_key = {side[0]: side for side in sides}
         for number in range(rounds):
-            for name in (database, plain):
+            for name in databases.values():
                 with _owner_connection(name) as conn:
                     vacuum(conn, REWRITTEN_TABLES)
+                    conn.execute(f"ANALYZE {', '.join(GROWN_TABLES)}")
             for key in rotation(list(by_key), number):
                 session_for = by_key[key][2]
                 measured[key].append(load(
