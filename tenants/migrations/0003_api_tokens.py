@@ -10,7 +10,7 @@ import django.db.models.functions.datetime
 from django.conf import settings
 from django.db import migrations, models
 
-from tenants.rls import DROP_TOKEN_FUNCTION_SQL, TOKEN_FUNCTION_SQL
+from tenants.rls import DROP_TOKEN_FUNCTION_SQL, SQL_TOKEN_FUNCTION_SQL
 
 MOVE_AUTHTOKEN_TOKENS_SQL = r"""
 DO $$
@@ -54,6 +54,6 @@ class Migration(migrations.Migration):
                 'ordering': ['-created_at', '-id'],
             },
         ),
-        migrations.RunSQL(TOKEN_FUNCTION_SQL, DROP_TOKEN_FUNCTION_SQL),
+        migrations.RunSQL(SQL_TOKEN_FUNCTION_SQL, DROP_TOKEN_FUNCTION_SQL),
         migrations.RunSQL(MOVE_AUTHTOKEN_TOKENS_SQL, migrations.RunSQL.noop),
     ]

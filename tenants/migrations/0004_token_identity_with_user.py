@@ -3,7 +3,7 @@ whether the user's restaurant is active, so authenticating an API request is one
 
 from django.db import migrations
 
-from tenants.rls import TOKEN_FUNCTION_SQL
+from tenants.rls import SQL_TOKEN_FUNCTION_SQL
 
 PREVIOUS_TOKEN_FUNCTION_SQL = r"""
 DROP FUNCTION IF EXISTS fynlo_identity_by_token(text);
@@ -33,5 +33,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(TOKEN_FUNCTION_SQL, PREVIOUS_TOKEN_FUNCTION_SQL),
+        migrations.RunSQL(SQL_TOKEN_FUNCTION_SQL, PREVIOUS_TOKEN_FUNCTION_SQL),
     ]
