@@ -10,8 +10,7 @@ default; BENCH_LEGACY_ORDERS, cached under BENCH_LEGACY_DIR). In the same run:
   (status, discount and total, a later `updated_at`), 0.5 % new orders with their items and
   payments (new ids), 0.1 % of the orders deleted with their items and payments;
 - the subject: `migrate_legacy COPY --catch-up --only <the same tables>` on top of the full
-  import, its own process, start-up to exit, after a CHECKPOINT (`settle`: on cutover night days
-  pass between the two; BENCH_ADMIN_URL for a role allowed to CHECKPOINT).
+  import, its own process, start-up to exit.
 
 The fynlo-v1 case (the real legacy Fynlo database): legacy_import's fynlo-v1 CSV folder (as many
 legacy orders, ~3 lines each in `orders.items`, ~1 payment each), imported whole into emptied tables
@@ -263,29 +262,6 @@ def compare(result: dict, expected: dict, shown: tuple[str, ...]) -> bool:
     return counted and not missing
 
 
-def settle() -> None:
-    """What passes between the full import and a catch-up: on cutover night days, here a CHECKPOINT, so
-    that the catch-up's reads do not have to write back the pages the import left dirty (in 128 MB of
-    shared buffers, its seeding queries otherwise evicted and wrote them themselves while a checkpoint
-    ran: waits of 10-25s in most runs). CHECKPOINT needs a superuser or pg_checkpoint: BENCH_ADMIN_URL
-    (e.g. postgresql://postgres@127.0.0.1/postgres), else the owner role; printed either way."""
-    import time
-
-    import psycopg
-
-    admin = os.environ.get("BENCH_ADMIN_URL")
-    began = time.perf_counter()
-    try:
-        conn = psycopg.connect(admin, autocommit=True) if admin else connect("owner")
-        with conn:
-            conn.execute("CHECKPOINT")
-    except psycopg.Error as error:
-        print(f"  settle: no CHECKPOINT before the catch-up ({str(error).strip().splitlines()[0]}); "
-              "BENCH_ADMIN_URL names a role that may")
-        return
-    print(f"  settle: CHECKPOINT before the catch-up ({time.perf_counter() - began:.1f}s, not timed)")
-
-
 def _empty_bookkeeping() -> None:
     owner = connect("owner")
     owner.execute(f"TRUNCATE {BOOKKEEPING} RESTART IDENTITY")
@@ -297,7 +273,6 @@ def run_guide(database: str, orders: int) -> bool:
     copy, expected = mutate(folder)
     _empty_bookkeeping()
     _, full, _ = subject(folder, database)
-    settle()
     result, wall, code = catch_up(copy, database, ["--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC"])
     rows = sum(manifest["rows"][table] for table in PARENTS + HOT_TABLES)
     print(f"legacy catch-up: {orders:,} orders; {rows:,} rows of {', '.join(PARENTS + HOT_TABLES)}; "
@@ -314,7 +289,6 @@ def run_fynlo_v1(database: str, orders: int) -> bool:
     copy, expected = mutate_fynlo_v1(folder)
     _empty_bookkeeping()
     _, full, _ = fynlo_v1_subject(folder, database, "catchup-full")
-    settle()
     result, wall, code = catch_up(copy, database, ["--format", "fynlo-v1"])
     rows = sum(manifest["rows"].values())
     print(f"legacy catch-up fynlo-v1: {orders:,} orders; {rows:,} legacy rows ({manifest['order_items']:,} order "
