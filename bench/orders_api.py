@@ -669,16 +669,15 @@ def run() -> bool:
     # the dead versions they leave) slow the orders that come after them in the same database, so a
     # database shared by several sides would be handicapped against one that takes a single side's.
     # The two RLS sides' databases are both copies, made alike (the seeded database itself has a past).
-    copies = {key: copy_database(database, suffix, drop_policies=key == "plain" and not control)
-              for key, suffix in [("rls", "rls"), ("plain", "norls"), ("floor", "floor"),
-                                  *([("rls_pgbouncer", "pgb"), ("floor_pgbouncer", "pgbfloor")] if no_pgbouncer is None else [])]}
-    databases = copies
+    databases = {key: copy_database(database, suffix, drop_policies=key == "plain" and not control)
+                 for key, suffix in [("rls", "rls"), ("plain", "norls"), ("floor", "floor"),
+                                     *([("rls_pgbouncer", "pgb"), ("floor_pgbouncer", "pgbfloor")] if no_pgbouncer is None else [])]}
     floor_params = {**connections["default"].get_connection_params(), "dbname": databases["floor"]}
     floor_params.pop("prepare_threshold", None)
     sides: list[tuple[str, str, object]] = []  # (key, label, session factory)
 
     with ExitStack() as stack:
-        for copy in copies.values():
+        for copy in databases.values():
             stack.callback(drop_database, copy)
         bouncer = None
         if no_pgbouncer is None:

@@ -154,7 +154,7 @@ $$;
 TOKEN_FUNCTION_SQL = _TOKEN_FUNCTION.format(
     language="plpgsql", before="#variable_conflict use_column\nBEGIN\n    RETURN QUERY\n", after=";\nEND"
 )
-# Migrations 0003-0005's LANGUAGE sql body (0006 backwards).
+# The LANGUAGE sql body, as migrations 0003 and 0004 create it (and 0006 backwards restores it).
 SQL_TOKEN_FUNCTION_SQL = _TOKEN_FUNCTION.format(language="sql", before="", after="")
 
 DROP_TOKEN_FUNCTION_SQL = "DROP FUNCTION IF EXISTS fynlo_identity_by_token(text);"
