@@ -39,6 +39,36 @@ END
 $$;
 """
 
+# A user's tenant keys by email (login) or by id (a session's user at each request): the identity path
+# (tenants.identity). Made LANGUAGE sql by migration 0002; PL/pgSQL since 0007, for the reason
+# TOKEN_FUNCTION_SQL gives (a LANGUAGE sql body is planned again at every call).
+_IDENTITY_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION fynlo_identity_by_{by}(lookup_{by} {type})
+RETURNS TABLE (id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
+LANGUAGE {language} STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+{before}    SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
+    FROM users u WHERE {where}{after}
+$$;
+"""
+_IDENTITY_LOOKUPS = [
+    {"by": "email", "type": "text", "where": "lower(u.email) = lower(lookup_email)"},
+    {"by": "id", "type": "int", "where": "u.id = lookup_id"},
+]
+
+
+def _identity_functions(language: str, *, before: str = "", after: str = "") -> str:
+    return "".join(
+        _IDENTITY_FUNCTION.format(language=language, before=before, after=after, **lookup) for lookup in _IDENTITY_LOOKUPS
+    )
+
+
+# As migration 0002 creates them (and 0007 backwards restores them).
+SQL_IDENTITY_FUNCTIONS_SQL = _identity_functions("sql")
+# A query's rows as a PL/pgSQL function's result (what goes before and after the query). The result
+# columns are also the function's variables: `use_column` lets the query's column names win.
+_PLPGSQL_QUERY = {"before": "#variable_conflict use_column\nBEGIN\n    RETURN QUERY\n", "after": ";\nEND"}
+IDENTITY_FUNCTIONS_SQL = _identity_functions("plpgsql", **_PLPGSQL_QUERY)
+
 # The functions as migration 0002 made them (0005 splits fynlo_restaurant_ids: RESTAURANT_IDS_SQL).
 FUNCTIONS_SQL = _DEFINER_RESTAURANT_IDS.replace("{name}", "fynlo_restaurant_ids") + r"""
 CREATE OR REPLACE FUNCTION fynlo_platform_ids() RETURNS int[]
@@ -67,21 +97,7 @@ BEGIN
     RETURN ARRAY(SELECT platform_id FROM restaurants WHERE id = ANY (fynlo_restaurant_ids()));
 END
 $$;
-
-CREATE OR REPLACE FUNCTION fynlo_identity_by_email(lookup_email text)
-RETURNS TABLE (id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
-    FROM users u WHERE lower(u.email) = lower(lookup_email)
-$$;
-
-CREATE OR REPLACE FUNCTION fynlo_identity_by_id(lookup_id int)
-RETURNS TABLE (id int, restaurant_id int, platform_id int, is_superuser boolean, is_active boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT u.id, u.restaurant_id, u.platform_id, u.is_superuser, u.is_active
-    FROM users u WHERE u.id = lookup_id
-$$;
-"""
+""" + SQL_IDENTITY_FUNCTIONS_SQL
 
 # fynlo_restaurant_ids() as migration 0005 leaves it: a request acting for one restaurant (the
 # order path, every till) gets its id from an invoker function with no SET clause, ~2 us a call;
@@ -149,11 +165,8 @@ $$;
 # PL/pgSQL since migration 0006: PostgreSQL plans a LANGUAGE sql function's body again at every call
 # (it keeps no plan across calls before version 18), a PL/pgSQL one keeps its plans for the session.
 # Every token-authenticated request calls it: 0.49 -> 0.16 ms a call (pgbench, one client, a
-# persistent connection). Its result columns are also its variables: `use_column` lets the query's
-# column names win, and every column the query names is qualified anyway.
-TOKEN_FUNCTION_SQL = _TOKEN_FUNCTION.format(
-    language="plpgsql", before="#variable_conflict use_column\nBEGIN\n    RETURN QUERY\n", after=";\nEND"
-)
+# persistent connection). Every column the query names is qualified anyway (_PLPGSQL_QUERY).
+TOKEN_FUNCTION_SQL = _TOKEN_FUNCTION.format(language="plpgsql", **_PLPGSQL_QUERY)
 # The LANGUAGE sql body, as migrations 0003 and 0004 create it (and 0006 backwards restores it).
 SQL_TOKEN_FUNCTION_SQL = _TOKEN_FUNCTION.format(language="sql", before="", after="")
 

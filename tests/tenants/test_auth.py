@@ -210,3 +210,30 @@ def test_token_authentication_sets_the_users_tenant_once_without_a_savepoint_of_
     assert len(statements) == 3, statements
     assert "fynlo_identity_by_token" in statements[0] and "set_config" in statements[1], statements
     assert "current_setting" in statements[2], statements
+
+
+@pytest.mark.django_db
+def test_the_identity_functions_every_request_calls_keep_their_plans():
+    """The token's (each API request), the id's (each session request) and the email's (each
+    login) are PL/pgSQL, whose plans last the session: a LANGUAGE sql body is planned at every call."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.proname, l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+            " WHERE p.proname LIKE 'fynlo_identity_by_%%' ORDER BY p.proname"
+        )
+        languages = dict(cursor.fetchall())
+    assert languages == {
+        "fynlo_identity_by_email": "plpgsql", "fynlo_identity_by_id": "plpgsql", "fynlo_identity_by_token": "plpgsql",
+    }
+
+
+@pytest.mark.django_db
+def test_a_session_user_is_found_again_by_id(user):
+    """What the session middleware does at each request: the user by id, through the identity path."""
+    from tenants.auth import EmailBackend
+
+    found = EmailBackend().get_user(user.pk)
+    assert found is not None and found.pk == user.pk and found.restaurant_id == user.restaurant_id
+    assert EmailBackend().get_user(user.pk + 100000) is None
