@@ -221,7 +221,7 @@ def test_the_identity_functions_every_request_calls_keep_their_plans():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT p.proname, l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
-            " WHERE p.proname LIKE 'fynlo_identity_by_%%' ORDER BY p.proname"
+            " WHERE p.proname LIKE 'fynlo_identity_by_%' ORDER BY p.proname"
         )
         languages = dict(cursor.fetchall())
     assert languages == {
