@@ -160,6 +160,25 @@ def test_each_inserted_row_is_recorded_with_its_run_and_hashes(tmp_path):
     assert owner_rows(table, f"t.id, {query}", "1")[1] == (501, False)
 
 
+def test_a_row_deleted_from_ours_and_imported_again_replaces_its_bookkeeping(imported):
+    # given an import whose bookkeeping rows were plain inserts (nothing recorded before), and an
+    # order a manager deleted since (with its lines and payment)
+    runs = owner_rows("legacy_import_runs", "id")
+    owner_execute("DELETE FROM payments WHERE order_id = 600")
+    owner_execute("DELETE FROM order_items WHERE order_id = 600")
+    owner_execute("DELETE FROM orders WHERE id = 600")
+    # when the same export is imported again
+    code, out, report = migrate(imported)
+    # then the order goes in again, and its recorded run is the second (the entry replaced, not refused)
+    assert code == 0, out
+    assert report["tables"]["orders"]["imported"] == 1
+    second = owner_rows("legacy_import_runs", "id")[-1][0]
+    assert second != runs[0][0]
+    assert owner_value("SELECT run_id FROM legacy_import_rows WHERE table_name = 'orders' AND row_id = 600") == second
+    assert owner_value("SELECT count(*) FROM legacy_import_rows WHERE table_name = 'orders' AND run_id = %s",
+                       [second]) == 1
+
+
 def test_a_dry_run_and_a_verify_record_nothing(tmp_path):
     source = write_export(tmp_path / "export", base_rows())
     assert migrate(source, "--dry-run")[0] == 0
