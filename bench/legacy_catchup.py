@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from bench.common import bench_database, connect, report, setup_django
+from bench.common import bench_database, report, setup_django
 from bench.legacy_import import (
     HOT_TABLES,
     PARENTS,
@@ -51,7 +51,6 @@ NEW_EVERY, NEW_AT = 200, 11  # 0.5 %: a new order copied from each order whose n
 DELETED_EVERY, DELETED_AT = 1000, 7  # 0.1 %: orders whose number % 1000 == 7 (never a changed one)
 LATER = "2026-06-01T12:00:00+00:00"  # after every updated_at of the generated exports
 LATER_V1 = "2026-06-01 12:00:00+00"  # the same, as PostgreSQL writes it (fynlo-v1's CSV files)
-BOOKKEEPING = "legacy_import_keyed_changes, legacy_import_changes, legacy_import_rows, legacy_import_runs"
 OTHERS = ("conflicts", "kept_ours", "stale", "kept_not_deleted", "rejected")
 
 
@@ -262,16 +261,9 @@ def compare(result: dict, expected: dict, shown: tuple[str, ...]) -> bool:
     return counted and not missing
 
 
-def _empty_bookkeeping() -> None:
-    owner = connect("owner")
-    owner.execute(f"TRUNCATE {BOOKKEEPING} RESTART IDENTITY")
-    owner.close()
-
-
 def run_guide(database: str, orders: int) -> bool:
     folder, manifest = export(orders)
     copy, expected = mutate(folder)
-    _empty_bookkeeping()
     _, full, _ = subject(folder, database)
     result, wall, code = catch_up(copy, database, ["--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC"])
     rows = sum(manifest["rows"][table] for table in PARENTS + HOT_TABLES)
@@ -287,7 +279,6 @@ def run_guide(database: str, orders: int) -> bool:
 def run_fynlo_v1(database: str, orders: int) -> bool:
     folder, _, manifest = fynlo_v1_export(orders)
     copy, expected = mutate_fynlo_v1(folder)
-    _empty_bookkeeping()
     _, full, _ = fynlo_v1_subject(folder, database, "catchup-full")
     result, wall, code = catch_up(copy, database, ["--format", "fynlo-v1"])
     rows = sum(manifest["rows"].values())
