@@ -137,9 +137,12 @@ class RowBook:
         # No row of this table in the bookkeeping yet (its first import; runs take a lock, so no
         # other run adds any): the batches' rows are plain inserts. Otherwise a row written by an
         # earlier run may be inserted again (deleted from ours since), and its entry is replaced.
-        # (The upsert's conflict check costs ~7 us a row: a quarter of this statement.)
-        self.fresh = not conn.execute(
-            sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE table_name = %s)").format(sql.Identifier(ROWS)), [table]
+        # (The upsert's conflict check costs ~7 us a row: a quarter of this statement.) Asked as
+        # min(row_id), which reads the primary key's first entry: an EXISTS was planned as a
+        # sequential scan that stops at the first match, 1.2s of reading when the table's entries
+        # lie behind millions of others'.
+        self.fresh = conn.execute(
+            sql.SQL("SELECT min(row_id) IS NULL FROM {} WHERE table_name = %s").format(sql.Identifier(ROWS)), [table]
         ).fetchone()[0]
         upsert = sql.SQL("") if self.fresh else sql.SQL(
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
