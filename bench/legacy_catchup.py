@@ -230,14 +230,19 @@ def mutate_fynlo_v1(folder: Path) -> tuple[Path, dict]:
     return _mutated_copy(folder, {"orders.csv", "payments.csv", "refunds.csv"}, write)
 
 
-def catch_up(copy: Path, database: str, args: list[str]) -> tuple[dict, float, int]:
-    result, wall, _, code = migrate_legacy_process(
+def catch_up(copy: Path, database: str, args: list[str]) -> tuple[dict, float, float, int]:
+    """The catch-up in its own process: (its report, wall seconds, peak RSS in MB, exit code)."""
+    result, wall, rss, code = migrate_legacy_process(
         copy, database, ["--catch-up", *args], copy.parent / f"{copy.name}.report.json",
         copy.parent / f"{copy.name}.rejects",
     )
     if result is None:
         raise SystemExit(f"migrate_legacy --catch-up exited {code} without a report")
-    return result, wall, code
+    return result, wall, rss, code
+
+
+def print_memory(full_rss: float, catch_up_rss: float) -> None:
+    print(f"  peak RSS: full import {full_rss:,.0f} MB, catch-up {catch_up_rss:,.0f} MB")
 
 
 def compare(result: dict, expected: dict, shown: tuple[str, ...]) -> bool:
@@ -264,13 +269,14 @@ def compare(result: dict, expected: dict, shown: tuple[str, ...]) -> bool:
 def run_guide(database: str, orders: int) -> bool:
     folder, manifest = export(orders)
     copy, expected = mutate(folder)
-    _, full, _ = subject(folder, database)
-    result, wall, code = catch_up(copy, database, ["--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC"])
+    _, full, full_rss = subject(folder, database)
+    result, wall, rss, code = catch_up(copy, database, ["--only", *PARENTS, *HOT_TABLES, "--timezone", "UTC"])
     rows = sum(manifest["rows"][table] for table in PARENTS + HOT_TABLES)
     print(f"legacy catch-up: {orders:,} orders; {rows:,} rows of {', '.join(PARENTS + HOT_TABLES)}; "
           f"1 % of the orders changed, 0.5 % new, 0.1 % deleted")
     counted = compare(result, expected, HOT_TABLES)
     print(f"  catch-up exit {code}; counts {'as mutated' if counted else 'NOT as mutated'}")
+    print_memory(full_rss, rss)
     fast = report("catch-up vs full import (each start-up to exit): migrate_legacy --catch-up", wall, full,
                   TARGET_RATIO)
     return fast and counted and code == 0
@@ -279,13 +285,14 @@ def run_guide(database: str, orders: int) -> bool:
 def run_fynlo_v1(database: str, orders: int) -> bool:
     folder, _, manifest = fynlo_v1_export(orders)
     copy, expected = mutate_fynlo_v1(folder)
-    _, full, _ = fynlo_v1_subject(folder, database, "catchup-full")
-    result, wall, code = catch_up(copy, database, ["--format", "fynlo-v1"])
+    _, full, full_rss = fynlo_v1_subject(folder, database, "catchup-full")
+    result, wall, rss, code = catch_up(copy, database, ["--format", "fynlo-v1"])
     rows = sum(manifest["rows"].values())
     print(f"legacy catch-up fynlo-v1: {orders:,} orders; {rows:,} legacy rows ({manifest['order_items']:,} order "
           f"lines in orders.items); 1 % of the orders changed, 0.5 % new, 0.1 % deleted")
     counted = compare(result, expected, ("orders", "order_items", "payments", "refunds"))
     print(f"  fynlo-v1 catch-up exit {code}; counts {'as mutated' if counted else 'NOT as mutated'}")
+    print_memory(full_rss, rss)
     fast = report("fynlo-v1 catch-up vs full import (each start-up to exit): migrate_legacy --catch-up", wall, full,
                   TARGET_RATIO)
     return fast and counted and code == 0

@@ -22,10 +22,12 @@ SMOKE = {
                                                        "the write floor of what that import wrote",
                                                        "fynlo-v1 from dump", "fynlo-v1 from url")),
     # the full import, a mutated copy, the catch-up: its counts must be the mutation's
-    "legacy_catchup": ({"BENCH_LEGACY_ORDERS": "2000"}, ("catch-up vs full import", "counts as mutated")),
+    "legacy_catchup": ({"BENCH_LEGACY_ORDERS": "2000"}, ("catch-up vs full import", "counts as mutated",
+                                                         "peak RSS: full import")),
     # the same for the real legacy Fynlo database (UUIDs, lines in orders.items): changed, new, deleted orders
     "legacy_catchup:fynlo-v1": ({"BENCH_LEGACY_ORDERS": "200", "BENCH_LEGACY_FORMATS": "fynlo-v1"},
-                                ("fynlo-v1 catch-up vs full import", "fynlo-v1 catch-up exit 0; counts as mutated")),
+                                ("fynlo-v1 catch-up vs full import", "fynlo-v1 catch-up exit 0; counts as mutated",
+                                 "peak RSS: full import")),
     "orders_api": ({"BENCH_SECONDS": "2", "BENCH_ROUNDS": "1", "BENCH_CLIENTS": "2"}, "RLS overhead"),
 }
 
