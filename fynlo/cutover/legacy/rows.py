@@ -141,10 +141,10 @@ class RowBook:
         # min(row_id), which reads the primary key's first entry: an EXISTS was planned as a
         # sequential scan that stops at the first match, 1.2s of reading when the table's entries
         # lie behind millions of others'.
-        self.fresh = conn.execute(
+        fresh = conn.execute(
             sql.SQL("SELECT min(row_id) IS NULL FROM {} WHERE table_name = %s").format(sql.Identifier(ROWS)), [table]
         ).fetchone()[0]
-        upsert = sql.SQL("") if self.fresh else sql.SQL(
+        upsert = sql.SQL("") if fresh else sql.SQL(
             " ON CONFLICT (table_name, row_id) DO UPDATE SET run_id = excluded.run_id,"
             " source_hash = excluded.source_hash, written_hash = excluded.written_hash, raw_hash = excluded.raw_hash,"
             " written_xmin = excluded.written_xmin"
