@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
+import os
 import struct
+import tempfile
 import threading
 from dataclasses import dataclass, field
 
@@ -227,73 +228,98 @@ class Recorded:
 class Prefetch:
     """The catch-up's seeding queries (the tables read whole this run, in load order) run ahead on
     a connection of their own, with the session in UTC (ours hashed as written): the database
-    works on the next table's ids and recorded hashes while this table's records are read. Each
-    query's text comes in blocks through a bounded queue (a few blocks held at a time). It reads
+    works on the next table's ids and recorded hashes while this table's records are read. It reads
     only, and only the tables' own rows and bookkeeping, which this run writes to only during
-    their own load or after all of them (rows gone from the source)."""
+    their own load or after all of them (rows gone from the source).
 
-    DEPTH = 16
-    _END = object()
+    Each query's rows are spooled to an unnamed temporary file (TMPDIR) as fast as the database
+    sends them, and the reader follows the file. The connection is never held back by a reader
+    still busy with an earlier table: held back for minutes, a loopback connection was seen to
+    resume tens of seconds after its reader came back (the server waiting to write, the reader
+    waiting to read). Memory stays flat; each file goes when
+    their table is read or the run ends."""
+
+    _FRAME = struct.Struct("<I")
 
     def __init__(self, params: dict, timezone: str, queries: list[tuple[str, sql.Composable]]):
-        self.queues = {name: queue.Queue(self.DEPTH) for name, _ in queries}
+        self.files = {name: tempfile.TemporaryFile(prefix="fynlo-catch-up-") for name, _ in queries}
+        self.written = {name: 0 for name, _ in queries}  # bytes of whole frames in each file
         self.discarded: set[str] = set()
         self.finished: set[str] = set()  # read to their end
+        self.ended: set[str] = set()  # nothing more will be written
         self.error: BaseException | None = None
+        self.changed = threading.Condition()
         self.stopping = threading.Event()
         self.conn = None
         self.thread = threading.Thread(target=self._run, args=(params, timezone, queries), daemon=True,
                                        name="migrate_legacy prefetch")
         self.thread.start()
 
-    def _put(self, name: str, item) -> bool:
-        while not self.stopping.is_set():
-            if name in self.discarded:
-                return True
-            try:
-                self.queues[name].put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def _run(self, params, timezone, queries) -> None:
-        pending = [name for name, _ in queries]
         try:
             self.conn = connect(params, timezone=timezone)
             self.conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
             for name, query in queries:
+                if self.stopping.is_set():
+                    raise CutoverError("the prefetch was stopped")
                 if name not in self.discarded:
-                    with self.conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
-                        for block in copy:
-                            if not self._put(name, bytes(block)):
-                                return
-                pending.remove(name)
-                self.finished.add(name)
-                if not self._put(name, self._END):
-                    return
+                    self._spool(name, query)
+                with self.changed:
+                    self.finished.add(name)
+                    self.ended.add(name)
+                    self.changed.notify_all()
         except BaseException as error:  # handed to the reader of each table not finished
-            self.error = error
-            for name in pending:
-                if not self._put(name, self._END):
-                    return
+            with self.changed:
+                self.error = error
+                self.ended.update(self.files)
+                self.changed.notify_all()
         finally:
             if self.conn is not None and not self.conn.closed:
                 self.conn.close()
 
+    def _spool(self, name: str, query: sql.Composable) -> None:
+        frame, fd = self._FRAME.pack, self.files[name].fileno()
+        with self.conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
+            for block in copy:
+                if self.stopping.is_set():
+                    raise CutoverError("the prefetch was stopped")
+                if name in self.discarded:
+                    continue  # read to its end, kept nowhere
+                data = frame(len(block)) + bytes(block)
+                view, written = memoryview(data), 0
+                while written < len(data):
+                    written += os.pwrite(fd, view[written:], self.written[name] + written)
+                with self.changed:
+                    self.written[name] += len(data)
+                    self.changed.notify_all()
+
     def has(self, name: str) -> bool:
-        return name in self.queues and name not in self.discarded
+        return name in self.files and name not in self.discarded
 
     def lines(self, name: str):
         """The query's rows, as they come (raises what stopped the prefetch before its end)."""
-        source = self.queues[name]
-        while True:
-            item = source.get()
-            if item is self._END:
-                if name not in self.finished:
-                    raise self.error or CutoverError("the prefetch of the ids stopped")
-                return
-            yield item
+        fd, offset, size = self.files[name].fileno(), 0, self._FRAME.size
+        try:
+            while True:
+                with self.changed:
+                    while offset == self.written[name] and name not in self.ended:
+                        self.changed.wait()
+                    available = self.written[name]
+                    if offset == available and name not in self.finished:
+                        raise self.error or CutoverError("the prefetch of the ids stopped")
+                if offset == available:
+                    return
+                while offset < available:
+                    (length,) = self._FRAME.unpack(os.pread(fd, size, offset))
+                    yield _read_exactly(fd, length, offset + size)
+                    offset += size + length
+        finally:
+            self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        file = self.files.get(name)
+        if file is not None and name in self.ended:
+            file.close()  # its disk space goes now, not at the end of the run
 
     def discard(self, name: str) -> None:
         """A table not seeded from here after all (its file unparseable, no id column)."""
@@ -308,6 +334,19 @@ class Prefetch:
             except psycopg.Error:
                 pass
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():  # (else its descriptors are still written to: they go with the process)
+            for file in self.files.values():
+                file.close()
+
+
+def _read_exactly(fd: int, length: int, offset: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    while len(data) < length:  # (a regular file gives short reads only at its end)
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            raise CutoverError("the prefetch's spool file ended early")
+        data += more
+    return data
 
 
 # What a source record becomes depends on more than its fields; every such input is in the salt
