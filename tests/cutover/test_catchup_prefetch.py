@@ -39,10 +39,11 @@ def test_the_queries_run_to_their_end_with_no_reader_and_are_read_back_whole():
         assert not prefetch.thread.is_alive()
         assert prefetch.finished == {"big", "empty", "small"}
         files = dict(prefetch.files)
-        for name, query in (("big", BIG), ("empty", EMPTY), ("small", SMALL)):
-            assert list(prefetch.lines(name)) == direct(query), name
+        expected = {name: direct(query) for name, query in (("big", BIG), ("empty", EMPTY), ("small", SMALL))}
+        for name, rows in expected.items():
+            assert list(prefetch.lines(name)) == rows, name
             assert files[name].closed  # its disk space went once read
-        assert direct(BIG)[0].startswith(b"1 ") and len(direct(BIG)) == 2000
+        assert expected["big"][0].startswith(b"1 ") and len(expected["big"]) == 2000
     finally:
         prefetch.close()
 

@@ -247,7 +247,6 @@ class Prefetch:
         self.written = {name: 0 for name, _ in queries}  # bytes of whole frames in each file
         self.discarded: set[str] = set()
         self.finished: set[str] = set()  # read to their end
-        self.ended: set[str] = set()  # nothing more will be written
         self.error: BaseException | None = None
         self.changed = threading.Condition()
         self.stopping = threading.Event()
@@ -267,12 +266,10 @@ class Prefetch:
                     self._spool(name, query)
                 with self.changed:
                     self.finished.add(name)
-                    self.ended.add(name)
                     self.changed.notify_all()
         except BaseException as error:  # handed to the reader of each table not finished
             with self.changed:
                 self.error = error
-                self.ended.update(self.files)
                 self.changed.notify_all()
         finally:
             if self.conn is not None and not self.conn.closed:
@@ -286,12 +283,11 @@ class Prefetch:
                     raise CutoverError("the prefetch was stopped")
                 if name in self.discarded:
                     continue  # read to its end, kept nowhere
-                data = frame(len(block)) + bytes(block)
-                view, written = memoryview(data), 0
-                while written < len(data):
-                    written += os.pwrite(fd, view[written:], self.written[name] + written)
+                size = self._FRAME.size + len(block)
+                if os.pwritev(fd, [frame(len(block)), block], self.written[name]) != size:
+                    raise CutoverError("the prefetch could not write its temporary file (is TMPDIR full?)")
                 with self.changed:
-                    self.written[name] += len(data)
+                    self.written[name] += size
                     self.changed.notify_all()
 
     def has(self, name: str) -> bool:
@@ -303,7 +299,7 @@ class Prefetch:
         try:
             while True:
                 with self.changed:
-                    while offset == self.written[name] and name not in self.ended:
+                    while offset == self.written[name] and not self._ended(name):
                         self.changed.wait()
                     available = self.written[name]
                     if offset == available and name not in self.finished:
@@ -312,15 +308,21 @@ class Prefetch:
                     return
                 while offset < available:
                     (length,) = self._FRAME.unpack(os.pread(fd, size, offset))
-                    yield _read_exactly(fd, length, offset + size)
+                    line = os.pread(fd, length, offset + size)  # (written whole: a regular file reads whole)
+                    if len(line) != length:
+                        raise CutoverError("the prefetch's temporary file ended early")
+                    yield line
                     offset += size + length
         finally:
             self._forget(name)
 
+    def _ended(self, name: str) -> bool:
+        """Nothing more will be written for the table."""
+        return name in self.finished or self.error is not None
+
     def _forget(self, name: str) -> None:
-        file = self.files.get(name)
-        if file is not None and name in self.ended:
-            file.close()  # its disk space goes now, not at the end of the run
+        if self._ended(name):
+            self.files[name].close()  # its disk space goes now, not at the end of the run
 
     def discard(self, name: str) -> None:
         """A table not seeded from here after all (its file unparseable, no id column)."""
@@ -338,16 +340,6 @@ class Prefetch:
         if not self.thread.is_alive():  # (else its descriptors are still written to: they go with the process)
             for file in self.files.values():
                 file.close()
-
-
-def _read_exactly(fd: int, length: int, offset: int) -> bytes:
-    data = os.pread(fd, length, offset)
-    while len(data) < length:  # (a regular file gives short reads only at its end)
-        more = os.pread(fd, length - len(data), offset + len(data))
-        if not more:
-            raise CutoverError("the prefetch's spool file ended early")
-        data += more
-    return data
 
 
 # What a source record becomes depends on more than its fields; every such input is in the salt
