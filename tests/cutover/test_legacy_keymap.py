@@ -90,3 +90,19 @@ def test_keys_added_in_blocks_are_found_as_keys_added_one_by_one(kind):
     assert list(in_blocks) == keys + ["a1b2:currency"] and len(in_blocks) == len(keys) + 1
     assert all(in_blocks.get_span(key) == one_by_one.get_span(key) for key in keys)
     assert in_blocks["a1b2:currency"] == 999 and str(uuid.UUID(int=5)) not in in_blocks
+
+
+@MAPS
+def test_ids_past_32_bits_are_kept_whole(kind):
+    keys = [str(uuid.UUID(int=(n << 64) | n)) for n in range(1, 7)]
+    one_by_one, in_blocks = kind(), kind()
+    one_by_one.add(keys[0], 5)
+    one_by_one.add(keys[1], 1 << 31)  # the first id a 32-bit integer cannot hold
+    one_by_one.add(keys[0], (1 << 40) + 3)  # a key added again takes a wide id too
+    assert in_blocks.extend(keys[2] + keys[3], (7).to_bytes(8, "big") * 2 + (1 << 33).to_bytes(8, "big") * 2)
+    assert in_blocks.extend(keys[4], (9).to_bytes(8, "big") * 2)  # a narrow block after a wide one
+    in_blocks.add(keys[5], 1 << 50)
+    one_by_one.seal()
+    in_blocks.seal()
+    assert [one_by_one[key] for key in keys[:2]] == [(1 << 40) + 3, 1 << 31]
+    assert [in_blocks[key] for key in keys[2:]] == [7, 1 << 33, 9, 1 << 50]

@@ -45,11 +45,13 @@ def source_figures(report: dict) -> dict:
             for entry in report["reconciliation"]["restaurants"]}
 
 
-def test_an_import_records_raw_hashes_and_a_catch_up_of_the_same_export_counts_the_skipped_rows(tmp_path):
+@pytest.mark.parametrize("batches", [(), ("--batch-size", "2")], ids=["one batch", "batches of two"])
+def test_an_import_records_raw_hashes_and_a_catch_up_of_the_same_export_counts_the_skipped_rows(tmp_path, batches):
     # given an import (the guide format): each restaurant's row has the raw hash of its record
+    # (the hashes are kept a batch at a time: each batch records its own)
     base_rows = same_rows()
     source = write_export(tmp_path / "export", base_rows())
-    code, out, imported = migrate(source)
+    code, out, imported = migrate(source, *batches)
     assert code == 0, out
     first = raw_hashes()
     assert len(first) == 3 + 3 + 2 + 1 and all(first.values()), first

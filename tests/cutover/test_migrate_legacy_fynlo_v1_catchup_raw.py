@@ -55,9 +55,12 @@ def counts(report: dict, table: str) -> tuple:
     return got["already_present"], got["imported"], got["updated"], got["deleted"], got["kept_ours"]
 
 
-def test_a_catch_up_of_the_same_legacy_database_translates_none_of_its_orders_lines_and_payments(export, tmp_path):
+@pytest.mark.parametrize("batches", [(), ("--batch-size", "7")], ids=["one batch", "batches of seven"])
+def test_a_catch_up_of_the_same_legacy_database_translates_none_of_its_orders_lines_and_payments(export, tmp_path,
+                                                                                                 batches):
     # given a fynlo-v1 import: each order, line and payment has the raw hash of its legacy record
-    code, out, imported = migrate(export, tmp_path / "import")
+    # (kept a batch at a time: each batch records its own)
+    code, out, imported = migrate(export, tmp_path / "import", *batches)
     assert code == 0, out
     first = raw_hashes()
     rows = {table: imported["tables"][table]["imported"] for table in HOT}

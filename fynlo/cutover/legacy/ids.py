@@ -288,8 +288,9 @@ class KeyMap:
     """Legacy key text -> its id (and, with spans, how many ids from it it holds), compact.
 
     A key in the lower-case UUID form is kept as its two 64-bit halves in arrays, in the order
-    added, found through an open-addressing table of their positions (int32 slots, 2-4 per key:
-    32-40 bytes a key with the halves, 36-44 with spans; a probe or two, where the bisection of
+    added, with their ids as 32-bit integers (64-bit once one does not fit), found through an
+    open-addressing table of their positions (int32 slots, 2-4 per key: 28-36 bytes a key with the
+    halves and ids, 32-40 with spans; a probe or two, where the bisection of
     sorted halves it replaces took three binary searches, most of a catch-up's lookups); any
     other key (rare: composite keys such as "uuid:currency") in a dict. A key added again keeps
     its place and takes the new id. A sealed map of at most SMALL keys (platforms, restaurants,
@@ -302,7 +303,7 @@ class KeyMap:
     __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "exact", "slots", "mask")
 
     def __init__(self, *, spans: bool = False):
-        self.high, self.low, self.ids = array("Q"), array("Q"), array("q")
+        self.high, self.low, self.ids = array("Q"), array("Q"), array("i")
         self.spans = array("i")
         self.other: dict[str, tuple[int, int]] = {}
         self.with_spans = spans
@@ -321,10 +322,12 @@ class KeyMap:
         slot = _probe(self.slots, self.mask, self.high, self.low, high, low)
         position = self.slots[slot] - 1
         if position >= 0:
+            self._wide_enough(new_id)
             self.ids[position] = new_id
             if self.with_spans:
                 self.spans[position] = span
             return
+        self._wide_enough(new_id)
         self.high.append(high)
         self.low.append(low)
         self.ids.append(new_id)
@@ -342,15 +345,25 @@ class KeyMap:
         if len(keys) != 36 * count or _UUID_TEXTS.match(keys) is None:
             return False
         halves, pairs = big_endian("Q", bytes.fromhex(keys.replace("-", ""))), big_endian("q", numbers)
-        first = len(self.high)
+        first, new_ids = len(self.high), pairs[0::2]
+        if self.ids.typecode == "i":
+            try:
+                new_ids = array("i", new_ids)
+            except OverflowError:
+                self.ids = array("q", self.ids)
         self.high.extend(halves[0::2])
         self.low.extend(halves[1::2])
-        self.ids.extend(pairs[0::2])
+        self.ids.extend(new_ids)
         if self.with_spans:
             self.spans.extend(array("i", pairs[1::2]))
         if not self._grown():
             self._place(range(first, len(self.high)))
         return True
+
+    def _wide_enough(self, new_id: int) -> None:
+        """The ids kept as 64-bit integers from the first one a 32-bit integer cannot hold."""
+        if self.ids.typecode == "i" and not -(1 << 31) <= new_id < (1 << 31):
+            self.ids = array("q", self.ids)
 
     def seal(self) -> None:
         """Done adding: a small map is also kept as a dict."""

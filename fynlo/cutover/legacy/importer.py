@@ -562,7 +562,7 @@ class _Importer:
         elif loader.book is not None and self.translation is not None:
             target.raw_key = self._translated_raw_key(target)
         if target.raw_key is not None:
-            loader.book.raw = ids.IdMap64()
+            loader.book.raw = {}
         target.accept = self._acceptor(target)
 
         def set_aside_for_a_big_load() -> None:
@@ -872,7 +872,7 @@ class _Importer:
         raw_key = target.raw_key
         if raw_key is not None:
             recorded_raw = recorded.raws.get if recorded is not None and len(recorded.raws) else None
-            run_raw = target.loader.book.raw.set
+            run_raw = target.loader.book.raw.__setitem__
             raw_unchanged, raw_existing = target.raw_unchanged.append, target.raw_existing
 
         def accept(fields: list[str], line: int) -> None:

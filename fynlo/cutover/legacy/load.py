@@ -507,6 +507,8 @@ class BatchLoader:
                     raise
         finally:
             self.received += len(self.new) + len(self.existing)
+            if self.book is not None and self.book.raw:
+                self.book.raw.clear()
             self.new = []
             self.existing = []
             self._sent = 0

@@ -110,7 +110,9 @@ class RowBook:
                  now_text: str | None = None):
         self.conn = conn
         self.now_text = now_text
-        self.raw = None  # ids.IdMap64: id -> the raw hash of its source record (catchup.raw_keyer), when taken
+        # id -> the raw hash of its source record (catchup.raw_keyer), when taken: of the batch's new
+        # rows only, emptied with the batch (BatchLoader.flush), so it never grows with the table
+        self.raw: dict[int, int] | None = None
         # what the written hash is taken over, so --undo can hash ours now the same way
         conn.execute(
             sql.SQL("UPDATE {} SET hashed_columns = hashed_columns || jsonb_build_object(%s::text, %s::jsonb)"
@@ -170,7 +172,7 @@ class RowBook:
             now_text = self.now_text
             hashes = [source_hash(text, now_text) for _, ident, text in rows if ident is not None]
             raw = self.raw.get if self.raw is not None else None
-            raws = [raw(ident) or None for ident in ids] if raw is not None else [None] * len(ids)
+            raws = [raw(ident) for ident in ids] if raw is not None else [None] * len(ids)
             with in_utc(self.conn):
                 self.conn.execute(self.insert_sql, [ids, raws, hashes])
             return
