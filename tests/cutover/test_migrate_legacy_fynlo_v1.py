@@ -901,3 +901,18 @@ def test_without_the_legacy_plans_the_subscription_columns_are_archived(legacy, 
     assert went["subscription_status"] == "archive (no subscription_plans in this export)"
     assert went["subscription_plan"] == "restaurants.subscription_tier"
     assert {str(row[5]) for row in db["payments"]} == {"8.00"}
+
+
+def test_the_order_lines_progress_counts_lines_of_as_many_as_the_orders_hold(tmp_path):
+    # given a generated legacy database (~3 lines an order)
+    from fynlo.cutover.legacy.generate_v1 import generate_fynlo_v1
+
+    manifest = generate_fynlo_v1(tmp_path / "legacy", platforms=1, restaurants_per_platform=2, orders=40, seed=3)
+    assert manifest.order_items > manifest.rows["orders"]
+    # when it is imported
+    err = io.StringIO()
+    call_command("migrate_legacy", str(tmp_path / "legacy"), "--report", str(tmp_path / "report.json"),
+                 "--rejects", str(tmp_path / "rejects"), stdout=io.StringIO(), stderr=err)
+    # then the order lines' progress ends at its total: the lines, not the orders they come from
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("order_items")]
+    assert lines and lines[-1].startswith(f"order_items [{'#' * 24}] {manifest.order_items}/{manifest.order_items} rows"), lines

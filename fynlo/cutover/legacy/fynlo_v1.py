@@ -688,7 +688,11 @@ class Translation:
             header = [c for c in header if c != "restaurant_id" or target not in RESTAURANT_FROM_PARENT]
             if target in RESTAURANT_FROM_PARENT and "restaurant_id" in self.headers[legacy]:
                 header.append("restaurant_id")  # the legacy row's own, compared with its parent's
-            if len(present) == 1:
+            if target == "order_items" and "items" in self.headers[legacy]:
+                # its records are the orders' lines (the progress bar's total; whether a load is big):
+                # as many as the id map's spans add up to once prepared, not the orders' count
+                name, rows, counter = legacy_file.name, None, self._line_count
+            elif len(present) == 1:
                 name, rows = legacy_file.name, legacy_file.rows
                 counter = legacy_file._counter or (lambda legacy=legacy: self._count(legacy))
             else:
@@ -702,6 +706,14 @@ class Translation:
         # without the legacy plans no subscription is made: the restaurants' subscription columns are archived
         self.subscriptions_made = "restaurant_subscriptions" in files
         self._describe_columns()
+
+    def _line_count(self) -> int:
+        """The orders' lines: their spans in the id map (prepared; an order's lines as many as its
+        `items` had when it was mapped), else the orders' records."""
+        spans = self.spans
+        if not len(spans):
+            return self._count("orders")
+        return sum(spans.spans) + sum(span for _, span in spans.other.values())
 
     def _count(self, legacy: str) -> int:
         """The rows of a legacy file, read once for all the targets made from it."""
