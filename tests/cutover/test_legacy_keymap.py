@@ -106,3 +106,28 @@ def test_ids_past_32_bits_are_kept_whole(kind):
     in_blocks.seal()
     assert [one_by_one[key] for key in keys[:2]] == [(1 << 40) + 3, 1 << 31]
     assert [in_blocks[key] for key in keys[2:]] == [7, 1 << 33, 9, 1 << 50]
+
+
+@MAPS
+def test_a_map_of_the_same_keys_shares_them_and_a_key_added_later_stays_its_own(kind):
+    keys = [str(uuid.UUID(int=(n * 0x9E3779B97F4A7C15 % (1 << 128)))) for n in range(1, 50)]
+    lines, orders, others = kind(spans=True), kind(), kind()
+    for n, key in enumerate(keys):
+        lines.add(key, 10 * n + 1, 3)
+        orders.add(key, n + 1)
+    for key in reversed(keys):  # the same keys in another order: not shared
+        others.add(key, 7)
+    lines.seal(), orders.seal(), others.seal()
+    assert lines.keys_of(others) is others and others.high is not lines.high
+    shared = lines.keys_of(orders)
+    assert shared is orders and orders.high is lines.high and orders.slots is lines.slots
+    assert [orders[key] for key in keys] == list(range(1, 50)) and orders.get(str(uuid.UUID(int=1))) is None
+    assert [lines.get_span(key) for key in keys[:2]] == [(1, 3), (11, 3)]
+    # a new key added to one is not a key of the other; an existing key's new id changes only its map
+    late = str(uuid.UUID(int=12345))
+    orders.add(late, 99)
+    lines.add(keys[0], 500, 4)
+    assert orders[late] == 99 and late not in lines and len(lines) == 49 and len(orders) == 50
+    assert lines.get_span(keys[0]) == (500, 4) and orders[keys[0]] == 1
+    lines.add(late, 700, 1)
+    assert lines.get_span(late) == (700, 1) and orders[late] == 99 and all(orders[key] == n + 1 for n, key in enumerate(keys))

@@ -792,6 +792,7 @@ class Translation:
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items", known=known),
                                  spans=True, known=known)
                     self._assign(legacy, target, None, known=known_orders)
+                    self.maps[legacy] = self.spans.keys_of(self.maps[legacy])
                     self.grows_lines = importer.catch_up
                 elif legacy == "payments" and legacy in self.raw.files:
                     # a catch-up's: the map read first, only the keys not in it passed on (as the orders')

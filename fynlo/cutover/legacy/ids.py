@@ -300,7 +300,7 @@ class KeyMap:
 
     SMALL = 20_000
 
-    __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "exact", "slots", "mask")
+    __slots__ = ("high", "low", "ids", "spans", "other", "with_spans", "exact", "slots", "mask", "shared")
 
     def __init__(self, *, spans: bool = False):
         self.high, self.low, self.ids = array("Q"), array("Q"), array("i")
@@ -310,6 +310,7 @@ class KeyMap:
         self.exact: dict[str, tuple[int, int]] | None = None
         self.slots = array("i", bytes(4 * 8))  # position + 1 of each UUID key, by hash((high, low)); 0 free
         self.mask = 7
+        self.shared = False  # the halves and the table are another map's too (keys_of)
 
     def add(self, key: str, new_id: int, span: int = 1) -> None:
         if self.exact is not None:
@@ -328,6 +329,8 @@ class KeyMap:
                 self.spans[position] = span
             return
         self._wide_enough(new_id)
+        if self.shared:
+            self._own_keys()  # (the same layout: the slot found stays free)
         self.high.append(high)
         self.low.append(low)
         self.ids.append(new_id)
@@ -345,6 +348,8 @@ class KeyMap:
         if len(keys) != 36 * count or _UUID_TEXTS.match(keys) is None:
             return False
         halves, pairs = big_endian("Q", bytes.fromhex(keys.replace("-", ""))), big_endian("q", numbers)
+        if self.shared:
+            self._own_keys()
         first, new_ids = len(self.high), pairs[0::2]
         if self.ids.typecode == "i":
             try:
@@ -359,6 +364,21 @@ class KeyMap:
         if not self._grown():
             self._place(range(first, len(self.high)))
         return True
+
+    def keys_of(self, other: "KeyMap") -> "KeyMap":
+        """`other` answering from this map's halves and table when it holds the same UUID keys in the
+        same order (the orders' ids and their lines' spans: a million keys kept once, not twice,
+        ~25 MB), else `other` as it is. A key added to either later is added to its own copy."""
+        if other.shared or len(other.high) != len(self.high) or other.high != self.high or other.low != self.low:
+            return other
+        other.high, other.low, other.slots, other.mask = self.high, self.low, self.slots, self.mask
+        other.shared = self.shared = True
+        return other
+
+    def _own_keys(self) -> None:
+        """Copies of the shared halves and table, before a key is added."""
+        self.high, self.low, self.slots = array("Q", self.high), array("Q", self.low), array("i", self.slots)
+        self.shared = False
 
     def _wide_enough(self, new_id: int) -> None:
         """The ids kept as 64-bit integers from the first one a 32-bit integer cannot hold."""
