@@ -6,7 +6,7 @@ import psycopg
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from fynlo.cutover.common import CutoverError, command_error, first_line, write_report
+from fynlo.cutover.common import CutoverError, command_error, first_line, return_freed_blocks, write_report
 from fynlo.cutover.legacy.importer import DEFAULT_BATCH_SIZE, FORMATS, legacy_import
 from fynlo.cutover.legacy.report import summary_lines
 from fynlo.cutover.legacy.undo import list_runs, runs_lines, undo_run
@@ -87,6 +87,7 @@ class Command(BaseCommand):
             return self._runs_or_undo(options)
         if not options["source"]:
             raise CommandError("give the SOURCE to import (or --runs, or --undo RUN)", returncode=2)
+        return_freed_blocks()
         try:
             report = legacy_import(
                 source=options["source"],
