@@ -320,15 +320,14 @@ class KeyMap:
             return
         value = int(key.replace("-", ""), 16)
         high, low = value >> 64, value & _LOW_HALF
+        self._wide_enough(new_id)
         slot = _probe(self.slots, self.mask, self.high, self.low, high, low)
         position = self.slots[slot] - 1
         if position >= 0:
-            self._wide_enough(new_id)
             self.ids[position] = new_id
             if self.with_spans:
                 self.spans[position] = span
             return
-        self._wide_enough(new_id)
         if self.shared:
             self._own_keys()  # (the same layout: the slot found stays free)
         self.high.append(high)
@@ -369,7 +368,7 @@ class KeyMap:
         """`other` answering from this map's halves and table when it holds the same UUID keys in the
         same order (the orders' ids and their lines' spans: a million keys kept once, not twice,
         ~25 MB), else `other` as it is. A key added to either later is added to its own copy."""
-        if other.shared or len(other.high) != len(self.high) or other.high != self.high or other.low != self.low:
+        if other.shared or other.high != self.high or other.low != self.low:
             return other
         other.high, other.low, other.slots, other.mask = self.high, self.low, self.slots, self.mask
         other.shared = self.shared = True
