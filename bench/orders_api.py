@@ -16,7 +16,7 @@ Three sides, measured in the same run:
 - `floor`: the same transaction done by raw psycopg, the statements the API sends (token,
   tenant, key, modifier groups, products with their stock locked, rates, number with order and
   items, stock with movements, the key's response) in the API's round trips (BEGIN + token;
-  tenant + key; groups + products + rates; the order; stock + response + COMMIT), from
+  tenant + key + groups + products + rates; the order; stock + response + COMMIT), from
   the same number of clients, each with its own connection as the runtime role: what the
   database alone can do with these writes, without HTTP, Django or Python's pricing.
 
@@ -376,12 +376,11 @@ FLOOR_GROUPS = (
     " WHERE l.product_id = ANY(%s) AND l.restaurant_id = %s ORDER BY g.display_order, g.name, l.group_id"
 )
 FLOOR_PRODUCTS = (
-    "WITH stock AS MATERIALIZED (SELECT * FROM inventory_items WHERE restaurant_id = %(r)s AND product_id IN"
-    " (SELECT id FROM products WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory)"
-    " ORDER BY id FOR UPDATE)"
-    " SELECT p.*, s.id, s.current_stock, s.unit_cost FROM"
+    "SELECT p.*, s.id, s.current_stock, s.unit_cost FROM"
     " (SELECT * FROM products WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p"
-    " FULL JOIN stock s ON s.product_id = p.id"
+    " FULL JOIN (SELECT * FROM inventory_items WHERE restaurant_id = %(r)s AND product_id IN"
+    " (SELECT id FROM products WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory)"
+    " ORDER BY id FOR UPDATE) s ON s.product_id = p.id"
 )
 FLOOR_SETTINGS = (
     "SELECT restaurant_id, setting_key, setting_value FROM restaurant_settings"
@@ -469,14 +468,14 @@ class FloorSession(Session):
                        ("SELECT * FROM fynlo_identity_by_token(%s)", [hashlib.sha256(till.token.encode()).hexdigest()]))
             cursor.fetchone()
             key = uuid.uuid4().hex
-            round_trip((FLOOR_TENANT, [str(till.restaurant_id)]),
-                       (FLOOR_KEY, [till.restaurant_id, key, hashlib.sha256(till.body + key.encode()).hexdigest()]))
-            key_id = cursor.fetchone()[0]
-            _, rows = round_trip(
+            _, claimed, _, rows = round_trip(
+                (FLOOR_TENANT, [str(till.restaurant_id)]),
+                (FLOOR_KEY, [till.restaurant_id, key, hashlib.sha256(till.body + key.encode()).hexdigest()]),
                 (FLOOR_GROUPS, [till.product_ids, till.restaurant_id]),
                 (FLOOR_PRODUCTS, {"r": till.restaurant_id, "products": till.product_ids}),
                 (FLOOR_SETTINGS, [till.restaurant_id, ["vat_rate", "service_charge_rate", "prices_include_vat"]]))
             cursor.fetchall()
+            key_id = claimed[0][0]
             items = sample["items"]
             round_trip((FLOOR_ORDER, {
                 "r": till.restaurant_id, "user": till.user_id, "day": self.day, "prefix": f"{till.restaurant_id}-{self.day:%Y%m%d}-",

@@ -311,7 +311,8 @@ def products_for_sale(
     """The restaurant's products among these ids, and the stock rows an order of them may take
     from (the tracked products' and these inventory items', e.g. modifier options'), locked
     in primary-key order for the rest of the transaction; one statement, of fixed text (the ids
-    go as arrays: no ORM compiling on the order path).
+    go as arrays: no ORM compiling on the order path). A `SELECT` (the stock locked in a sub-select,
+    not a `WITH`): it may go with the idempotency key's claim before its check (fynlo.core.postgresql).
 
     The full join reads every locked row even where no product matches it."""
     return products_for_sale_later(restaurant_id=restaurant_id, product_ids=product_ids, item_ids=item_ids)()
@@ -325,12 +326,12 @@ def products_for_sale_later(
     returns for the products and the locked stock rows."""
     products = Product._meta.db_table
     rows = connection.defer(
-        f"WITH stock AS MATERIALIZED (SELECT {columns(InventoryItem)} FROM {InventoryItem._meta.db_table}"
+        f"SELECT p.*, s.* FROM (SELECT {columns(Product)} FROM {products}"
+        " WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p FULL JOIN"
+        f" (SELECT {columns(InventoryItem)} FROM {InventoryItem._meta.db_table}"
         " WHERE restaurant_id = %(r)s AND (id = ANY(%(items)s) OR product_id IN"
         f" (SELECT id FROM {products} WHERE restaurant_id = %(r)s AND id = ANY(%(products)s) AND track_inventory))"
-        " ORDER BY id FOR UPDATE)"
-        f" SELECT p.*, s.* FROM (SELECT {columns(Product)} FROM {products}"
-        " WHERE restaurant_id = %(r)s AND id = ANY(%(products)s)) p FULL JOIN stock s ON s.product_id = p.id",
+        " ORDER BY id FOR UPDATE) s ON s.product_id = p.id",
         {"r": restaurant_id, "items": sorted(item_ids), "products": sorted(product_ids)}, rows=True,
     )
 

@@ -35,7 +35,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -75,28 +75,61 @@ def _key(request) -> str | None:
     return key
 
 
+class _KeyTaken(Exception):
+    """The key's record is live: this request is a retry (or a twin of one in flight), answered from it."""
+
+
+def _claim_checked(rows: list[tuple]) -> None:
+    if not rows:
+        raise _KeyTaken
+
+
+def _settle(claim) -> None:
+    """Send the key's claim now if nothing the handler sent carried it, so that a retry is answered
+    from its record rather than with this request's own error; not in a transaction already failed."""
+    if claim.rows is None and not connection.needs_rollback:
+        claim.fetchall()
+
+
 def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) -> Response:
-    """Run `handler` once per (restaurant, Idempotency-Key); without the header, just run it."""
+    """Run `handler` once per (restaurant, Idempotency-Key); without the header, just run it.
+
+    The key is claimed first, but not in a round trip of its own: the claim goes with the handler's
+    first reads, in front of them (fynlo.core.postgresql's deferred statements), and its check runs
+    as its rows arrive. Until then only reads are sent with it (a write, a savepoint or the commit
+    first sends the claim alone), so a retry never writes: it has read, at most, and is answered
+    from the record."""
     key = _key(request)
     if key is None:
         return handler()
     fingerprint = request_hash(request)
     table = IdempotencyRecord._meta.db_table
     with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
+        try:
             # A live record is left alone (no row returned: replay it); an expired one is taken
             # over as if it were new.
-            cursor.execute(
+            claim = connection.defer(
                 f"INSERT INTO {table} (restaurant_id, key, request_hash) VALUES (%s, %s, %s)"
                 " ON CONFLICT (restaurant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
                 " response_status = NULL, response_body = NULL, created_at = now()"
                 f" WHERE {table}.created_at < %s RETURNING id",
-                [restaurant_id, key, fingerprint, expired_before()],
+                [restaurant_id, key, fingerprint, expired_before()], rows=True, check=_claim_checked,
             )
-            inserted = cursor.fetchone()
-        if inserted is None:
+            try:
+                response = handler()
+            except (_KeyTaken, DatabaseError):
+                raise
+            except Exception:
+                _settle(claim)
+                raise
+            if not 200 <= response.status_code < 300:
+                _settle(claim)
+            inserted = claim.fetchall()[0]
+        except _KeyTaken:
+            # Nothing but reads ran after the claim: the transaction is whole, though an atomic block
+            # the exception passed through marked it for rollback.
+            transaction.set_rollback(False)
             return _replay(IdempotencyRecord.objects.filter(restaurant_id=restaurant_id, key=key).first(), fingerprint)
-        response = handler()
         if 200 <= response.status_code < 300:
             # what .filter(pk=...).update(...) sends, by fixed text (no ORM compiling per request);
             # nothing is read back, so it goes with the transaction's next statement, its commit

@@ -217,3 +217,89 @@ def test_deferred_statements_are_bound_as_a_new_cursor_binds_them_and_a_new_conn
         connection.defer("SELECT %s", [1])
         connection.deferred = []
     assert connection._binder is not binder and connection._binder.connection is connection.connection
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse_empty(rows):
+    if not rows:
+        raise Refused
+
+
+@pytest.fixture
+def scratch():
+    """A table of the test's own, created and dropped outside the transactions under test."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE deferred_checked (n int)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE deferred_checked")
+
+
+def scratch_rows() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM deferred_checked ORDER BY n")
+        return [n for (n,) in cursor.fetchall()]
+
+
+def test_a_checked_read_goes_with_the_reads_after_it_and_its_check_runs_when_its_rows_arrive(scratch):
+    checked = []
+
+    def work():
+        with transaction.atomic():
+            connection.defer("SELECT %s::int", [5], rows=True, check=checked.append)
+            connection.defer("SELECT set_config(%s, %s, true)", [SETTING, "read"])
+            assert read_setting() == "read"
+            assert checked == [[(5,)]]
+
+    sent = sent_by(work)
+
+    assert sent[0] == ("BEGIN; SELECT 5::int; SELECT set_config('fynlo_test.deferred', 'read', true); "
+                       "SELECT current_setting('fynlo_test.deferred', true)")
+
+
+@pytest.mark.parametrize("write", ["sent", "deferred"])
+def test_a_write_is_never_sent_before_a_checked_read_is_checked_and_a_refusal_stops_it(scratch, write):
+    def insert():
+        if write == "sent":
+            with connection.cursor() as cursor:
+                cursor.execute("INSERT INTO deferred_checked VALUES (1)")
+        else:
+            connection.defer("INSERT INTO deferred_checked VALUES (1)")
+
+    def refused():
+        with pytest.raises(Refused), transaction.atomic():
+            connection.defer("SELECT 1 WHERE false", rows=True, check=refuse_empty)
+            insert()  # the read goes alone first: its check refuses, the insert is never sent
+
+    def passed():
+        with transaction.atomic():
+            connection.defer("SELECT 1", rows=True, check=refuse_empty)
+            insert()
+
+    sent = sent_by(refused)
+
+    assert sent == ["BEGIN; SELECT 1 WHERE false", "ROLLBACK"]
+    assert scratch_rows() == []
+    sent = sent_by(passed)
+    assert sent[0] == "BEGIN; SELECT 1"  # alone, then the insert (with the commit, when deferred)
+    assert sent[1].startswith("INSERT INTO deferred_checked VALUES (1)")
+    assert scratch_rows() == [1]
+
+
+@pytest.mark.parametrize("statement", ["SAVEPOINT", "COMMIT"])
+def test_a_savepoint_or_the_commit_does_not_carry_an_unchecked_read(scratch, statement):
+    def work():
+        with pytest.raises(Refused), transaction.atomic():
+            connection.defer("INSERT INTO deferred_checked VALUES (2)")  # deferred before: goes with the read
+            connection.defer("SELECT 1 WHERE false", rows=True, check=refuse_empty)
+            if statement == "SAVEPOINT":
+                with transaction.atomic():
+                    pass
+
+    sent = sent_by(work)
+
+    assert sent == ["BEGIN; INSERT INTO deferred_checked VALUES (2); SELECT 1 WHERE false", "ROLLBACK"]
+    assert scratch_rows() == []  # refused: the whole transaction rolled back

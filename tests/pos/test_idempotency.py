@@ -107,6 +107,25 @@ def test_a_failed_request_is_not_remembered(api, item):
 
 
 @pytest.mark.django_db
+def test_a_retry_gets_the_first_response_even_when_the_request_would_now_fail(api, item):
+    # given an order that took 6 of the 10 in stock
+    body = {"items": [{"product_id": item.product_id, "quantity": 6}]}
+    first = post(api(), "/api/v1/orders/", body, "k-5")
+    assert first.status_code == 201
+    before = counts()
+
+    # when the till retries it: as a new request it would be refused (6 more than the 4 left), but the
+    # key is claimed with the order's first reads and checked before anything else is done
+    retry = post(api(), "/api/v1/orders/", body, "k-5")
+
+    # then it is answered from the first, and nothing more is taken
+    assert retry.status_code == 201, retry.json()
+    assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"
+    assert counts() == before
+    assert stock_of(item) == Decimal("4")
+
+
+@pytest.mark.django_db
 def test_retried_payment_and_refund_create_nothing(api, item):
     order = post(api(), "/api/v1/orders/", {"items": [{"product_id": item.product_id, "quantity": 1}]}, "o").json()
     pay_path = f"/api/v1/orders/{order['id']}/payments/"

@@ -21,6 +21,12 @@ that carried it. Every statement is still in Django's query log, where it was se
 deferred too (`defer(..., rows=True)`): its rows are kept when it is sent, and asking for them
 before then sends it at once.
 
+A deferred read may also decide whether the transaction goes on (`defer(..., rows=True,
+check=...)`: the idempotency key's claim, pos.idempotency): `check(rows)` runs as soon as its rows
+arrive and may raise. Until it has run, only reads go with it: a statement that does not start
+with `SELECT` (a write, a `SAVEPOINT`, a `COMMIT`), sent or deferred, first sends what is deferred
+on its own, so nothing but reads ever runs before the check has had its say.
+
 The transaction's `BEGIN` goes the same way. psycopg, out of autocommit, sends its own `BEGIN` as a
 round trip of its own before a transaction's first statement; here the psycopg connection stays in
 autocommit, and Django's `BEGIN` (still logged where Django logs it, when the transaction opens) is
@@ -34,7 +40,9 @@ from __future__ import annotations
 import datetime
 import time
 from functools import lru_cache
+from typing import Callable
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from django.db.backends.utils import debug_transaction
@@ -80,6 +88,9 @@ class Cursor(base.Cursor):
         self.own_query = None
         if wrapper is None or not (wrapper.deferred or wrapper.begin_deferred):
             return super().execute(query, params, **kwargs)
+        if wrapper.checked_later and not is_read(query):
+            wrapper.send_deferred()  # the check runs before this statement is sent
+            return super().execute(query, params, **kwargs)
         begin, deferred, reads = wrapper.take_deferred()
         self.own_query = self.mogrify(query, params)
         try:
@@ -95,7 +106,7 @@ class Cursor(base.Cursor):
             self.nextset()
         for index in range(len(deferred)):
             if index in reads:
-                reads[index].rows = self.fetchall()
+                reads[index].arrived(self.fetchall())
             self.nextset()
 
     def executemany(self, query, params_seq, **kwargs):
@@ -109,12 +120,25 @@ class Cursor(base.Cursor):
         return super().copy(statement, *args, **kwargs)
 
 
+def is_read(sql) -> bool:
+    """Whether a statement may go with a deferred read whose check has not run: a `SELECT`."""
+    if isinstance(sql, bytes):
+        sql = sql.decode()
+    return isinstance(sql, str) and sql.lstrip()[:6].upper() == "SELECT"
+
+
 class DeferredRows:
     """The rows of a deferred read: `fetchall()` gives them, sending the read now if it still waits."""
 
-    def __init__(self, wrapper: DatabaseWrapper):
+    def __init__(self, wrapper: DatabaseWrapper, check: Callable[[list[tuple]], None] | None = None):
         self.wrapper = wrapper
         self.rows: list[tuple] | None = None
+        self.check = check
+
+    def arrived(self, rows: list[tuple]) -> None:
+        self.rows = rows
+        if self.check is not None:
+            self.check(rows)
 
     def fetchall(self) -> list[tuple]:
         if self.rows is None:
@@ -176,6 +200,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
         self.reads: dict[int, DeferredRows] = {}  # the deferred reads, by their place in `deferred`
         self.begin_deferred = False  # the transaction's BEGIN is not sent yet
+        self.checked_later = False  # a deferred read's check has not run: only reads may go with it
         self._binder = None  # a psycopg cursor of the current connection, only to bind deferred statements
 
     def get_connection_params(self):
@@ -188,22 +213,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     # --- Deferred statements ----------------------------------------------------------------
 
-    def defer(self, sql: str, params=None, *, rows: bool = False) -> DeferredRows | None:
+    def defer(self, sql: str, params=None, *, rows: bool = False,
+              check: Callable[[list[tuple]], None] | None = None) -> DeferredRows | None:
         """Send `sql` with this connection's next statement (or its commit), in one round trip;
         nothing runs before it that was sent after it. `rows`: a read whose rows are wanted
-        later (DeferredRows); else its result is not kept. Outside a transaction (autocommit:
-        each statement is a transaction of its own) it is sent at once."""
+        later (DeferredRows); else its result is not kept. `check(rows)` (with `rows`): run when
+        the rows arrive, before any statement but a read is sent after it. Outside a transaction
+        (autocommit: each statement is a transaction of its own) it is sent at once."""
         self.ensure_connection()
-        read = DeferredRows(self) if rows else None
+        read = DeferredRows(self, check) if rows or check is not None else None
         if not self.in_atomic_block or self.connection.cursor_factory is not Cursor:
             # at once (server-side binding sends no multi-statement messages)
             with self.cursor() as cursor:
                 cursor.execute(sql, params)
                 if read is not None:
-                    read.rows = cursor.fetchall()
+                    read.arrived(cursor.fetchall())
             return read
+        if self.checked_later and not is_read(sql):
+            self.send_deferred()  # the pending check runs before this statement is sent
         if read is not None:
             self.reads[len(self.deferred)] = read
+            self.checked_later = self.checked_later or check is not None
         binder = self._binder
         if binder is None or binder.connection is not self.connection:
             # one per connection: a new cursor is a new adapter map and empty dumper caches, each time
@@ -214,7 +244,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def take_deferred(self) -> tuple[list[str], list[str], dict[int, DeferredRows]]:
         """(the BEGIN, if not sent yet; the deferred statements; the reads among them), to be sent now."""
         begin, deferred, reads = ["BEGIN"] if self.begin_deferred else [], self.deferred, self.reads
-        self.begin_deferred, self.deferred, self.reads = False, [], {}
+        self.begin_deferred, self.deferred, self.reads, self.checked_later = False, [], {}, False
         return begin, deferred, reads
 
     def log_sent(self, deferred: list[str]) -> None:
@@ -248,6 +278,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return cursor
 
     def _commit(self):
+        if self.checked_later:
+            try:
+                self.send_deferred()  # a check may still refuse: not with the COMMIT
+            except Exception as error:
+                if not isinstance(error, DatabaseError):
+                    self.rollback()  # Django's atomic rolls back only after a database error
+                raise
         if self.connection is not None and self.deferred:
             begin, deferred, reads = self.take_deferred()
             with debug_transaction(self, "COMMIT"):
@@ -271,7 +308,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.alive_at = time.monotonic()
 
     def _rollback(self):
-        self.deferred, self.reads, self.begin_deferred = [], {}, False
+        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
         try:
             super()._rollback()
         finally:
@@ -285,7 +322,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         )
 
     def _set_autocommit(self, autocommit):
-        self.deferred, self.reads, self.begin_deferred = [], {}, False
+        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
         connection = self.connection
         if not autocommit and self._folds_begin():
             if not connection.autocommit:
@@ -319,6 +356,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         self.alive_at = None
-        self.deferred, self.reads, self.begin_deferred = [], {}, False
+        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
         self._binder = None
         super()._close()
