@@ -98,7 +98,10 @@ def idempotent(request, *, restaurant_id: int, handler: Callable[[], Response]) 
     first reads, in front of them (fynlo.core.postgresql's deferred statements), and its check runs
     as its rows arrive. Until then only reads are sent with it (a write, a savepoint or the commit
     first sends the claim alone), so a retry never writes: it has read, at most, and is answered
-    from the record."""
+    from the record. Otherwise a request refused before it sent anything has its claim sent then,
+    and a live record still answers it; unless the refusal already marked the transaction for
+    rollback (an exception out of an atomic block): then it is refused without its key looked at,
+    having written nothing, and its retry is refused alike."""
     key = _key(request)
     if key is None:
         return handler()

@@ -121,7 +121,8 @@ class Cursor(base.Cursor):
 
 
 def is_read(sql) -> bool:
-    """Whether a statement may go with a deferred read whose check has not run: a `SELECT`."""
+    """Whether a statement may go with a deferred read whose check has not run: a `SELECT` (one that
+    writes through a function it calls is the caller's to keep away from a pending check)."""
     if isinstance(sql, bytes):
         sql = sql.decode()
     return isinstance(sql, str) and sql.lstrip()[:6].upper() == "SELECT"
