@@ -244,7 +244,7 @@ def scratch_rows() -> list[int]:
         return [n for (n,) in cursor.fetchall()]
 
 
-def test_a_checked_read_goes_with_the_reads_after_it_and_its_check_runs_when_its_rows_arrive(scratch):
+def test_a_checked_read_goes_with_the_reads_after_it_and_its_check_runs_when_its_rows_arrive():
     checked = []
 
     def work():

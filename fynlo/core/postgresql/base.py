@@ -201,7 +201,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.deferred: list[str] = []  # statements (parameters bound) for the next one's round trip
         self.reads: dict[int, DeferredRows] = {}  # the deferred reads, by their place in `deferred`
         self.begin_deferred = False  # the transaction's BEGIN is not sent yet
-        self.checked_later = False  # a deferred read's check has not run: only reads may go with it
         self._binder = None  # a psycopg cursor of the current connection, only to bind deferred statements
 
     def get_connection_params(self):
@@ -213,6 +212,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     # --- Deferred statements ----------------------------------------------------------------
+
+    @property
+    def checked_later(self) -> bool:
+        """A deferred read's check has not run yet: only reads may go with it."""
+        return any(read.check is not None for read in self.reads.values())
 
     def defer(self, sql: str, params=None, *, rows: bool = False,
               check: Callable[[list[tuple]], None] | None = None) -> DeferredRows | None:
@@ -234,7 +238,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.send_deferred()  # the pending check runs before this statement is sent
         if read is not None:
             self.reads[len(self.deferred)] = read
-            self.checked_later = self.checked_later or check is not None
         binder = self._binder
         if binder is None or binder.connection is not self.connection:
             # one per connection: a new cursor is a new adapter map and empty dumper caches, each time
@@ -245,7 +248,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def take_deferred(self) -> tuple[list[str], list[str], dict[int, DeferredRows]]:
         """(the BEGIN, if not sent yet; the deferred statements; the reads among them), to be sent now."""
         begin, deferred, reads = ["BEGIN"] if self.begin_deferred else [], self.deferred, self.reads
-        self.begin_deferred, self.deferred, self.reads, self.checked_later = False, [], {}, False
+        self.begin_deferred, self.deferred, self.reads = False, [], {}
         return begin, deferred, reads
 
     def log_sent(self, deferred: list[str]) -> None:
@@ -309,7 +312,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.alive_at = time.monotonic()
 
     def _rollback(self):
-        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         try:
             super()._rollback()
         finally:
@@ -323,7 +326,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         )
 
     def _set_autocommit(self, autocommit):
-        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         connection = self.connection
         if not autocommit and self._folds_begin():
             if not connection.autocommit:
@@ -357,6 +360,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         self.alive_at = None
-        self.deferred, self.reads, self.begin_deferred, self.checked_later = [], {}, False, False
+        self.deferred, self.reads, self.begin_deferred = [], {}, False
         self._binder = None
         super()._close()
