@@ -131,3 +131,37 @@ def test_a_map_of_the_same_keys_shares_them_and_a_key_added_later_stays_its_own(
     assert lines.get_span(keys[0]) == (500, 4) and orders[keys[0]] == 1
     lines.add(late, 700, 1)
     assert lines.get_span(late) == (700, 1) and orders[late] == 99 and all(orders[key] == n + 1 for n, key in enumerate(keys))
+
+
+def test_a_stored_map_answers_what_it_was_given_ahead_and_reads_any_other_key_alone():
+    from fynlo.cutover.legacy.ids import StoredKeyMap
+
+    # given a stored map over entries (as legacy_id_map holds them) and a record of every read
+    entries = {str(uuid.UUID(int=n)): (n * 10, n % 3) for n in range(1, 50)}
+    reads = []
+
+    def fetch(keys):
+        reads.append(sorted(keys))
+        return [(key, *entries[key]) for key in keys if key in entries]
+
+    stored = StoredKeyMap(fetch, len(entries), sum(span for _, span in entries.values()), spans=True)
+    present, absent = str(uuid.UUID(int=4)), str(uuid.UUID(int=400))
+    # when the next records' keys are taken, one of them not in the map
+    stored.take([present, absent, "", present])
+    # then one read answered both, the absent key included, and nothing is read again for them
+    assert reads == [sorted([present, absent])]
+    assert stored.get(present) == 40 and stored.get_span(present) == (40, 1)
+    assert absent not in stored and stored.get(absent, 0) == 0
+    assert (stored.batch_lookups, stored.single_lookups) == (1, 0)
+    # when a key not taken is asked for, it is read alone (counted), once
+    other = str(uuid.UUID(int=7))
+    assert stored[other] == 70 and stored.get_span(other) == (70, 1)
+    assert reads[1:] == [[other]] and stored.single_lookups == 1
+    # and the next take forgets the previous one's keys
+    stored.take([other])
+    assert stored.get(present) == 40 and stored.single_lookups == 2
+    assert len(stored) == 49 and stored.span_total() == sum(n % 3 for n in range(1, 50))
+    with pytest.raises(KeyError):
+        stored[absent]
+    with pytest.raises(TypeError):
+        stored.add(present, 1)

@@ -916,3 +916,34 @@ def test_the_order_lines_progress_counts_lines_of_as_many_as_the_orders_hold(tmp
     # then the order lines' progress ends at its total: the lines, not the orders they come from
     lines = [line for line in err.getvalue().splitlines() if line.startswith("order_items")]
     assert lines and lines[-1].startswith(f"order_items [{'#' * 24}] {manifest.order_items}/{manifest.order_items} rows"), lines
+
+
+def test_id_maps_left_in_the_database_give_the_same_import(legacy, tmp_path, monkeypatch):
+    from fynlo.cutover.legacy.ids import StoredKeyMap
+
+    # given the legacy database imported with its id maps held in the process (small maps are)
+    code, _, held = migrate(legacy["sql"], tmp_path / "held")
+    expected, expected_rejects = snapshot(), rejects_of(tmp_path / "held")
+    assert {entry["kept"] for entry in held["id_maps"].values()} == {"in memory"}
+    wipe()
+    # when it is imported again into an empty database with the big tables' maps left in the
+    # database (as a full import of more than StoredKeyMap.ABOVE orders or payments does)
+    monkeypatch.setattr(StoredKeyMap, "ABOVE", 0)
+    stored_code, out, stored = migrate(legacy["sql"], tmp_path / "stored")
+    # then the database, the rejects and their reasons are the same
+    assert stored_code == code, out
+    assert snapshot() == expected
+    assert rejects_of(tmp_path / "stored") == expected_rejects
+    assert stored["reconciliation"] == held["reconciliation"]
+    # and those maps were read a look-ahead at a time, never a key alone
+    for name in ("orders", "orders.items", "payments"):
+        entry = stored["id_maps"][name]
+        assert entry["kept"] == "in the database", (name, entry)
+        assert entry["keys"] == held["id_maps"][name]["keys"] > 0
+        assert entry["batch_lookups"] > 0 and entry["single_lookups"] == 0, (name, entry)
+    assert stored["id_maps"]["products"]["kept"] == "in memory"
+
+
+def rejects_of(folder: Path) -> dict[str, list[list[str]]]:
+    return {path.name: sorted(csv.reader(path.open(encoding="utf-8")))
+            for path in sorted((folder / "rejects").glob("*.csv"))}

@@ -18,6 +18,7 @@ row a run changes or deletes is first kept as it was in `legacy_import_keyed_cha
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from array import array
@@ -32,7 +33,7 @@ from billing.plans import DEFAULT_PLAN, GUIDE_PLANS_BY_NAME
 from fynlo.core.money import percent_of, quantize
 from fynlo.cutover.common import CutoverError
 from fynlo.cutover.legacy import load
-from fynlo.cutover.legacy.ids import IdSet, KeyMap
+from fynlo.cutover.legacy.ids import IdSet, KeyMap, StoredKeyMap
 from fynlo.cutover.legacy.rows import ARCHIVE, ID_MAP, KEYED_CHANGES
 from fynlo.cutover.legacy.source import (
     QUOTED_EMPTY,
@@ -456,6 +457,18 @@ RESTAURANT_FROM_PARENT = ("payments", "refunds", "restock_order_items")
 MAPPED = {legacy for target in TARGETS for legacy in sources_of(target)}
 # Keys of the map that are not a legacy table's own: (map name, target table).
 SETTINGS_MAP, PERMISSIONS_MAP, ITEMS_MAP = "restaurants.settings", "users.permissions", "orders.items"
+# (legacy table, target) -> the id maps its records look up, and the legacy column holding their keys:
+# what a stored map (StoredKeyMap) reads ahead of every LOOK_AHEAD records
+LOOKED_UP = {
+    ("orders", "orders"): (("orders", "id"),),
+    ("orders", "order_items"): ((ITEMS_MAP, "id"), ("orders", "id")),
+    ("payments", "payments"): (("payments", "id"), ("orders", "order_id")),
+    ("refunds", "refunds"): (("orders", "order_id"),),
+    ("stock_movements", "stock_movements"): (("orders", "order_id"),),
+    ("inventory_ledger", "stock_movements"): (("orders", "source_id"),),
+}
+LOOK_AHEAD = 5_000
+STORABLE = {name for looked_up in LOOKED_UP.values() for name, _ in looked_up}
 
 ORDER_STATUS = {"pending": "draft"}
 PAYMENT_METHODS = {
@@ -710,10 +723,9 @@ class Translation:
     def _line_count(self) -> int:
         """The orders' lines: their spans in the id map (prepared; an order's lines as many as its
         `items` had when it was mapped), else the orders' records."""
-        spans = self.spans
-        if not len(spans):
+        if not len(self.spans):
             return self._count("orders")
-        return sum(spans.spans) + sum(span for _, span in spans.other.values())
+        return self.spans.span_total()
 
     def _count(self, legacy: str) -> int:
         """The rows of a legacy file, read once for all the targets made from it."""
@@ -792,7 +804,8 @@ class Translation:
                     self._assign(ITEMS_MAP, "order_items", self._keys(legacy, lines="items", known=known),
                                  spans=True, known=known)
                     self._assign(legacy, target, None, known=known_orders)
-                    self.maps[legacy] = self.spans.keys_of(self.maps[legacy])
+                    if isinstance(self.spans, KeyMap) and isinstance(self.maps[legacy], KeyMap):
+                        self.maps[legacy] = self.spans.keys_of(self.maps[legacy])
                     self.grows_lines = importer.catch_up
                 elif legacy == "payments" and legacy in self.raw.files:
                     # a catch-up's: the map read first, only the keys not in it passed on (as the orders')
@@ -887,7 +900,7 @@ class Translation:
             {"name": name, "target": target, "run": run},
         )
         if known is None:
-            found = self._read_map(name, spans)
+            found = self._map(name, spans)
         else:
             found = known
             for key, new_id, span in conn.execute(sql.SQL(
@@ -899,6 +912,52 @@ class Translation:
             self.spans = found
         else:
             self.maps[name] = found
+
+    def _map(self, name: str, spans: bool) -> KeyMap | StoredKeyMap:
+        """The id map's entries of a legacy table: held (read whole), or, in a full import (not a
+        catch-up, which holds its maps; not a dry run, whose map is rolled back), left in the
+        database when it has more than StoredKeyMap.ABOVE keys and LOOKED_UP reads its keys ahead
+        (the orders, their lines' spans, the payments), so the import's memory does not grow with
+        them. (The other maps are looked up from everywhere, and some are read whole: held.)"""
+        importer = self.importer
+        count, total = self.conn.execute(sql.SQL(
+            "SELECT count(*), coalesce(sum(span), 0) FROM {} WHERE legacy_table = %s").format(sql.Identifier(ID_MAP)),
+            [name]).fetchone()
+        if importer.catch_up or importer.dry_run or count <= StoredKeyMap.ABOVE or name not in STORABLE:
+            found = self._read_map(name, spans)
+            self.report.id_maps[name] = {"keys": len(found), "kept": "in memory"}
+            return found
+        statement = sql.SQL(
+            "SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND legacy_key = ANY(%s::text[])"
+        ).format(sql.Identifier(ID_MAP))
+
+        def fetch(keys: list[str]) -> list:
+            return self.conn.execute(statement, [name, keys]).fetchall()
+
+        found = StoredKeyMap(fetch, count, total, spans=spans)
+        self.report.id_maps[name] = {"keys": count, "kept": "in the database", "stored": found}
+        return found
+
+    def _looked_ahead(self, records, legacy: str, target: str, header: list[str]):
+        """`records` as they are, but every LOOK_AHEAD of them first gives the stored id maps the keys
+        they refer to (LOOKED_UP), in one query a map."""
+        wanted = []
+        for name, column in LOOKED_UP.get((legacy, target), ()):
+            keys = self.spans if name == ITEMS_MAP else self.maps.get(name)
+            if isinstance(keys, StoredKeyMap) and column in header:
+                wanted.append((keys, header.index(column)))
+        if not wanted:
+            return records
+        return self._in_look_aheads(records, wanted, len(header))
+
+    @staticmethod
+    def _in_look_aheads(records, wanted, width: int):
+        records = iter(records)
+        while chunk := list(itertools.islice(records, LOOK_AHEAD)):
+            for keys, at in wanted:
+                keys.take([fields[at].strip() for _, fields in chunk
+                           if fields.__class__ is not SkippedRun and len(fields) == width and not _null(fields[at])])
+            yield from chunk
 
     def _read_map(self, name: str, spans: bool) -> KeyMap:
         """The id map's entries of a legacy table, sealed, in blocks of up to 64k ids: each block's
@@ -1056,6 +1115,7 @@ class Translation:
             if stash.complete and stash.file is file and raw_of.from_digest is not None:
                 records = self._stashed_lines(stash, raw_of.from_digest)
             stash = None
+        records = self._looked_ahead(records, legacy, target, legacy_header)
         for line, fields in records:
             where = place(line)
             if fields.__class__ is SkippedRun:  # (decided from the orders' pass: the record not read)
@@ -1768,6 +1828,8 @@ class Translation:
         def by_order() -> dict:
             found: dict[str, list] = {}
             ids = self.maps.get("payments", {})
+            if isinstance(ids, StoredKeyMap):
+                ids.take([key for _, _, _, key in taken])
             for order, completed, amount, key in taken:
                 ident = ids.get(key)
                 if ident is not None:

@@ -464,3 +464,90 @@ class KeyMap:
         for high, low in zip(self.high, self.low):
             text = f"{(high << 64) | low:032x}"
             yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+    def span_total(self) -> int:
+        """The ids its keys hold together (with spans: an order's lines)."""
+        if not self.with_spans:
+            return len(self)
+        return sum(self.spans) + sum(span for _, span in self.other.values())
+
+    def take(self, keys) -> None:
+        """(StoredKeyMap's look-ahead: a map held whole needs none.)"""
+
+
+class StoredKeyMap:
+    """A big legacy table's id map left in the database (legacy_id_map), not held: the keys the next
+    records refer to are read in one query (`take`, a few thousand at a time), so the process holds
+    one look-ahead's keys however many the table has (a KeyMap costs 28-40 bytes a key). A key
+    asked for that was not taken is read alone, and counted (`single_lookups`): the answer is the
+    same, only slower. `fetch(keys)` gives (key, id, span) of the keys that are in the map.
+    """
+
+    ABOVE = 100_000  # a map of more keys than this is stored rather than held (a full import's)
+    _HELD_MAX = 50_000  # keys read alone since the last take, kept at most
+
+    def __init__(self, fetch, count: int, span_total: int, *, spans: bool = False):
+        self.fetch = fetch
+        self.count = count
+        self._span_total = span_total
+        self.with_spans = spans
+        self.window: dict[str, tuple[int, int] | None] = {}
+        self.batch_lookups = 0
+        self.single_lookups = 0
+
+    def take(self, keys) -> None:
+        """Read the entries of these keys (and forget the previous look-ahead's)."""
+        wanted = list({key for key in keys if key})
+        window = dict.fromkeys(wanted)
+        if wanted:
+            self.batch_lookups += 1
+            for key, new_id, span in self.fetch(wanted):
+                window[key] = (new_id, span)
+        self.window = window
+
+    def _entry(self, key) -> tuple[int, int] | None:
+        window = self.window
+        try:
+            return window[key]
+        except KeyError:
+            pass
+        except TypeError:  # (not a key: never in the map)
+            return None
+        if not isinstance(key, str):
+            return None
+        self.single_lookups += 1
+        found = None
+        for _, new_id, span in self.fetch([key]):
+            found = (new_id, span)
+        if len(window) >= self._HELD_MAX:
+            window.clear()
+        window[key] = found
+        return found
+
+    def get(self, key, default=None):
+        found = self._entry(key)
+        return default if found is None else found[0]
+
+    def get_span(self, key, default=(0, 0)) -> tuple[int, int]:
+        found = self._entry(key)
+        if found is None:
+            return default
+        return found if self.with_spans else (found[0], 1)
+
+    def __getitem__(self, key: str) -> int:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key) -> bool:
+        return self._entry(key) is not None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def span_total(self) -> int:
+        return self._span_total if self.with_spans else self.count
+
+    def add(self, key: str, new_id: int, span: int = 1) -> None:
+        raise TypeError("a stored id map is read-only (a catch-up holds its maps)")

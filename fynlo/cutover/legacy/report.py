@@ -205,6 +205,9 @@ class ImportReport:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # legacy table -> column -> where it went
     choices: dict[str, int] = field(default_factory=dict)  # what the format decided for the data, and how often
     archived: dict[str, int] = field(default_factory=dict)  # legacy table -> rows written to the archive
+    # fynlo-v1: legacy table -> its id map's keys, where the run kept it ("in memory", or "in the
+    # database": read a look-ahead at a time, `stored` the StoredKeyMap counting its lookups)
+    id_maps: dict[str, dict] = field(default_factory=dict)
     # --catch-up (fynlo-v1): archive rows removed (or, in a dry run, that would be), up to 1,000
     archive_removed: list[dict] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
@@ -269,6 +272,10 @@ class ImportReport:
             "where_every_legacy_column_went": self.columns,
             "choices": self.choices,
             "archived": self.archived,
+            "id_maps": {name: {key: value for key, value in entry.items() if key != "stored"}
+                        | ({"batch_lookups": entry["stored"].batch_lookups,
+                            "single_lookups": entry["stored"].single_lookups} if "stored" in entry else {})
+                        for name, entry in self.id_maps.items()},
             "archive_removed": self.archive_removed,
             "must_set_a_password": [
                 {"id": entry["id"], "email": entry["email"]} for entry in self.unusable_passwords
