@@ -140,7 +140,7 @@ def test_a_stored_map_answers_what_it_was_given_ahead_and_reads_any_other_key_al
     entries = {str(uuid.UUID(int=n)): (n * 10, n % 3) for n in range(1, 50)}
     reads = []
 
-    def fetch(keys):
+    def fetch(keys, conn):
         reads.append(sorted(keys))
         return [(key, *entries[key]) for key in keys if key in entries]
 

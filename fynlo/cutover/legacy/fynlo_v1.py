@@ -22,6 +22,7 @@ import itertools
 import json
 import re
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from math import isfinite
@@ -670,6 +671,8 @@ class Translation:
         self.maps: dict[str, KeyMap] = {}
         self.spans = KeyMap(spans=True)
         self.conn = None
+        self._params: dict = {}
+        self._lookups: tuple | None = None  # the stored id maps' look-ahead: (its thread, its connection)
         self.archive_rows: list = []
         # --catch-up: the archive rows written this run, the legacy tables read whole by the target
         # that archives them, and the keys of their rows rejected whole (their archive rows stay)
@@ -783,7 +786,7 @@ class Translation:
         importer = self.importer
         from django.db import connections
 
-        params = connections[importer.using].get_connection_params()
+        params = self._params = connections[importer.using].get_connection_params()
         self.conn = load.connect(params, timezone=importer.timezone)
         if self.conn.execute("SELECT to_regclass(%s)", [ID_MAP]).fetchone()[0] is None:
             raise CutoverError(f"the database has no {ID_MAP} table: run `manage.py migrate` first")
@@ -928,11 +931,18 @@ class Translation:
             self.report.id_maps[name] = {"keys": len(found), "kept": "in memory"}
             return found
         statement = sql.SQL(
+            "SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND legacy_key = ANY({})"
+        ).format(sql.Identifier(ID_MAP), sql.SQL("string_to_array(%s, E'\\n')"))
+        as_array = sql.SQL(
             "SELECT legacy_key, new_id, span FROM {} WHERE legacy_table = %s AND legacy_key = ANY(%s::text[])"
         ).format(sql.Identifier(ID_MAP))
 
-        def fetch(keys: list[str]) -> list:
-            return self.conn.execute(statement, [name, keys]).fetchall()
+        def fetch(keys: list[str], conn=None) -> list:
+            # the keys as one text, split by the server: the client binds one value, not thousands
+            joined = "\n".join(keys)
+            if joined.count("\n") == len(keys) - 1:
+                return (conn or self.conn).execute(statement, [name, joined]).fetchall()
+            return (conn or self.conn).execute(as_array, [name, keys]).fetchall()  # (a key with a line break)
 
         found = StoredKeyMap(fetch, count, total, spans=spans)
         self.report.id_maps[name] = {"keys": count, "kept": "in the database", "stored": found}
@@ -940,7 +950,8 @@ class Translation:
 
     def _looked_ahead(self, records, legacy: str, target: str, header: list[str]):
         """`records` as they are, but every LOOK_AHEAD of them first gives the stored id maps the keys
-        they refer to (LOOKED_UP), in one query a map."""
+        they refer to (LOOKED_UP), in one query a map. The next look-ahead's entries are read while
+        this one's records are translated (a thread of its own, on a connection of its own)."""
         wanted = []
         for name, column in LOOKED_UP.get((legacy, target), ()):
             keys = self.spans if name == ITEMS_MAP else self.maps.get(name)
@@ -950,14 +961,27 @@ class Translation:
             return records
         return self._in_look_aheads(records, wanted, len(header))
 
-    @staticmethod
-    def _in_look_aheads(records, wanted, width: int):
+    def _in_look_aheads(self, records, wanted, width: int):
+        if self._lookups is None:
+            self._lookups = (ThreadPoolExecutor(1, thread_name_prefix="migrate_legacy id map"),
+                             load.connect(self._params, timezone=self.importer.timezone))
+        pool, conn = self._lookups
+
+        def read(chunk) -> list[dict]:
+            return [keys.read([fields[at].strip() for _, fields in chunk if fields.__class__ is not SkippedRun
+                               and len(fields) == width and not _null(fields[at])], conn) for keys, at in wanted]
+
         records = iter(records)
-        while chunk := list(itertools.islice(records, LOOK_AHEAD)):
-            for keys, at in wanted:
-                keys.take([fields[at].strip() for _, fields in chunk
-                           if fields.__class__ is not SkippedRun and len(fields) == width and not _null(fields[at])])
+        chunk = list(itertools.islice(records, LOOK_AHEAD))
+        pending = pool.submit(read, chunk) if chunk else None
+        while chunk:
+            following = list(itertools.islice(records, LOOK_AHEAD))
+            windows = pending.result()
+            pending = pool.submit(read, following) if following else None
+            for (keys, _), window in zip(wanted, windows):
+                keys.use(window)
             yield from chunk
+            chunk = following
 
     def _read_map(self, name: str, spans: bool) -> KeyMap:
         """The id map's entries of a legacy table, sealed, in blocks of up to 64k ids: each block's
@@ -2403,6 +2427,11 @@ class Translation:
                        len(gone_keys))
 
     def close(self) -> None:
+        if self._lookups is not None:
+            pool, conn = self._lookups
+            pool.shutdown()
+            conn.close()
+            self._lookups = None
         if self.conn is not None and not self.conn.closed:
             self.conn.close()
 

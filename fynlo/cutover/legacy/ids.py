@@ -480,7 +480,8 @@ class StoredKeyMap:
     records refer to are read in one query (`take`, a few thousand at a time), so the process holds
     one look-ahead's keys however many the table has (a KeyMap costs 28-40 bytes a key). A key
     asked for that was not taken is read alone, and counted (`single_lookups`): the answer is the
-    same, only slower. `fetch(keys)` gives (key, id, span) of the keys that are in the map.
+    same, only slower. `fetch(keys, conn)` gives (key, id, span) of the keys that are in the map,
+    read on `conn` (None: the map's own connection; `read` may run on another thread, with its own).
     """
 
     ABOVE = 100_000  # a map of more keys than this is stored rather than held (a full import's)
@@ -497,12 +498,20 @@ class StoredKeyMap:
 
     def take(self, keys) -> None:
         """Read the entries of these keys (and forget the previous look-ahead's)."""
+        self.use(self.read(keys))
+
+    def read(self, keys, conn=None) -> dict:
+        """The entries of these keys (None: not in the map), for `use`."""
         wanted = list({key for key in keys if key})
         window = dict.fromkeys(wanted)
         if wanted:
             self.batch_lookups += 1
-            for key, new_id, span in self.fetch(wanted):
+            for key, new_id, span in self.fetch(wanted, conn):
                 window[key] = (new_id, span)
+        return window
+
+    def use(self, window: dict) -> None:
+        """Answer from these entries (`read`'s) from now on, rather than the previous look-ahead's."""
         self.window = window
 
     def _entry(self, key) -> tuple[int, int] | None:
@@ -517,7 +526,7 @@ class StoredKeyMap:
             return None
         self.single_lookups += 1
         found = None
-        for _, new_id, span in self.fetch([key]):
+        for _, new_id, span in self.fetch([key], None):
             found = (new_id, span)
         if len(window) >= self._HELD_MAX:
             window.clear()

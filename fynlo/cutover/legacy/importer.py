@@ -525,7 +525,7 @@ class _Importer:
 
         copy_columns, identity, derived = plan_columns(spec, header, file.name)
         positions = {column: index for index, column in enumerate(copy_columns)}
-        uniques = UniqueGuard(spec, positions, lookup, dry_run=self.dry_run)
+        uniques = UniqueGuard(spec, positions, lookup, dry_run=self.dry_run, capacity=rows)
         plan = build_plan(spec, header, file_name=file.name, states=self.states, now_text=self.now_text)
         def seed_uniques(conn) -> None:
             for unique, _, _, _ in uniques.keys:

@@ -779,13 +779,16 @@ class UniqueGuard:
     batches are not in the database, a hit not in the batch counts as a duplicate (a 64-bit
     hash collision is the only way that is wrong)."""
 
-    def __init__(self, spec: TableSpec, positions: dict[str, int], lookup: Callable, *, dry_run: bool):
+    def __init__(self, spec: TableSpec, positions: dict[str, int], lookup: Callable, *, dry_run: bool,
+                 capacity: int = 0):
+        """`capacity`: the rows to come, so the hashes' table is made as big as they need at once
+        (not doubled on the way: old and new both held while it grows)."""
         self.keys = []
         for unique in spec.uniques:
             if not all(column in positions for column in unique.columns):
                 continue
             index = tuple(positions[column] for column in unique.columns)
-            self.keys.append((unique, index, KeySet(), {}))
+            self.keys.append((unique, index, KeySet(capacity), {}))
         self.lookup = lookup
         self.dry_run = dry_run
         self.table = spec.name
