@@ -468,7 +468,7 @@ LOOKED_UP = {
     ("stock_movements", "stock_movements"): (("orders", "order_id"),),
     ("inventory_ledger", "stock_movements"): (("orders", "source_id"),),
 }
-LOOK_AHEAD = 5_000
+LOOK_AHEAD = 2_500
 STORABLE = {name for looked_up in LOOKED_UP.values() for name, _ in looked_up}
 
 ORDER_STATUS = {"pending": "draft"}

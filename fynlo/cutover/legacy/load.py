@@ -35,7 +35,10 @@ _INDEX_DEFINITION = re.compile(r"^CREATE INDEX [\w\"]+ ON [\w\".]+ USING \w+ \([
 
 def connect(params: dict, *, timezone: str) -> psycopg.Connection:
     """A connection of the importer's own, in autocommit mode, reading zone-less
-    timestamps in the import's time zone."""
+    timestamps in the import's time zone. Its values are bound by the server (psycopg's own
+    cursor, not Django's client-side one): a batch's arrays of ids and hashes go in binary (%b)
+    rather than quoted as text in the client, a tenth of a fynlo-v1 import's time."""
+    params = {key: value for key, value in params.items() if key != "cursor_factory"}
     try:
         conn = psycopg.connect(**{**params, "application_name": APPLICATION_NAME}, autocommit=True)
     except psycopg.Error as error:
