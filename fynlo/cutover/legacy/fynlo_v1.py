@@ -923,10 +923,12 @@ class Translation:
         (the orders, their lines' spans, the payments), so the import's memory does not grow with
         them. (The other maps are looked up from everywhere, and some are read whole: held.)"""
         importer = self.importer
-        count, total = self.conn.execute(sql.SQL(
-            "SELECT count(*), coalesce(sum(span), 0) FROM {} WHERE legacy_table = %s").format(sql.Identifier(ID_MAP)),
-            [name]).fetchone()
-        if importer.catch_up or importer.dry_run or count <= StoredKeyMap.ABOVE or name not in STORABLE:
+        count = total = 0
+        if not (importer.catch_up or importer.dry_run) and name in STORABLE:
+            count, total = self.conn.execute(sql.SQL(
+                "SELECT count(*), coalesce(sum(span), 0) FROM {} WHERE legacy_table = %s").format(
+                    sql.Identifier(ID_MAP)), [name]).fetchone()
+        if count <= StoredKeyMap.ABOVE:
             found = self._read_map(name, spans)
             self.report.id_maps[name] = {"keys": len(found), "kept": "in memory"}
             return found
