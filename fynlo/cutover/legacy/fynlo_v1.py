@@ -694,6 +694,7 @@ class Translation:
         self.run_started = datetime.now().astimezone().isoformat()
         files = {}
         self._counts: dict[str, int] = {}
+        self._assigned = 0  # id map entries this run's prepare wrote
         for target, (_, header) in TARGETS.items():
             present = [name for name in sources_of(target) if name in raw.files]
             if not present:
@@ -824,8 +825,20 @@ class Translation:
                 self._assign(PERMISSIONS_MAP, "user_permissions", self._permission_keys())
             self._prepare_stock()
             self._assign_staff()
+        if not importer.dry_run:
+            self._analyze_id_map()
         self._slugs()
         self._prepare_staff()
+
+    def _analyze_id_map(self) -> None:
+        """The id map's statistics (and its new pages marked visible) as soon as this run's keys are
+        in it, not only at the end of the run: the stored maps' lookups (StoredKeyMap) are planned
+        from them. Into a database that never had an import, the map had none, and each lookup of
+        2,500 keys read every entry of its legacy table through the key's first column (a bitmap scan,
+        the keys as a filter: ~350 ms, not ~10): a 2M-order import took 1578s, not ~590s."""
+        from fynlo.cutover.legacy.importer import ANALYZE_THRESHOLD
+
+        load.analyze_if_grown(self.conn, ID_MAP, self._assigned, threshold=ANALYZE_THRESHOLD)
 
     def _keys(self, table: str, suffixes=None, key: str = "id", created: str = "created_at", lines: str | None = None,
               tap=None, known: KeyMap | None = None):
@@ -889,7 +902,7 @@ class Translation:
                 for key, created, span in keys:
                     copy.write_row((key, created or None, span))
         run = self.importer.run_id
-        conn.execute(
+        self._assigned += conn.execute(
             sql.SQL(
                 "INSERT INTO {map} (legacy_table, legacy_key, target_table, new_id, span, run_id)"
                 " SELECT %(name)s, key, %(target)s, base.value + sum(span) OVER (ORDER BY created NULLS LAST, key)"
@@ -901,7 +914,7 @@ class Translation:
             ).format(map=sql.Identifier(ID_MAP), taken=_highest_taken(target),
                      span=sql.SQL("span" if keys is not None else "1")),
             {"name": name, "target": target, "run": run},
-        )
+        ).rowcount
         if known is None:
             found = self._map(name, spans)
         else:
